@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the pinned Python environments the tests and benchmarks drive:
+#   .venv/tools    MLflow, reference LightGBM, polars/pandas
+#   .venv/airflow  Apache Airflow and the cncf-kubernetes provider
+# Usage: scripts/python-env.sh [tools|airflow ...]   (default: all)
+# A venv is rebuilt only when its requirements file changed (hash stamp inside the venv).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+python="${PODTRAIN_PYTHON:-python3}"
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(tools airflow)
+for name in "${names[@]}"; do
+  requirements="$root/scripts/python/$name.txt"
+  [ -f "$requirements" ] || { echo "python-env: no requirements file $requirements" >&2; exit 2; }
+  venv="$root/.venv/$name"
+  stamp="$venv/.requirements.sha256"
+  wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then continue; fi
+  echo "python-env: building $venv" >&2
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --upgrade pip >&2
+  "$venv/bin/pip" install --quiet -r "$requirements" >&2
+  echo "$wanted" > "$stamp"
+done
