@@ -1,0 +1,71 @@
+// Typed errors: commands throw these, only the CLI entry point turns them into exit codes.
+// Exit codes follow BSD sysexits so that Airflow task logs and shell scripts can tell a bad
+// flag (retrying is pointless) from a tracking server that is down (retrying may help).
+
+export const EXIT_CODES = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 64,
+  DATA: 65,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  CONFIG: 78,
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+export class PodtrainError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode = EXIT_CODES.FAILURE, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A flag or argument that cannot work; fixing the command line fixes it. */
+export class UsageError extends PodtrainError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.USAGE, options);
+  }
+}
+
+/** A workflow spec (models/*.yaml) or deployment config that does not validate. */
+export class SpecError extends PodtrainError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.CONFIG, options);
+  }
+}
+
+/** Input data that is missing, truncated or not in the format it claims to be. */
+export class DataError extends PodtrainError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.DATA, options);
+  }
+}
+
+/** A service or native component that is not reachable or not installed. */
+export class UnavailableError extends PodtrainError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.UNAVAILABLE, options);
+  }
+}
+
+/** A workflow whose implementation has not landed yet: never a fake run. */
+export class NotImplementedError extends PodtrainError {
+  constructor(message: string) {
+    super(message, EXIT_CODES.SOFTWARE);
+  }
+}
+
+/** The run was stopped by SIGINT/SIGTERM (Airflow kills pods with SIGTERM). */
+export class InterruptedError extends PodtrainError {
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`, EXIT_CODES.INTERRUPTED);
+  }
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof PodtrainError ? error.exitCode : EXIT_CODES.SOFTWARE;
+}

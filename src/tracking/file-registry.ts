@@ -1,0 +1,160 @@
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { UsageError } from "../runtime/errors.js";
+import { writeFileAtomic } from "./fs-atomic.js";
+import type { ModelRegistry, ModelVersion } from "./store.js";
+
+// MLflow's file-based model registry layout (mlflow/store/model_registry/file_store.py):
+//   models/<name>/meta.yaml                   registered model, aliases as {alias: "version"}
+//   models/<name>/aliases/<alias>             the version, as text
+//   models/<name>/version-<n>/meta.yaml       model version
+//   models/<name>/version-<n>/tags/<key>      one value per file
+
+const META_FILE = "meta.yaml";
+const VERSION_PREFIX = "version-";
+const DEFAULT_WORKSPACE = "default";
+
+interface RegisteredModelMeta {
+  name: string;
+  aliases: Record<string, string>;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  description: string | null;
+  deployment_job_id: null;
+  deployment_job_state: null;
+  workspace: string;
+}
+
+interface ModelVersionMeta {
+  name: string;
+  version: number;
+  run_id: string;
+  source: string;
+  storage_location: string;
+  status: "READY";
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  current_stage: "None";
+  description: string | null;
+  deployment_job_state: null;
+  model_id: string | null;
+  run_link: string | null;
+  status_message: string | null;
+  user_id: string | null;
+  workspace: string;
+}
+
+function checkName(name: string): void {
+  if (!/^[\w\-.]+$/.test(name)) throw new UsageError(`invalid registered model name ${JSON.stringify(name)}`);
+}
+
+export class FileModelRegistry implements ModelRegistry {
+  constructor(private readonly root: string) {}
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
+    const model = await this.readModel(name);
+    const version = model?.aliases?.[alias];
+    return version === undefined ? undefined : this.getModelVersion(name, version);
+  }
+
+  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    checkName(name);
+    const directory = path.join(this.root, name, `${VERSION_PREFIX}${version}`);
+    const meta = await readFile(path.join(directory, META_FILE), "utf8").then((text) => parseYaml(text) as ModelVersionMeta, () => undefined);
+    if (!meta) throw new UsageError(`model version ${name} ${version} not found in ${this.root}`);
+    const model = await this.readModel(name);
+    const tags: Record<string, string> = {};
+    for (const key of await readdir(path.join(directory, "tags")).catch(() => [] as string[])) {
+      tags[key] = await readFile(path.join(directory, "tags", key), "utf8");
+    }
+    const aliases = Object.entries(model?.aliases ?? {}).filter(([, aliasVersion]) => aliasVersion === String(meta.version)).map(([alias]) => alias);
+    return { name, version: String(meta.version), runId: meta.run_id, source: meta.source, tags, aliases };
+  }
+
+  async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {
+    const found: ModelVersion[] = [];
+    for (const version of await this.versionNumbers(name)) {
+      const modelVersion = await this.getModelVersion(name, String(version));
+      if (modelVersion.runId === runId) found.push(modelVersion);
+    }
+    return found;
+  }
+
+  async createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string> }): Promise<ModelVersion> {
+    checkName(input.name);
+    const now = Date.now();
+    const model = (await this.readModel(input.name)) ?? {
+      name: input.name,
+      aliases: {},
+      creation_timestamp: now,
+      last_updated_timestamp: now,
+      description: null,
+      deployment_job_id: null,
+      deployment_job_state: null,
+      workspace: DEFAULT_WORKSPACE,
+    };
+    const version = Math.max(0, ...(await this.versionNumbers(input.name))) + 1;
+    const directory = path.join(this.root, input.name, `${VERSION_PREFIX}${version}`);
+    // Tags first and meta.yaml last: a version folder without meta.yaml is invisible to MLflow,
+    // so a crash in between never leaves a half-registered version behind.
+    for (const [key, value] of Object.entries(input.tags)) await writeFileAtomic(path.join(directory, "tags", key), value);
+    const meta: ModelVersionMeta = {
+      creation_timestamp: now,
+      current_stage: "None",
+      deployment_job_state: null,
+      description: null,
+      last_updated_timestamp: now,
+      model_id: null,
+      name: input.name,
+      run_id: input.runId,
+      run_link: null,
+      source: input.source,
+      status: "READY",
+      status_message: null,
+      storage_location: input.source,
+      user_id: null,
+      version,
+      workspace: DEFAULT_WORKSPACE,
+    };
+    await writeFileAtomic(path.join(directory, META_FILE), stringifyYaml(meta));
+    model.last_updated_timestamp = now;
+    await this.writeModel(model);
+    return this.getModelVersion(input.name, String(version));
+  }
+
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.getModelVersion(name, version);
+    await writeFileAtomic(path.join(this.root, name, `${VERSION_PREFIX}${version}`, "tags", key), value);
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.getModelVersion(name, version);
+    const model = await this.readModel(name);
+    if (!model) throw new UsageError(`registered model ${name} not found`);
+    model.aliases = { ...model.aliases, [alias]: version };
+    model.last_updated_timestamp = Date.now();
+    await writeFileAtomic(path.join(this.root, name, "aliases", alias), version);
+    await this.writeModel(model);
+  }
+
+  private async readModel(name: string): Promise<RegisteredModelMeta | undefined> {
+    checkName(name);
+    return readFile(path.join(this.root, name, META_FILE), "utf8").then((text) => parseYaml(text) as RegisteredModelMeta, () => undefined);
+  }
+
+  private async writeModel(model: RegisteredModelMeta): Promise<void> {
+    await mkdir(path.join(this.root, model.name), { recursive: true });
+    await writeFileAtomic(path.join(this.root, model.name, META_FILE), stringifyYaml(model));
+  }
+
+  private async versionNumbers(name: string): Promise<number[]> {
+    const entries = await readdir(path.join(this.root, name)).catch(() => [] as string[]);
+    const numbers: number[] = [];
+    for (const entry of entries) {
+      if (!entry.startsWith(VERSION_PREFIX)) continue;
+      if (await stat(path.join(this.root, name, entry, META_FILE)).then(() => true, () => false)) numbers.push(Number(entry.slice(VERSION_PREFIX.length)));
+    }
+    return numbers.sort((left, right) => left - right);
+  }
+}

@@ -1,0 +1,77 @@
+// One tracking interface, two implementations: the MLflow-compatible local folder store
+// (embedded default) and the MLflow REST client (MLFLOW_TRACKING_URI=http…). The run lifecycle
+// in src/runtime only talks to this interface.
+
+export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunInfo {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  status: RunStatus;
+  startTime: number;
+  endTime?: number;
+  artifactUri: string;
+}
+
+export interface RunData {
+  info: RunInfo;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  /** Latest value of each metric. */
+  metrics: Record<string, number>;
+}
+
+export interface Metric {
+  key: string;
+  value: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  step: number;
+}
+
+export interface LogBatch {
+  metrics?: Metric[];
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  runId?: string;
+  source: string;
+  tags: Record<string, string>;
+  aliases: string[];
+}
+
+export interface ModelRegistry {
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined>;
+  getModelVersion(name: string, version: string): Promise<ModelVersion>;
+  /** Versions of `name` created from `runId` (used to keep a retried task from registering twice). */
+  findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]>;
+  /** Creates the registered model when missing, then a new version. */
+  createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string> }): Promise<ModelVersion>;
+  setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
+  setAlias(name: string, alias: string, version: string): Promise<void>;
+}
+
+export interface TrackingStore {
+  /** Where runs go, for messages and the run summary (never carries credentials). */
+  readonly location: string;
+  /** Fails fast with an actionable error when the backend cannot be used at all. */
+  checkAvailable(): Promise<void>;
+  getOrCreateExperiment(name: string): Promise<string>;
+  createRun(input: { experimentId: string; runName: string; startTime: number; tags: Record<string, string> }): Promise<RunInfo>;
+  getRun(runId: string): Promise<RunData>;
+  /** Runs of the experiment whose tag `key` equals `value`, newest first. */
+  findRunsByTag(experimentId: string, key: string, value: string): Promise<RunInfo[]>;
+  logBatch(runId: string, batch: LogBatch): Promise<void>;
+  /** Copies a local folder into the run's artifacts under `artifactPath` (atomically per file). */
+  logArtifacts(runId: string, localDirectory: string, artifactPath: string): Promise<void>;
+  /** Lists artifact paths (files only, relative to the run's artifact root). */
+  listArtifacts(runId: string, artifactPath?: string): Promise<string[]>;
+  updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void>;
+  readonly registry: ModelRegistry;
+}
