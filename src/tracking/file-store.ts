@@ -198,6 +198,16 @@ export class FileTrackingStore implements TrackingStore {
     }
   }
 
+  async downloadArtifacts(runId: string, artifactPath: string, localDirectory: string): Promise<void> {
+    const source = path.join(await this.runDirectory(runId), "artifacts", artifactPath);
+    const files = await listFilesRecursive(source);
+    if (files.length === 0) throw new UsageError(`run ${runId} has no artifacts under "${artifactPath}"`);
+    for (const relative of files) {
+      await mkdir(path.dirname(path.join(localDirectory, relative)), { recursive: true });
+      await copyFile(path.join(source, relative), path.join(localDirectory, relative));
+    }
+  }
+
   async listArtifacts(runId: string, artifactPath = ""): Promise<string[]> {
     const base = path.join(await this.runDirectory(runId), "artifacts");
     const files = await listFilesRecursive(path.join(base, artifactPath));

@@ -70,6 +70,8 @@ export interface TrackingStore {
   logBatch(runId: string, batch: LogBatch): Promise<void>;
   /** Copies a local folder into the run's artifacts under `artifactPath` (atomically per file). */
   logArtifacts(runId: string, localDirectory: string, artifactPath: string): Promise<void>;
+  /** Copies the run's artifacts under `artifactPath` into a local folder. */
+  downloadArtifacts(runId: string, artifactPath: string, localDirectory: string): Promise<void>;
   /** Lists artifact paths (files only, relative to the run's artifact root). */
   listArtifacts(runId: string, artifactPath?: string): Promise<string[]>;
   updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void>;

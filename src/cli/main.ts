@@ -1,0 +1,33 @@
+import { Command, CommanderError } from "commander";
+import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
+import { WORKFLOWS } from "../workflows/catalog.js";
+import { registerWorkflowCommand } from "./workflow-command.js";
+
+// Thin entry point: parse flags, run a plain async command, map typed errors to exit codes.
+
+export function buildProgram(): Command {
+  const program = new Command("train")
+    .description("podtrain: train models, track them in MLflow, run as Airflow pod tasks")
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const definition of Object.values(WORKFLOWS)) registerWorkflowCommand(program, definition);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT_CODES.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message; help and version are successful exits.
+      return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`train: error: ${message}\n`);
+    if (process.env.PODTRAIN_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return exitCodeOf(error);
+  }
+}

@@ -1,0 +1,71 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import type { z } from "zod";
+
+// CLI flags are derived from a workflow's zod parameter schema so flags, spec keys and MLflow
+// param names cannot drift: `batch_size` in YAML is `--batch-size` here and `batch_size` in MLflow.
+
+interface FieldShape {
+  type: string;
+  description: string | undefined;
+  choices?: string[];
+  defaultValue?: unknown;
+}
+
+function describeField(field: z.ZodType): FieldShape {
+  let current = field as z.ZodType & { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown; entries?: Record<string, string> } };
+  const description = current.description;
+  let defaultValue: unknown;
+  while (current.def.type === "default" || current.def.type === "optional" || current.def.type === "nullable") {
+    if (current.def.type === "default") defaultValue = current.def.defaultValue;
+    current = current.def.innerType as typeof current;
+  }
+  return {
+    type: current.def.type,
+    description: description ?? current.description,
+    ...(current.def.entries ? { choices: Object.values(current.def.entries) } : {}),
+    ...(defaultValue === undefined ? {} : { defaultValue }),
+  };
+}
+
+function parseNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError("expected a number.");
+  return number;
+}
+
+export function flagName(key: string): string {
+  return key.replaceAll("_", "-");
+}
+
+function optionKey(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+export function addParamOptions(command: Command, schema: z.ZodObject): void {
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const shape = describeField(field as z.ZodType);
+    const flag = flagName(key);
+    const suffix = shape.defaultValue === undefined ? "" : ` (spec default: ${String(shape.defaultValue)})`;
+    const description = `${shape.description ?? key}${suffix}`;
+    if (shape.type === "boolean") {
+      command.addOption(new Option(`--${flag}`, description));
+      command.addOption(new Option(`--no-${flag}`).hideHelp());
+    } else if (shape.type === "number") {
+      command.addOption(new Option(`--${flag} <number>`, description).argParser(parseNumber));
+    } else if (shape.choices) {
+      command.addOption(new Option(`--${flag} <choice>`, description).choices(shape.choices));
+    } else {
+      command.addOption(new Option(`--${flag} <value>`, description));
+    }
+  }
+}
+
+/** The flags the user actually gave, keyed like the spec (snake_case). */
+export function paramOverrides(options: Record<string, unknown>, schema: z.ZodObject): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = options[optionKey(key)];
+    if (value !== undefined) overrides[key] = value;
+  }
+  return overrides;
+}

@@ -1,0 +1,75 @@
+import path from "node:path";
+import { Command, Option } from "commander";
+import { STAGES, runWorkflow, type RunSummary, type Stage } from "../runtime/run.js";
+import { DEFAULT_XCOM_PATH } from "../runtime/airflow.js";
+import { createReporter, type LogFormat } from "../runtime/reporter.js";
+import { loadSpecFile, parseParams, specPathFor } from "../spec/load.js";
+import { UsageError } from "../runtime/errors.js";
+import { openTrackingStore } from "../tracking/resolve.js";
+import type { WorkflowDefinition } from "../workflows/types.js";
+import { addParamOptions, paramOverrides } from "./param-options.js";
+
+interface CommonOptions {
+  spec?: string;
+  trackingUri?: string;
+  runKey?: string;
+  runName?: string;
+  stage: Stage;
+  register: boolean;
+  xcom?: string | boolean;
+  logFormat: LogFormat;
+}
+
+export function registerWorkflowCommand(program: Command, definition: WorkflowDefinition): Command {
+  const command = program
+    .command(definition.name)
+    .description(definition.summary)
+    .option("--spec <file>", `workflow spec (default: models/${definition.registeredModel}.yaml)`)
+    .option("--tracking-uri <uri>", "MLflow tracking server (http…) or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
+    .option("--run-key <key>", "idempotency key: a run with the same key is continued, not duplicated (default: from Airflow's AIRFLOW_CTX_* variables)")
+    .option("--run-name <name>", "MLflow run name")
+    .addOption(new Option("--stage <stage>", "part of the flow to run (DAG steps run one each)").choices(STAGES).default("all"))
+    .option("--no-register", "skip the registration gate")
+    .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
+    .addOption(new Option("--log-format <format>", "log lines for humans or JSON for pods").choices(["auto", "pretty", "json"]).default("auto"));
+  addParamOptions(command, definition.paramsSchema);
+  command.action(async (options: CommonOptions & Record<string, unknown>) => {
+    const summary = await trainCommand(definition, options);
+    printSummary(summary);
+  });
+  return command;
+}
+
+export async function trainCommand(definition: WorkflowDefinition, options: CommonOptions & Record<string, unknown>): Promise<RunSummary> {
+  const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(definition.registeredModel)));
+  if (loaded.spec.workflow !== definition.name) {
+    throw new UsageError(`${loaded.file} is a spec for "train ${loaded.spec.workflow}", not "train ${definition.name}"`);
+  }
+  const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
+  const reporter = createReporter(options.logFormat);
+  const store = await openTrackingStore(options.trackingUri);
+  return runWorkflow({
+    definition,
+    loaded,
+    params,
+    store,
+    reporter,
+    stage: options.stage,
+    register: options.register,
+    ...(options.runKey ? { runKey: options.runKey } : {}),
+    ...(options.runName ? { runName: options.runName } : {}),
+    ...(options.xcom ? { xcomPath: options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom } : {}),
+  });
+}
+
+function printSummary(summary: RunSummary): void {
+  const lines = [
+    `run ${summary.run_id} (${summary.stage}) finished${summary.reused ? " (continued an existing run)" : ""}`,
+    `  tracking  ${summary.tracking}`,
+    ...Object.entries(summary.metrics).sort().map(([key, value]) => `  ${key.padEnd(28)} ${Number.isInteger(value) ? value : value.toFixed(4)}`),
+    `  model     ${summary.model_uri}`,
+  ];
+  if (summary.gate_passed !== undefined) lines.push(`  gate      ${summary.gate_passed ? "passed" : "not passed"}: ${summary.gate_reason}`);
+  if (summary.registered_version) lines.push(`  registered ${summary.registered_model} version ${summary.registered_version} (alias candidate)`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

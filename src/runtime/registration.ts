@@ -1,0 +1,50 @@
+import type { Logger } from "pino";
+import type { WorkflowSpec } from "../spec/schema.js";
+import type { TrackingStore } from "../tracking/store.js";
+import { type GateDecision, decideGate } from "./gate.js";
+
+export interface RegistrationResult {
+  gate: GateDecision;
+  version?: string;
+}
+
+const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.", "airflow.", "mlflow.source.git.commit"];
+
+/**
+ * Gated registration, never silent promotion: a passing run becomes a new model version with
+ * lineage tags and the candidate alias; the champion alias moves only through `train promote`
+ * (or when the spec explicitly sets registry.auto_promote).
+ */
+export async function registerIfGatePasses(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger }): Promise<RegistrationResult> {
+  const { store, spec, runId, log } = input;
+  const name = spec.registered_model;
+  const run = await store.getRun(runId);
+  // A retried register task must not create a second version for the same run.
+  const [already] = await store.registry.findModelVersionsByRun(name, runId);
+  const champion = await store.registry.getModelVersionByAlias(name, spec.registry.champion_alias);
+  const championValue = champion?.runId && champion.runId !== runId ? (await store.getRun(champion.runId)).metrics[spec.gate.metric] : undefined;
+  const gate = decideGate(spec.gate, run.metrics, championValue);
+  await store.logBatch(runId, { tags: { "podtrain.gate.passed": String(gate.passed), "podtrain.gate.reason": gate.reason } });
+  if (already) {
+    log.info({ model: name, version: already.version }, "model version for this run already registered");
+    return { gate, version: already.version };
+  }
+  if (!gate.passed) {
+    log.warn({ reason: gate.reason }, "registration gate not passed: nothing registered");
+    return { gate };
+  }
+  const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== "podtrain.gate.reason"));
+  const version = await store.registry.createModelVersion({
+    name,
+    source: input.modelUri,
+    runId,
+    tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
+  });
+  await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
+  if (spec.registry.auto_promote) {
+    await store.registry.setAlias(name, spec.registry.champion_alias, version.version);
+    await store.registry.setModelVersionTag(name, version.version, "podtrain.promoted_by", "auto_promote (spec)");
+  }
+  log.info({ model: name, version: version.version, alias: spec.registry.candidate_alias }, "registered model version");
+  return { gate, version: version.version };
+}

@@ -1,0 +1,72 @@
+import { SingleBar } from "cli-progress";
+import { pino, type Logger } from "pino";
+import { Writable } from "node:stream";
+
+// Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
+// per line (pino) that log collectors can parse. Everything goes to stderr: stdout carries only
+// the run summary, so `train … | jq` style use stays possible.
+
+export type LogFormat = "auto" | "pretty" | "json";
+
+export interface Progress {
+  update(value: number, fields?: Record<string, number | string>): void;
+  stop(): void;
+}
+
+export interface Reporter {
+  readonly log: Logger;
+  readonly interactive: boolean;
+  startProgress(label: string, total: number): Progress;
+}
+
+function humanStream(output: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(chunk.toString()) as Record<string, unknown>;
+      const levelName = pino.levels.labels[level as number] ?? "info";
+      const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
+      const clock = new Date(time as number).toISOString().slice(11, 19);
+      output.write(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`);
+      callback();
+    },
+  });
+}
+
+export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteStream = process.stderr): Reporter {
+  const interactive = format === "pretty" || (format === "auto" && output.isTTY === true);
+  const level = process.env.PODTRAIN_LOG_LEVEL ?? "info";
+  const log = interactive
+    ? pino({ level, base: undefined }, humanStream(output))
+    : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+  return {
+    log,
+    interactive,
+    startProgress(label, total) {
+      if (!interactive) return jsonProgress(log, label, total);
+      const bar = new SingleBar(
+        { format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} | {details}`, hideCursor: true, stream: output, clearOnComplete: true },
+      );
+      bar.start(total, 0, { details: "" });
+      return {
+        update(value, fields = {}) {
+          bar.update(value, { details: Object.entries(fields).map(([key, fieldValue]) => `${key} ${fieldValue}`).join(" ") });
+        },
+        stop: () => bar.stop(),
+      };
+    },
+  };
+}
+
+/** Without a terminal, progress becomes a JSON line at most every 10 % (and at the end). */
+function jsonProgress(log: Logger, label: string, total: number): Progress {
+  let lastReportedDecile = -1;
+  return {
+    update(value, fields = {}) {
+      const decile = Math.floor((value / Math.max(total, 1)) * 10);
+      if (decile === lastReportedDecile && value < total) return;
+      lastReportedDecile = decile;
+      log.info({ progress: label, value, total, ...fields }, `${label} ${value}/${total}`);
+    },
+    stop() {},
+  };
+}

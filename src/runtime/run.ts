@@ -1,0 +1,189 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { LoadedSpec } from "../spec/load.js";
+import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
+import type { RunInfo, TrackingStore } from "../tracking/store.js";
+import type { WorkflowContext, WorkflowDefinition } from "../workflows/types.js";
+import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
+import { codeVersionTags, readCodeVersion } from "./code-version.js";
+import { InterruptedError, PodtrainError, UsageError } from "./errors.js";
+import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
+import type { Reporter } from "./reporter.js";
+import { withAbortOnSignals } from "./signals.js";
+
+export const STAGES = ["all", "fit", "evaluate", "register"] as const;
+export type Stage = (typeof STAGES)[number];
+
+const RUN_KEY_TAG = "podtrain.run_key";
+const STAGES_DONE_TAG = "podtrain.stages_done";
+
+export interface RunOptions {
+  definition: WorkflowDefinition;
+  loaded: LoadedSpec;
+  params: Record<string, unknown>;
+  store: TrackingStore;
+  reporter: Reporter;
+  stage: Stage;
+  runKey?: string;
+  runName?: string;
+  register: boolean;
+  xcomPath?: string;
+}
+
+export interface RunSummary {
+  run_id: string;
+  experiment_id: string;
+  tracking: string;
+  stage: Stage;
+  metrics: Record<string, number>;
+  model_uri: string;
+  gate_passed?: boolean;
+  gate_reason?: string;
+  registered_model?: string;
+  registered_version?: string;
+  reused?: boolean;
+}
+
+function stringParams(params: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined).map(([key, value]) => [key, String(value)]));
+}
+
+/** Finds the run a retried task (same run key) must continue, or creates one. */
+async function openRun(options: RunOptions, experimentId: string, runKey: string | undefined): Promise<{ run: RunInfo; reused: boolean }> {
+  const { store, loaded } = options;
+  if (runKey) {
+    const [existing] = await store.findRunsByTag(experimentId, RUN_KEY_TAG, runKey);
+    if (existing) {
+      if (existing.status !== "RUNNING") await store.updateRun(existing.runId, { status: "RUNNING" });
+      return { run: { ...existing, status: "RUNNING" }, reused: true };
+    }
+  }
+  if (options.stage === "evaluate" || options.stage === "register") {
+    throw new UsageError(`--stage ${options.stage} continues an existing run: pass the same --run-key as the fit stage (or run inside Airflow)`);
+  }
+  const code = await readCodeVersion();
+  const identity = airflowIdentityFromEnvironment();
+  const run = await store.createRun({
+    experimentId,
+    runName: options.runName ?? `${loaded.spec.registered_model}-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+    startTime: Date.now(),
+    tags: {
+      "podtrain.workflow": options.definition.name,
+      "podtrain.spec": path.basename(loaded.file),
+      ...(runKey ? { [RUN_KEY_TAG]: runKey } : {}),
+      ...codeVersionTags(code),
+      ...airflowTags(identity),
+    },
+  });
+  return { run, reused: false };
+}
+
+export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
+  const { store, reporter, loaded, definition } = options;
+  const log = reporter.log;
+  await store.checkAvailable();
+  const experimentId = await store.getOrCreateExperiment(loaded.spec.experiment);
+  const runKey = options.runKey ?? defaultRunKey(airflowIdentityFromEnvironment());
+  const { run, reused } = await openRun(options, experimentId, runKey);
+  log.info({ run_id: run.runId, experiment: loaded.spec.experiment, tracking: store.location, reused }, reused ? "continuing run" : "started run");
+
+  const workDirectory = await mkdtemp(path.join(os.tmpdir(), `podtrain-${definition.name}-`));
+  try {
+    return await withAbortOnSignals(log, async (signal) => {
+      const summary = await executeStages(options, run, workDirectory, signal);
+      if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+      await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
+      if (options.xcomPath) log.info({ xcom: await writeXcom(options.xcomPath, { ...summary, reused }) }, "wrote XCom return value");
+      return { ...summary, ...(reused ? { reused } : {}) };
+    });
+  } catch (error) {
+    const status = error instanceof InterruptedError ? "KILLED" : "FAILED";
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      await store.logBatch(run.runId, { tags: { "podtrain.error": message.slice(0, 5000) } });
+      await store.updateRun(run.runId, { status, endTime: Date.now() });
+      log.error({ run_id: run.runId, status }, `run marked ${status}`);
+    } catch (markError) {
+      log.error({ run_id: run.runId, error: (markError as Error).message }, "could not mark the run as failed in the tracking store");
+    }
+    throw error;
+  } finally {
+    await rm(workDirectory, { recursive: true, force: true });
+  }
+}
+
+async function executeStages(options: RunOptions, run: RunInfo, workDirectory: string, signal: AbortSignal): Promise<RunSummary> {
+  const { store, loaded, definition, reporter } = options;
+  const runId = run.runId;
+  const current = await store.getRun(runId);
+  const stagesDone = new Set((current.tags[STAGES_DONE_TAG] ?? "").split(",").filter(Boolean));
+  const markDone = async (stage: string) => {
+    stagesDone.add(stage);
+    await store.logBatch(runId, { tags: { [STAGES_DONE_TAG]: [...stagesDone].sort().join(",") } });
+  };
+  const want = (stage: Exclude<Stage, "all">) => options.stage === "all" || options.stage === stage;
+
+  const context: WorkflowContext<Record<string, unknown>> = {
+    spec: loaded.spec,
+    params: options.params,
+    reporter,
+    signal,
+    workDirectory,
+    logMetrics: (metrics, step = 0) => {
+      const timestamp = Date.now();
+      return store.logBatch(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step, timestamp })) });
+    },
+    logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
+    setTags: (tags) => store.logBatch(runId, { tags }),
+  };
+  const module = await definition.load();
+  const modelUri = `${run.artifactUri}/${MODEL_ARTIFACT_PATH}`;
+  let localModelDirectory: string | undefined;
+
+  if (want("fit") && !stagesDone.has("fit")) {
+    await context.logParams(stringParams(options.params));
+    const fitted = await module.fit(context);
+    if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+    await writeMLmodel(fitted.modelDirectory, { runId, flavors: fitted.flavors, ...(fitted.signature ? { signature: fitted.signature } : {}) });
+    await store.logArtifacts(runId, fitted.modelDirectory, MODEL_ARTIFACT_PATH);
+    localModelDirectory = fitted.modelDirectory;
+    await markDone("fit");
+  }
+  if (want("evaluate") && !stagesDone.has("evaluate")) {
+    if (!stagesDone.has("fit")) throw new UsageError(`run ${runId} has no fitted model yet: run --stage fit first`);
+    if (!localModelDirectory) {
+      localModelDirectory = path.join(workDirectory, "downloaded-model");
+      await store.downloadArtifacts(runId, MODEL_ARTIFACT_PATH, localModelDirectory);
+    }
+    const metrics = await module.evaluate(context, localModelDirectory);
+    await context.logMetrics(metrics);
+    await markDone("evaluate");
+  }
+  let registration: RegistrationResult | undefined;
+  if (want("register") && options.register) {
+    if (!stagesDone.has("evaluate")) throw new UsageError(`run ${runId} is not evaluated yet: run --stage evaluate first`);
+    registration = await registerIfGatePasses({ store, spec: loaded.spec, runId, modelUri, log: reporter.log });
+    await markDone("register");
+  }
+  const metrics = (await store.getRun(runId)).metrics;
+  return {
+    run_id: runId,
+    experiment_id: run.experimentId,
+    tracking: store.location,
+    stage: options.stage,
+    metrics,
+    model_uri: modelUri,
+    ...(registration
+      ? {
+          gate_passed: registration.gate.passed,
+          gate_reason: registration.gate.reason,
+          ...(registration.version ? { registered_model: loaded.spec.registered_model, registered_version: registration.version } : {}),
+        }
+      : {}),
+  };
+}
+
+export function isPodtrainError(error: unknown): error is PodtrainError {
+  return error instanceof PodtrainError;
+}

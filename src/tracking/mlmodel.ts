@@ -1,0 +1,35 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { stringify as stringifyYaml } from "yaml";
+import { writeFileAtomic } from "./fs-atomic.js";
+
+// MLflow's model format: a folder with an `MLmodel` YAML file listing flavors. The UI lists any
+// folder with it as a model; Python loads the flavors it knows (lightgbm, python_function).
+
+export const MLMODEL_FILE = "MLmodel";
+export const MODEL_ARTIFACT_PATH = "model";
+
+export interface TensorSpec {
+  type: "tensor";
+  "tensor-spec": { dtype: string; shape: number[] };
+}
+
+export interface MLmodelInput {
+  runId: string;
+  flavors: Record<string, Record<string, unknown>>;
+  signature?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+}
+
+export async function writeMLmodel(modelDirectory: string, input: MLmodelInput): Promise<void> {
+  const document: Record<string, unknown> = {
+    artifact_path: MODEL_ARTIFACT_PATH,
+    flavors: input.flavors,
+    model_uuid: randomUUID().replaceAll("-", ""),
+    run_id: input.runId,
+    utc_time_created: new Date().toISOString().replace("T", " ").replace("Z", "000"),
+  };
+  if (input.signature) {
+    document.signature = { inputs: JSON.stringify(input.signature.inputs), outputs: JSON.stringify(input.signature.outputs) };
+  }
+  await writeFileAtomic(path.join(modelDirectory, MLMODEL_FILE), stringifyYaml(document));
+}

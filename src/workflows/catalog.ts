@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { NotImplementedError } from "../runtime/errors.js";
+import type { WorkflowName } from "../spec/schema.js";
+import { mnistParamsSchema } from "./mnist/params.js";
+import type { WorkflowDefinition } from "./types.js";
+
+// The four workflows, each with its spec file and parameter schema loaded eagerly (cheap) and its
+// implementation loaded lazily (TensorFlow, WebAssembly).
+
+function notBuiltYet(name: WorkflowName): WorkflowDefinition["load"] {
+  return async () => {
+    throw new NotImplementedError(`train ${name} is not implemented yet in this version of podtrain; no run was started`);
+  };
+}
+
+export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
+  mnist: {
+    name: "mnist",
+    registeredModel: "mnist_cnn",
+    summary: "Keras-style MNIST convnet on the real MNIST IDX files (TensorFlow.js, native TensorFlow)",
+    paramsSchema: mnistParamsSchema,
+    load: async () => (await import("./mnist/workflow.js")).mnistWorkflow,
+  },
+  cifar10: {
+    name: "cifar10",
+    registeredModel: "cifar10_cnn",
+    summary: "CIFAR-10 CNN on the official binary batches",
+    paramsSchema: z.strictObject({}),
+    load: notBuiltYet("cifar10"),
+  },
+  tick: {
+    name: "tick",
+    registeredModel: "tick_model",
+    summary: "tick-data direction model on Arrow features by date partition (LightGBM)",
+    paramsSchema: z.strictObject({}),
+    load: notBuiltYet("tick"),
+  },
+  power: {
+    name: "power",
+    registeredModel: "power_lgbm",
+    summary: "household power forecasting with LightGBM in WebAssembly",
+    paramsSchema: z.strictObject({}),
+    load: notBuiltYet("power"),
+  },
+};

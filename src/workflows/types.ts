@@ -1,0 +1,43 @@
+import type { z } from "zod";
+import type { Reporter } from "../runtime/reporter.js";
+import type { WorkflowName, WorkflowSpec } from "../spec/schema.js";
+import type { TensorSpec } from "../tracking/mlmodel.js";
+
+// What a workflow (data → model → fit → evaluate) gives the shared run lifecycle, and what it
+// gets from it. Workflows never talk to the tracking store directly.
+
+export interface WorkflowContext<Params> {
+  spec: WorkflowSpec;
+  params: Params;
+  reporter: Reporter;
+  /** Aborted on SIGINT/SIGTERM: stop at the next batch boundary. */
+  signal: AbortSignal;
+  /** Scratch folder for this run, removed afterwards. */
+  workDirectory: string;
+  logMetrics(metrics: Record<string, number>, step?: number): Promise<void>;
+  logParams(params: Record<string, string | number | boolean>): Promise<void>;
+  setTags(tags: Record<string, string>): Promise<void>;
+}
+
+export interface FitResult {
+  /** Local folder holding the trained model; logged as the run's `model` artifact with an MLmodel file. */
+  modelDirectory: string;
+  flavors: Record<string, Record<string, unknown>>;
+  signature?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+}
+
+export interface WorkflowModule<Params> {
+  fit(context: WorkflowContext<Params>): Promise<FitResult>;
+  /** Scores the model in `modelDirectory` on held-out data; the gate metric must be among the result. */
+  evaluate(context: WorkflowContext<Params>, modelDirectory: string): Promise<Record<string, number>>;
+}
+
+export interface WorkflowDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  name: WorkflowName;
+  /** models/<registeredModel>.yaml */
+  registeredModel: string;
+  summary: string;
+  paramsSchema: Schema;
+  /** Lazy, so `train --help` never loads TensorFlow or WebAssembly. */
+  load(): Promise<WorkflowModule<z.infer<Schema>>>;
+}
