@@ -85,6 +85,9 @@ interface NativeBackendLike {
 
 function loadNative(nativePackage: string): LoadedTensorFlow {
   // TensorFlow logs INFO notices on stderr when it loads; keep the user's choice if they made one.
+  // Level 2 silences the CPU-feature notice. TF 2.21 prints "oneDNN custom operations are on"
+  // through absl before logging is initialised, which no log level stops (only
+  // TF_ENABLE_ONEDNN_OPTS=0 does, and that turns the oneDNN kernels off).
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
   let tf: TensorFlowModule;
   try {
