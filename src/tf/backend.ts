@@ -1,25 +1,138 @@
+// Chooses and loads the TensorFlow.js backend.
+//
+//   tensorflow  native TensorFlow kernels through @tensorflow/tfjs-node (needs `npm run setup`)
+//   cpu         pure-JS kernels of @tensorflow/tfjs (always available, ~2000x slower for CNNs)
+//   auto        tensorflow when its binding loads, else cpu with a warning
+//
+// Both packages are CommonJS; they are loaded with createRequire so that tfjs-node and the code
+// using the returned `tf` share one @tensorflow/tfjs instance (one engine, one kernel registry).
+import fs from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { UnavailableError } from "../runtime/errors.js";
 
-// Interim loader; the provisioning work replaces it with the full version.
 export type TensorFlowModule = typeof import("@tensorflow/tfjs");
 export type BackendRequest = "auto" | "tensorflow" | "cpu";
 
-export class NativeBackendMissingError extends UnavailableError {}
+/** Contents of node_modules/@tensorflow/tfjs-node/deps/PODTRAIN-PROVISION.json (native/tensorflow/provision.mjs). */
+export interface ProvisionStamp {
+  format: number;
+  variant: string;
+  tensorflowVersion: string;
+  package: string;
+  wheel: string;
+  wheelSha256: string;
+  tfjsNodeVersion: string;
+  provisionedAt: string;
+  [key: string]: unknown;
+}
 
-export async function loadTensorFlow(requested: BackendRequest): Promise<{ tf: TensorFlowModule; backend: string; tensorflowVersion?: string }> {
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
-  const require = createRequire(import.meta.url);
-  if (requested !== "cpu") {
-    try {
-      const tf = require("@tensorflow/tfjs-node") as TensorFlowModule;
-      await tf.setBackend("tensorflow");
-      return { tf, backend: "tensorflow" };
-    } catch (cause) {
-      if (requested === "tensorflow") throw new NativeBackendMissingError("the native TensorFlow backend is not provisioned: run `npm run setup`", { cause });
-    }
+export interface LoadedTensorFlow {
+  tf: TensorFlowModule;
+  /** The active tfjs backend: "tensorflow" or "cpu". */
+  backend: string;
+  /** Version of the native TensorFlow library the binding runs on (e.g. "2.21.0"); native only. */
+  tensorflowVersion?: string;
+  /** What `npm run setup` provisioned (wheel, SHA-256, time); native only, when the stamp exists. */
+  provision?: ProvisionStamp;
+}
+
+export interface LoadTensorFlowOptions {
+  /** Receives the warning when `auto` falls back to `cpu`. Default: process.emitWarning. */
+  warn?: (message: string) => void;
+  /** Package providing the native backend. Default "@tensorflow/tfjs-node" (tests override it). */
+  nativePackage?: string;
+}
+
+export const SETUP_COMMAND = "npm run setup";
+
+/** The native backend was requested but @tensorflow/tfjs-node or its binding is not usable. */
+export class NativeBackendMissingError extends UnavailableError {
+  readonly code = "NATIVE_BACKEND_MISSING";
+  /** One-line reason taken from the underlying load error. */
+  readonly reason: string;
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(
+      `native backend missing: the TensorFlow binding of @tensorflow/tfjs-node cannot be loaded (${reason}). ` +
+        `Run \`${SETUP_COMMAND}\` to provision TensorFlow and build the binding, or choose the pure-JS backend with --backend cpu.`,
+      options,
+    );
+    this.reason = reason;
   }
+}
+
+const require = createRequire(import.meta.url);
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return (message.split("\n")[0] ?? message).trim();
+}
+
+function readStamp(nativePackage: string): ProvisionStamp | undefined {
+  try {
+    const pkgJson = require.resolve(`${nativePackage}/package.json`);
+    const file = path.join(path.dirname(pkgJson), "deps", "PODTRAIN-PROVISION.json");
+    return JSON.parse(fs.readFileSync(file, "utf8")) as ProvisionStamp;
+  } catch {
+    return undefined;
+  }
+}
+
+interface NativeBackendLike {
+  binding?: { TF_Version?: string };
+}
+
+function loadNative(nativePackage: string): LoadedTensorFlow {
+  // TensorFlow logs INFO notices on stderr when it loads; keep the user's choice if they made one.
+  // Level 2 silences the CPU-feature notice. TF 2.21 prints "oneDNN custom operations are on"
+  // through absl before logging is initialised, which no log level stops (only
+  // TF_ENABLE_ONEDNN_OPTS=0 does, and that turns the oneDNN kernels off).
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
+  let tf: TensorFlowModule;
+  try {
+    tf = require(nativePackage) as TensorFlowModule;
+  } catch (err) {
+    throw new NativeBackendMissingError(firstLine(err), { cause: err });
+  }
+  const provision = readStamp(nativePackage);
+  return provision ? { tf, backend: "tensorflow", provision } : { tf, backend: "tensorflow" };
+}
+
+/**
+ * Loads TensorFlow.js with the requested backend and makes it the active one.
+ *
+ * - `tensorflow`: throws {@link NativeBackendMissingError} when the native binding is missing.
+ * - `auto`: native when it loads, otherwise `cpu` after a warning that names `npm run setup`.
+ * - `cpu`: never loads the native package.
+ */
+export async function loadTensorFlow(
+  requested: BackendRequest,
+  options: LoadTensorFlowOptions = {},
+): Promise<LoadedTensorFlow> {
+  const nativePackage = options.nativePackage ?? "@tensorflow/tfjs-node";
+  const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: "PODTRAIN_CPU_FALLBACK" }));
+
+  if (requested === "tensorflow" || requested === "auto") {
+    try {
+      const loaded = loadNative(nativePackage);
+      const { tf } = loaded;
+      if (!(await tf.setBackend("tensorflow"))) {
+        throw new NativeBackendMissingError('tf.setBackend("tensorflow") failed');
+      }
+      await tf.ready();
+      const binding = (tf.backend() as unknown as NativeBackendLike).binding;
+      return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
+    } catch (err) {
+      if (requested === "tensorflow" || !(err instanceof NativeBackendMissingError)) throw err;
+      warn(`${err.message} Falling back to the pure-JS "cpu" backend, which is far slower.`);
+    }
+  } else if (requested !== "cpu") {
+    throw new TypeError(`unknown backend ${JSON.stringify(requested)}: expected auto, tensorflow or cpu`);
+  }
+
   const tf = require("@tensorflow/tfjs") as TensorFlowModule;
-  await tf.setBackend("cpu");
-  return { tf, backend: "cpu" };
+  if (!(await tf.setBackend("cpu"))) throw new Error('tf.setBackend("cpu") failed');
+  await tf.ready();
+  return { tf, backend: tf.getBackend() };
 }
