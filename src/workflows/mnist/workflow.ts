@@ -1,0 +1,118 @@
+import path from "node:path";
+import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
+import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
+import { LAYERS_MODEL_FORMAT, loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import type { WorkflowContext, WorkflowModule } from "../types.js";
+import { createMnistModel } from "./model.js";
+import type { MnistParams } from "./params.js";
+
+const PIXEL_SCALE = 255;
+const EVALUATION_BATCH_SIZE = 1024;
+
+function toTensors(tf: TensorFlowModule, split: MnistSplit) {
+  const pixels = new Float32Array(split.images.length);
+  for (let index = 0; index < pixels.length; index += 1) pixels[index] = (split.images[index] ?? 0) / PIXEL_SCALE;
+  return tf.tidy(() => ({
+    images: tf.tensor4d(pixels, [split.count, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1]),
+    labels: tf.oneHot(tf.tensor1d(split.labels, "int32"), MNIST_CLASSES).toFloat(),
+  }));
+}
+
+async function prepare(context: WorkflowContext<MnistParams>) {
+  const { params, reporter } = context;
+  const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
+  const dataset = await loadMnist({
+    ...(params.data_dir ? { directory: params.data_dir } : {}),
+    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
+    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
+  });
+  await context.setTags({
+    "data.version": dataset.dataVersion,
+    "data.source": dataset.source,
+    "data.train_images": String(dataset.train.count),
+    "data.test_images": String(dataset.test.count),
+    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
+  });
+  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
+  reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
+  return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
+}
+
+export const mnistWorkflow: WorkflowModule<MnistParams> = {
+  async fit(context) {
+    const { params, reporter, signal } = context;
+    const { tf, backend, tensorflowVersion, dataset } = await prepare(context);
+    const all = toTensors(tf, dataset.train);
+    const validationCount = Math.floor(dataset.train.count * params.validation_split);
+    const trainCount = dataset.train.count - validationCount;
+    // Like Keras' validation_split: the last images are held out, before any shuffling.
+    type Tensor = ReturnType<TensorFlowModule["tensor"]>;
+    const [trainImages, validationImages] = tf.split(all.images, [trainCount, validationCount]) as [Tensor, Tensor];
+    const [trainLabels, validationLabels] = tf.split(all.labels, [trainCount, validationCount]) as [Tensor, Tensor];
+    tf.dispose(all);
+    const model = createMnistModel(tf, params);
+    const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
+    let epochStarted = 0;
+    let progress = reporter.startProgress("epoch 1", stepsPerEpoch);
+    await model.fit(trainImages, trainLabels, {
+      epochs: params.epochs,
+      batchSize: params.batch_size,
+      shuffle: true,
+      ...(validationCount > 0 ? { validationData: [validationImages, validationLabels] as [Tensor, Tensor] } : {}),
+      verbose: 0,
+      callbacks: {
+        onEpochBegin: async (epoch) => {
+          epochStarted = performance.now();
+          progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
+        },
+        onBatchEnd: async (batch, logs) => {
+          progress.update(batch + 1, { loss: (logs?.loss ?? 0).toFixed(4) });
+          if (signal.aborted) model.stopTraining = true;
+        },
+        onEpochEnd: async (epoch, logs = {}) => {
+          progress.stop();
+          const seconds = (performance.now() - epochStarted) / 1000;
+          const metrics: Record<string, number> = {
+            train_loss: logs.loss ?? Number.NaN,
+            train_accuracy: logs.acc ?? Number.NaN,
+            epoch_seconds: seconds,
+            images_per_second: trainCount / seconds,
+          };
+          if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
+          if (logs.val_acc !== undefined) metrics.val_accuracy = logs.val_acc;
+          await context.logMetrics(metrics, epoch);
+          reporter.log.info({ epoch: epoch + 1, ...roundAll(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
+        },
+      },
+    });
+    tf.dispose([trainImages, trainLabels, validationImages, validationLabels]);
+    const modelDirectory = path.join(context.workDirectory, "model");
+    await saveLayersModel(tf, model, modelDirectory);
+    model.dispose();
+    return {
+      modelDirectory,
+      flavors: { tfjs: { format: LAYERS_MODEL_FORMAT, model_json: "model.json", tfjs_version: tf.version.tfjs, backend, ...(tensorflowVersion ? { tensorflow_version: tensorflowVersion } : {}) } },
+      signature: {
+        inputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1] } }],
+        outputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_CLASSES] } }],
+      },
+    };
+  },
+
+  async evaluate(context, modelDirectory) {
+    const { tf, dataset } = await prepare(context);
+    const model = await loadLayersModel(tf, modelDirectory);
+    model.compile({ optimizer: "adam", loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+    const test = toTensors(tf, dataset.test);
+    const [loss, accuracy] = (model.evaluate(test.images, test.labels, { batchSize: EVALUATION_BATCH_SIZE }) as Array<{ data(): Promise<Float32Array> }>);
+    const metrics = { test_loss: (await loss!.data())[0]!, test_accuracy: (await accuracy!.data())[0]! };
+    tf.dispose([test.images, test.labels]);
+    model.dispose();
+    context.reporter.log.info(roundAll(metrics), "evaluated on the test set");
+    return metrics;
+  },
+};
+
+function roundAll(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
+}
