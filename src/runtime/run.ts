@@ -4,7 +4,7 @@ import path from "node:path";
 import type { LoadedSpec } from "../spec/load.js";
 import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
 import type { RunInfo, TrackingStore } from "../tracking/store.js";
-import type { WorkflowContext, WorkflowDefinition } from "../workflows/types.js";
+import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
 import { codeVersionTags, readCodeVersion } from "./code-version.js";
 import { InterruptedError, PodtrainError, UsageError } from "./errors.js";
@@ -82,6 +82,8 @@ async function openRun(options: RunOptions, experimentId: string, runKey: string
 export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const { store, reporter, loaded, definition } = options;
   const log = reporter.log;
+  // Load the implementation first: a workflow that cannot load must not leave a run behind.
+  const module = await definition.load();
   await store.checkAvailable();
   const experimentId = await store.getOrCreateExperiment(loaded.spec.experiment);
   const runKey = options.runKey ?? defaultRunKey(airflowIdentityFromEnvironment());
@@ -91,7 +93,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const workDirectory = await mkdtemp(path.join(os.tmpdir(), `podtrain-${definition.name}-`));
   try {
     return await withAbortOnSignals(log, async (signal) => {
-      const summary = await executeStages(options, run, workDirectory, signal);
+      const summary = await executeStages(options, module, run, workDirectory, signal);
       if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
       await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
       if (options.xcomPath) log.info({ xcom: await writeXcom(options.xcomPath, { ...summary, reused }) }, "wrote XCom return value");
@@ -113,7 +115,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-async function executeStages(options: RunOptions, run: RunInfo, workDirectory: string, signal: AbortSignal): Promise<RunSummary> {
+async function executeStages(options: RunOptions, module: WorkflowModule<Record<string, unknown>>, run: RunInfo, workDirectory: string, signal: AbortSignal): Promise<RunSummary> {
   const { store, loaded, definition, reporter } = options;
   const runId = run.runId;
   const current = await store.getRun(runId);
@@ -137,7 +139,6 @@ async function executeStages(options: RunOptions, run: RunInfo, workDirectory: s
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
   };
-  const module = await definition.load();
   const modelUri = `${run.artifactUri}/${MODEL_ARTIFACT_PATH}`;
   let localModelDirectory: string | undefined;
 
