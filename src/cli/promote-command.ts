@@ -1,0 +1,26 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { promoteModelVersion } from "../runtime/promote.js";
+import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { openTrackingStore } from "../tracking/resolve.js";
+
+export function registerPromoteCommand(program: Command): void {
+  program
+    .command("promote")
+    .description("move the champion alias to a registered model version, with an audit trail (the approval step)")
+    .argument("<model>", "registered model name, e.g. mnist_cnn")
+    .argument("<version>", "model version number")
+    .requiredOption("--reason <text>", "why this version is promoted (recorded)")
+    .option("--alias <alias>", "alias to move (default: the spec's champion alias)")
+    .option("--approver <name>", "who approved (default: $PODTRAIN_APPROVER, else the OS user)")
+    .option("--tracking-uri <uri>", "MLflow server or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
+    .action(async (model: string, version: string, options: { reason: string; alias?: string; approver?: string; trackingUri?: string }) => {
+      const specFile = specPathFor(model);
+      const alias = options.alias ?? (existsSync(specFile) ? (await loadSpecFile(specFile)).spec.registry.champion_alias : "champion");
+      const store = await openTrackingStore(options.trackingUri);
+      await store.checkAvailable();
+      const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}) });
+      const previous = record.previous_version ? ` (was version ${record.previous_version})` : "";
+      process.stdout.write(`${model} version ${version} is now ${alias}${previous}; approved by ${record.approved_by}: ${record.reason}\n`);
+    });
+}
