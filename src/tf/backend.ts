@@ -83,12 +83,24 @@ interface NativeBackendLike {
   binding?: { TF_Version?: string };
 }
 
+/**
+ * tfjs-node 4.22 calls util.isNullOrUndefined and util.isArray, which Node 23 removed; without
+ * them every op fails on Node 24 with "isNullOrUndefined is not a function". Put them back with
+ * their documented meaning, only where missing.
+ */
+function restoreRemovedUtilFunctions(): void {
+  const util = require("node:util") as Record<string, unknown>;
+  util.isNullOrUndefined ??= (value: unknown) => value === null || value === undefined;
+  util.isArray ??= Array.isArray;
+}
+
 function loadNative(nativePackage: string): LoadedTensorFlow {
   // TensorFlow logs INFO notices on stderr when it loads; keep the user's choice if they made one.
   // Level 2 silences the CPU-feature notice. TF 2.21 prints "oneDNN custom operations are on"
   // through absl before logging is initialised, which no log level stops (only
   // TF_ENABLE_ONEDNN_OPTS=0 does, and that turns the oneDNN kernels off).
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
+  restoreRemovedUtilFunctions();
   let tf: TensorFlowModule;
   try {
     tf = require(nativePackage) as TensorFlowModule;

@@ -1,0 +1,23 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPOSITORY_ROOT } from "../support/python.js";
+
+// The container images run Node 24 LTS; development machines may still have Node 20.
+describe("train on Node 24", () => {
+  it("trains MNIST on the native backend under Node 24", async () => {
+    const node24 = execFileSync(path.join(REPOSITORY_ROOT, "scripts/node-binary.sh"), ["24.11.1"], { encoding: "utf8" }).trim();
+    const cwd = await mkdtemp(path.join(os.tmpdir(), "podtrain-node24-"));
+    const result = spawnSync(node24, [path.join(REPOSITORY_ROOT, "bin/train.js"), "mnist", "--epochs", "1", "--train-limit", "500", "--test-limit", "200", "--no-register", "--backend", "tensorflow"], {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, MLFLOW_TRACKING_URI: "" },
+    });
+    expect(result.stderr).not.toMatch(/train: error/);
+    expect(result.status).toBe(0);
+    expect(spawnSync(node24, ["--version"], { encoding: "utf8" }).stdout).toMatch(/^v24\./);
+    expect(result.stdout).toMatch(/test_accuracy/);
+  });
+});
