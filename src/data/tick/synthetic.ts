@@ -29,7 +29,11 @@ const SESSION_MINUTES = 390;
 const NANOS_PER_MINUTE = 60_000_000_000;
 const TICKERS = ["AAPL", "MSFT", "AMZN", "GOOG", "META", "NVDA", "TSLA", "JPM", "XOM", "WMT"];
 const SIGN_PERSISTENCE = 0.7;
-const GARCH = { alpha: 0.08, beta: 0.9, minuteVolatility: 0.0008 };
+// Correlated signs inflate a minute's variance by up to (1+0.4)/(1-0.4); alpha is small enough that
+// the effective persistence stays below 1 (an explosive GARCH sends prices to 0 or Infinity), and
+// the variance is capped as a second guard.
+const GARCH = { alpha: 0.05, beta: 0.9, minuteVolatility: 0.0008, maxVarianceMultiple: 25 };
+const SIGN_WEIGHT = 0.3;
 
 export function syntheticSymbols(count: number): string[] {
   return Array.from({ length: count }, (_, index) => TICKERS[index] ?? `SYM${index}`);
@@ -80,14 +84,14 @@ function generateDay(date: string, names: string[], states: SymbolState[], optio
     const minuteStart = (SESSION_START_MINUTE + minute) * NANOS_PER_MINUTE;
     const batch: Array<{ offset: number; symbol: number; price: number; size: number; sign: number }> = [];
     states.forEach((state, symbol) => {
-      state.variance = omega + GARCH.alpha * state.shock ** 2 + GARCH.beta * state.variance;
+      state.variance = Math.min(omega + GARCH.alpha * state.shock ** 2 + GARCH.beta * state.variance, GARCH.maxVarianceMultiple * GARCH.minuteVolatility ** 2);
       const offsets = Array.from({ length: count }, () => Math.floor(random() * NANOS_PER_MINUTE)).sort((x, y) => x - y);
       const step = Math.sqrt(state.variance / Math.max(count, 1));
       const before = state.logPrice;
       for (let index = 0; index < count; index += 1) {
         if (index > 0 && (offsets[index] as number) <= (offsets[index - 1] as number)) offsets[index] = (offsets[index - 1] as number) + 1;
         if (random() > SIGN_PERSISTENCE) state.sign = -state.sign;
-        state.logPrice += step * (0.8 * normal() + 0.6 * state.sign);
+        state.logPrice += step * (Math.sqrt(1 - SIGN_WEIGHT ** 2) * normal() + SIGN_WEIGHT * state.sign);
         const price = Math.max(0.01, Math.round(Math.exp(state.logPrice) * 100) / 100);
         batch.push({ offset: offsets[index] as number, symbol, price, size: 100 * (1 + Math.floor(-Math.log(1 - random()) * 3)), sign: state.sign });
       }
