@@ -1,0 +1,104 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { requireDate } from "../data/tick/partitions.js";
+import { UsageError } from "../runtime/errors.js";
+import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { computeFeaturePartition } from "../workflows/tick/compute-partition.js";
+import { formatPlan, planFeatureRange, runFeatureRange } from "../workflows/tick/feature-range.js";
+import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
+
+// `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range
+// (`--from/--to`, a backfill; `--dry-run` lists compute / skip / missing per date). Parameters
+// come from models/tick_model.yaml `params`, flags override them; the defaults shown in --help
+// are the schema's.
+
+const DEFAULTS = tickFeatureParamsSchema.parse({});
+
+interface FeaturesFlags {
+  date?: string;
+  from?: string;
+  to?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  input: string;
+  output: string;
+  bar?: string;
+  horizon?: number;
+  deadBandBps?: number;
+  maxRejectFraction?: number;
+  universe?: string[];
+  spec?: string;
+}
+
+function number(flag: string, integer: boolean) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) throw new InvalidArgumentError(`${flag} expects ${integer ? "an integer" : "a number"}`);
+    return value;
+  };
+}
+
+const FLAG_OF: Record<string, string> = { bar: "--bar", label_horizon_bars: "--horizon", dead_band_bps: "--dead-band-bps", max_reject_fraction: "--max-reject-fraction", universe: "--universe" };
+
+export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFeatureParams> {
+  const loaded = await loadSpecFile(flags.spec ?? specPathFor("tick_model"));
+  const featureKeys = Object.keys(tickFeatureParamsSchema.shape);
+  const fromSpec = Object.fromEntries(Object.entries(loaded.spec.params).filter(([key]) => featureKeys.includes(key)));
+  const overrides = Object.fromEntries(
+    Object.entries({ bar: flags.bar, label_horizon_bars: flags.horizon, dead_band_bps: flags.deadBandBps, max_reject_fraction: flags.maxRejectFraction, universe: flags.universe })
+      .filter(([, value]) => value !== undefined),
+  );
+  const result = tickFeatureParamsSchema.safeParse({ ...fromSpec, ...overrides });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? "");
+    if (key in overrides) throw new UsageError(`${FLAG_OF[key] ?? key}: ${issue?.message}`);
+    throw new UsageError(loaded.describe(result.error, ["params"]));
+  }
+  return result.data;
+}
+
+export async function runTickFeatures(flags: FeaturesFlags, print: (line: string) => void): Promise<void> {
+  const single = flags.date !== undefined;
+  const range = flags.from !== undefined || flags.to !== undefined;
+  if (single === range) throw new UsageError("give either --date D or --from D1 --to D2");
+  if (range && (flags.from === undefined || flags.to === undefined)) throw new UsageError("--from and --to go together");
+  if (single && flags.dryRun) throw new UsageError("--dry-run plans a range: use --from D --to D");
+  const params = await resolveFeatureParams(flags);
+  const base = { inputRoot: flags.input, outputRoot: flags.output, params, force: flags.force ?? false };
+  if (single) {
+    const result = await computeFeaturePartition({ ...base, date: requireDate(flags.date as string, "--date") });
+    print(`${result.date}  ${result.status}  ${result.manifest.output.rows} bars  ${result.manifest.rows.rejected} rejected of ${result.manifest.rows.read}`);
+    return;
+  }
+  const options = { ...base, from: requireDate(flags.from as string, "--from"), to: requireDate(flags.to as string, "--to") };
+  if (flags.dryRun) {
+    print(formatPlan(await planFeatureRange(options)));
+    return;
+  }
+  await runFeatureRange(options, (result) => {
+    if ("status" in result) print(`${result.date}  ${result.status}  ${result.manifest.output.rows} bars  ${result.manifest.rows.rejected} rejected of ${result.manifest.rows.read}`);
+    else print(`${result.date}  missing  ${result.detail}`);
+  });
+}
+
+export function registerTickFeaturesCommand(tick: Command): void {
+  tick
+    .command("features")
+    .description("compute bar features from tick trades, one output partition per date")
+    .option("--date <date>", "one partition, YYYY-MM-DD")
+    .option("--from <date>", "first date of a range")
+    .option("--to <date>", "last date of a range (inclusive)")
+    .option("--dry-run", "list what each date of the range would do, write nothing")
+    .option("--force", "recompute even when the manifest shows unchanged input")
+    .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions")
+    .requiredOption("--output <dir>", "features root")
+    .addOption(new Option("--bar <duration>", "bar length").default(undefined, DEFAULTS.bar))
+    .addOption(new Option("--horizon <bars>", "label horizon in bars").argParser(number("--horizon", true)).default(undefined, String(DEFAULTS.label_horizon_bars)))
+    .addOption(new Option("--dead-band-bps <bps>", "label dead band").argParser(number("--dead-band-bps", false)).default(undefined, String(DEFAULTS.dead_band_bps)))
+    .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition above this reject share").argParser(number("--max-reject-fraction", false)).default(undefined, String(DEFAULTS.max_reject_fraction)))
+    .addOption(new Option("--universe <symbols>", "comma-separated allowed symbols (default: all)").argParser((text: string) => text.split(",").map((symbol) => symbol.trim()).filter(Boolean)))
+    .option("--spec <file>", "workflow spec (default models/tick_model.yaml)")
+    .action(async (flags: FeaturesFlags) => {
+      await runTickFeatures(flags, (line) => process.stdout.write(`${line}\n`));
+    });
+}

@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import { tableFromIPC, type Table } from "apache-arrow";
+import { readParquet } from "parquet-wasm";
+import { DataError } from "../../runtime/errors.js";
+import { detectTradeFileFormat, type TradeFileFormat } from "./formats.js";
+import { parseTradesCsv } from "./read-csv.js";
+import { tableToTradeColumns, type TradeColumns } from "./trade-columns.js";
+
+// Parquet goes through parquet-wasm (the Rust parquet crate in WebAssembly) into an Arrow IPC
+// stream, then apache-arrow; Arrow IPC is read by apache-arrow directly; CSV by our own parser.
+
+/** Large batches: parquet-wasm's default of 1,024 rows makes thousands of tiny JS chunks. */
+const PARQUET_BATCH_ROWS = 1 << 20;
+
+export interface ReadTrades {
+  format: TradeFileFormat;
+  trades: TradeColumns;
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function parquetToTable(bytes: Uint8Array, file: string): Table {
+  try {
+    const wasmTable = readParquet(bytes, { batchSize: PARQUET_BATCH_ROWS });
+    return tableFromIPC(wasmTable.intoIPCStream());
+  } catch (error) {
+    throw new DataError(`${file}: cannot decode Parquet: ${reason(error)}`, { cause: error });
+  }
+}
+
+function arrowToTable(bytes: Uint8Array, file: string): Table {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (error) {
+    throw new DataError(`${file}: cannot decode Arrow IPC: ${reason(error)}`, { cause: error });
+  }
+  if (table.schema.fields.length === 0) throw new DataError(`${file}: Arrow IPC data has no schema or columns`);
+  return table;
+}
+
+/** Decodes trade file bytes already in memory (the caller hashes the same buffer). */
+export function decodeTrades(bytes: Uint8Array, file: string): ReadTrades {
+  const format = detectTradeFileFormat(bytes, file);
+  if (format === "csv") return { format, trades: parseTradesCsv(bytes, file) };
+  const table = format === "parquet" ? parquetToTable(bytes, file) : arrowToTable(bytes, file);
+  return { format, trades: tableToTradeColumns(table, file) };
+}
+
+/** Reads one trade file in Parquet, Arrow IPC (file or stream) or CSV. */
+export async function readTradesFile(file: string): Promise<ReadTrades> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new DataError(`cannot read trade file ${file}: ${(error as NodeJS.ErrnoException).code ?? reason(error)}`, { cause: error });
+  }
+  return decodeTrades(bytes, file);
+}

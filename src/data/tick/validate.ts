@@ -1,0 +1,121 @@
+import { endianness } from "node:os";
+import { dayStartNanos } from "./partitions.js";
+import type { TradeColumns } from "./trade-columns.js";
+
+// Row-level validation. Nothing is dropped silently: each row gets a reason code (0 = accepted),
+// the counts go to the manifest and the rows to the quarantine file. Checks run in the order of
+// REJECT_REASONS and a row is charged to the first one it fails, so counts add up to the total.
+//
+// "Non-increasing" compares with the last accepted trade of the same symbol, across all files
+// of the partition in path order; equal nanosecond timestamps are rejected too, because the
+// tick rule and the bar open/close need a strict order within a symbol.
+
+export const REJECT_REASONS = [
+  "missing_value",
+  "unknown_symbol",
+  "outside_partition_date",
+  "non_positive_price",
+  "negative_size",
+  "non_increasing_timestamp",
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+export type RejectCounts = Record<RejectReason, number>;
+
+export const ACCEPTED = 0;
+const MISSING = 1;
+const UNKNOWN_SYMBOL = 2;
+const OUTSIDE_DATE = 3;
+const NON_POSITIVE_PRICE = 4;
+const NEGATIVE_SIZE = 5;
+const NON_INCREASING = 6;
+
+export const NANOS_PER_DAY_NUMBER = 86_400_000_000_000;
+const TWO_TO_32 = 4_294_967_296;
+
+export function reasonName(code: number): RejectReason {
+  return REJECT_REASONS[code - 1] as RejectReason;
+}
+
+export function emptyRejectCounts(): RejectCounts {
+  return Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as RejectCounts;
+}
+
+/** State carried from file to file within one partition: symbol ids and the last accepted times. */
+export interface ValidationState {
+  symbolNames: string[];
+  symbolIdByName: Map<string, number>;
+  lastNanosOfDay: number[];
+}
+
+export function createValidationState(): ValidationState {
+  return { symbolNames: [], symbolIdByName: new Map(), lastNanosOfDay: [] };
+}
+
+export interface ValidationOptions {
+  /** The partition's date, YYYY-MM-DD (UTC). */
+  date: string;
+  /** Allowed symbols; null or undefined accepts every symbol. */
+  universe?: ReadonlySet<string> | null;
+}
+
+export interface ValidatedTrades {
+  /** Reason code per row: 0 accepted, else 1 + index into REJECT_REASONS. */
+  reasons: Uint8Array;
+  /** Partition-wide symbol id per row (-1 for unknown symbols). */
+  symbolIds: Int32Array;
+  /** Nanoseconds since the partition's midnight; exact for rows inside the day. */
+  nanosOfDay: Float64Array;
+  rejectCounts: RejectCounts;
+  acceptedCount: number;
+}
+
+function symbolIdsFor(trades: TradeColumns, options: ValidationOptions, state: ValidationState): Int32Array {
+  return Int32Array.from(trades.symbolNames, (name) => {
+    if (options.universe && !options.universe.has(name)) return -1;
+    let id = state.symbolIdByName.get(name);
+    if (id === undefined) {
+      id = state.symbolNames.length;
+      state.symbolNames.push(name);
+      state.symbolIdByName.set(name, id);
+      state.lastNanosOfDay.push(Number.NEGATIVE_INFINITY);
+    }
+    return id;
+  });
+}
+
+/** Classifies every row of one file of a partition; `state` links the files of a partition. */
+export function validateTrades(trades: TradeColumns, options: ValidationOptions, state: ValidationState = createValidationState()): ValidatedTrades {
+  if (endianness() !== "LE") throw new Error("the tick pipeline reads int64 timestamps as little-endian words");
+  const { rowCount, price, size, missing, symbolCodes } = trades;
+  const idByCode = symbolIdsFor(trades, options, state);
+  const last = Float64Array.from(state.lastNanosOfDay);
+  // int64 nanoseconds do not fit a double; the day offset does. Subtract word by word.
+  const words = new Int32Array(trades.timestampNanos.buffer, trades.timestampNanos.byteOffset, rowCount * 2);
+  const start = dayStartNanos(options.date);
+  const startHigh = Number(start >> 32n);
+  const startLow = Number(start & 0xffffffffn);
+  const reasons = new Uint8Array(rowCount);
+  const symbolIds = new Int32Array(rowCount);
+  const nanosOfDay = new Float64Array(rowCount);
+  const counts = new Int32Array(REJECT_REASONS.length + 1);
+  for (let row = 0; row < rowCount; row += 1) {
+    const id = idByCode[symbolCodes[row] as number] as number;
+    const nanos = ((words[2 * row + 1] as number) - startHigh) * TWO_TO_32 + ((words[2 * row] as number) >>> 0) - startLow;
+    symbolIds[row] = id;
+    nanosOfDay[row] = nanos;
+    let reason = ACCEPTED;
+    if (missing !== null && missing[row] === 1) reason = MISSING;
+    else if (id < 0) reason = UNKNOWN_SYMBOL;
+    else if (!(nanos >= 0 && nanos < NANOS_PER_DAY_NUMBER)) reason = OUTSIDE_DATE;
+    else if (!((price[row] as number) > 0)) reason = NON_POSITIVE_PRICE;
+    else if (!((size[row] as number) >= 0)) reason = NEGATIVE_SIZE;
+    else if (nanos <= (last[id] as number)) reason = NON_INCREASING;
+    else last[id] = nanos;
+    reasons[row] = reason;
+    counts[reason] = (counts[reason] as number) + 1;
+  }
+  for (let id = 0; id < last.length; id += 1) state.lastNanosOfDay[id] = last[id] as number;
+  const rejectCounts = emptyRejectCounts();
+  REJECT_REASONS.forEach((name, index) => (rejectCounts[name] = counts[index + 1] as number));
+  return { reasons, symbolIds, nanosOfDay, rejectCounts, acceptedCount: counts[ACCEPTED] as number };
+}

@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { listPartitionDates, partitionDirectory, previousPartitionDate } from "../../data/tick/partitions.js";
+import { DataError } from "../../runtime/errors.js";
+import { writeFileAtomic } from "../../tracking/fs-atomic.js";
+import { codeVersion } from "./code-version.js";
+import { FEATURE_FILE_NAME, featureSetHash, featureSetOf, MANIFEST_FILE_NAME, QUARANTINE_FILE_NAME } from "./feature-set.js";
+import { featureTable, featureTableBytes } from "./feature-table.js";
+import { computeFeatures } from "./features.js";
+import { manifestBytes, readManifest, sourceFingerprint, type PartitionManifest } from "./manifest.js";
+import type { TickFeatureParams } from "./params.js";
+import { prepareDay, readPartitionInput, type PreparedDay, type RawInputFile } from "./partition-input.js";
+
+// One date partition end to end: read + hash inputs (and the previous partition's, for the
+// lookback), skip when the manifest says nothing changed, else validate, quarantine, check the
+// reject threshold, compute bars and features, and write features then manifest atomically.
+
+export interface FeaturePartitionOptions {
+  inputRoot: string;
+  outputRoot: string;
+  date: string;
+  params: TickFeatureParams;
+  /** Recompute even when the manifest matches. */
+  force?: boolean;
+  /** Partition dates of the input root, when the caller has listed them already. */
+  inputDates?: readonly string[];
+  /** The previous partition already prepared by a range run (reused only if it is the right date). */
+  previous?: PreparedDay | null;
+  /** Raw input already read and hashed by date (a range run passes the previous date's). */
+  inputCache?: Map<string, RawInputFile[]>;
+}
+
+export interface FeaturePartitionResult {
+  date: string;
+  status: "computed" | "skipped";
+  manifest: PartitionManifest;
+  /** This partition's prepared input, for the next date of a range run (absent when skipped). */
+  prepared?: PreparedDay;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export interface PartitionSources {
+  date: string;
+  files: RawInputFile[];
+  lookbackDate: string | null;
+  lookbackFiles: RawInputFile[];
+  fingerprint: string;
+}
+
+export async function readPartitionSources(
+  inputRoot: string,
+  date: string,
+  params: TickFeatureParams,
+  inputDates?: readonly string[],
+  cache?: Map<string, RawInputFile[]>,
+): Promise<PartitionSources> {
+  const dates = inputDates ?? (await listPartitionDates(inputRoot));
+  const read = async (day: string) => cache?.get(day) ?? (await readPartitionInput(inputRoot, day));
+  const files = await read(date);
+  const lookbackDate = previousPartitionDate(dates, date) ?? null;
+  const lookbackFiles = lookbackDate ? await read(lookbackDate) : [];
+  return { date, files, lookbackDate, lookbackFiles, fingerprint: sourceFingerprint(files, lookbackFiles, featureSetHash(params)) };
+}
+
+/** The existing manifest when it was computed from exactly these sources and its output is intact. */
+export async function upToDateManifest(outputRoot: string, sources: PartitionSources): Promise<PartitionManifest | undefined> {
+  const directory = partitionDirectory(outputRoot, sources.date);
+  const manifest = await readManifest(path.join(directory, MANIFEST_FILE_NAME));
+  if (!manifest) return undefined;
+  const recorded = sourceFingerprint(manifest.inputs, manifest.lookback?.inputs ?? [], manifest.feature_set.hash);
+  if (recorded !== sources.fingerprint) return undefined;
+  try {
+    return sha256(await readFile(path.join(directory, manifest.output.file))) === manifest.output.sha256 ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function computeFeaturePartition(options: FeaturePartitionOptions): Promise<FeaturePartitionResult> {
+  const { inputRoot, outputRoot, date, params } = options;
+  const sources = await readPartitionSources(inputRoot, date, params, options.inputDates, options.inputCache);
+  if (options.inputCache) {
+    options.inputCache.clear();
+    options.inputCache.set(date, sources.files);
+  }
+  if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date)}`);
+  if (!options.force) {
+    const manifest = await upToDateManifest(outputRoot, sources);
+    if (manifest) return { date, status: "skipped", manifest };
+  }
+  const reusable = options.previous && options.previous.date === sources.lookbackDate ? options.previous : undefined;
+  const previous = sources.lookbackDate ? (reusable ?? prepareDay(sources.lookbackDate, sources.lookbackFiles, params)) : null;
+  const today = prepareDay(date, sources.files, params, previous?.bars.exitTickState);
+  const directory = partitionDirectory(outputRoot, date);
+  const rejected = today.rowsRead - today.rowsAccepted;
+  const quarantineBytes = today.quarantine.toBytes();
+  if (rejected > 0) await writeFileAtomic(path.join(directory, QUARANTINE_FILE_NAME), quarantineBytes);
+  else await rm(path.join(directory, QUARANTINE_FILE_NAME), { force: true });
+  const fraction = today.rowsRead === 0 ? 0 : rejected / today.rowsRead;
+  if (fraction > params.max_reject_fraction) {
+    const reasons = Object.entries(today.rejectCounts).filter(([, count]) => count > 0).map(([reason, count]) => `${reason}=${count}`).join(", ");
+    throw new DataError(
+      `partition ${date}: ${rejected} of ${today.rowsRead} rows rejected (${(fraction * 100).toFixed(2)}% > max ${(params.max_reject_fraction * 100).toFixed(2)}%): ${reasons}; see ${path.join(directory, QUARANTINE_FILE_NAME)}`,
+    );
+  }
+  const featureSet = featureSetOf(params);
+  const hash = featureSetHash(params);
+  const columns = computeFeatures(today.bars, previous?.bars ?? null, params);
+  const bytes = featureTableBytes(featureTable(columns, params, { feature_set_hash: hash, date }));
+  await writeFileAtomic(path.join(directory, FEATURE_FILE_NAME), bytes);
+  const manifest: PartitionManifest = {
+    manifest_version: 1,
+    date,
+    inputs: today.inputs,
+    lookback: previous ? { date: previous.date, inputs: previous.inputs } : null,
+    rows: { read: today.rowsRead, accepted: today.rowsAccepted, rejected },
+    rejects_by_reason: today.rejectCounts,
+    output: { file: FEATURE_FILE_NAME, format: "arrow-ipc-file", sha256: sha256(bytes), bytes: bytes.byteLength, rows: columns.rowCount },
+    quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256(quarantineBytes), rows: rejected } : null,
+    feature_set: { hash, revision: featureSet.revision, params: featureSet.params, columns: featureSet.columns },
+    code_version: await codeVersion(),
+  };
+  await writeFileAtomic(path.join(directory, MANIFEST_FILE_NAME), manifestBytes(manifest));
+  return { date, status: "computed", manifest, prepared: today };
+}

@@ -1,0 +1,104 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { partitionDirectory } from "../../src/data/tick/partitions.js";
+import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
+import { writeTradesFile } from "../../src/data/tick/write-trades.js";
+import { DataError } from "../../src/runtime/errors.js";
+import { computeFeaturePartition } from "../../src/workflows/tick/compute-partition.js";
+import { formatPlan, planFeatureRange, runFeatureRange } from "../../src/workflows/tick/feature-range.js";
+import { at, featureParams, temporaryDirectory, tradesOf } from "./fixtures.js";
+
+async function syntheticInput(format: "parquet" | "arrow" | "csv" = "arrow") {
+  const root = temporaryDirectory();
+  const inputRoot = path.join(root, "input");
+  await writeSyntheticTicks({ outputRoot: inputRoot, format, from: "2026-01-02", to: "2026-01-06", symbols: 3, tradesPerDay: 4000, seed: 7 });
+  return { inputRoot, outputRoot: path.join(root, "features") };
+}
+
+const outputFile = (outputRoot: string, date: string, name: string) => path.join(partitionDirectory(outputRoot, date), name);
+
+describe("computeFeaturePartition", () => {
+  it("re-running a partition writes byte-identical features and manifest", async () => {
+    const { inputRoot, outputRoot } = await syntheticInput();
+    const params = featureParams();
+    const first = await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-05", params });
+    const featuresBefore = await readFile(outputFile(outputRoot, "2026-01-05", "features.arrow"));
+    const manifestBefore = await readFile(outputFile(outputRoot, "2026-01-05", "manifest.json"));
+    const second = await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-05", params, force: true });
+    expect(first.status).toBe("computed");
+    expect(second.status).toBe("computed");
+    expect(await readFile(outputFile(outputRoot, "2026-01-05", "features.arrow"))).toEqual(featuresBefore);
+    expect(await readFile(outputFile(outputRoot, "2026-01-05", "manifest.json"))).toEqual(manifestBefore);
+    expect(first.manifest.lookback?.date).toBe("2026-01-02");
+    expect(first.manifest.rows).toEqual({ read: 12000, accepted: 12000, rejected: 0 });
+  });
+
+  it("skips unchanged input and recomputes when the input or the feature set changes", async () => {
+    const { inputRoot, outputRoot } = await syntheticInput();
+    const params = featureParams();
+    await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-06", params });
+    expect((await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-06", params })).status).toBe("skipped");
+    expect((await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-06", params: featureParams({ dead_band_bps: 3 }) })).status).toBe("computed");
+    // A change to the lookback partition changes day 2's first features: it must recompute too.
+    await writeFile(path.join(partitionDirectory(inputRoot, "2026-01-05"), "extra.csv"), "timestamp,symbol,price,size\n");
+    expect((await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-06", params: featureParams({ dead_band_bps: 3 }) })).status).toBe("computed");
+  });
+
+  it("quarantines bad rows with their reason and fails above the reject threshold", async () => {
+    const root = temporaryDirectory();
+    const inputRoot = path.join(root, "input");
+    const outputRoot = path.join(root, "features");
+    const date = "2026-01-05";
+    const good = Array.from({ length: 96 }, (_, index) => ({ timestamp: at(date, "14:30:00", BigInt(index) * 1_000_000_000n), symbol: "AAPL", price: 100 + index / 100, size: 10 }));
+    const bad = [
+      { timestamp: at(date, "15:00:00"), symbol: "AAPL", price: -1, size: 10 },
+      { timestamp: at(date, "15:00:01"), symbol: "AAPL", price: 100, size: -5 },
+      { timestamp: at("2026-01-04", "15:00:00"), symbol: "AAPL", price: 100, size: 5 },
+      { timestamp: at(date, "14:30:10"), symbol: "AAPL", price: 100, size: 5 },
+      { timestamp: at(date, "15:00:02"), symbol: "NOPE", price: 100, size: 5 },
+    ];
+    await writeTradesFile(path.join(partitionDirectory(inputRoot, date), "trades.csv"), tradesOf([...good, ...bad]), "csv");
+    const params = featureParams({ universe: ["AAPL"], max_reject_fraction: 0.01 });
+    const failure = computeFeaturePartition({ inputRoot, outputRoot, date, params });
+    await expect(failure).rejects.toBeInstanceOf(DataError);
+    await expect(computeFeaturePartition({ inputRoot, outputRoot, date, params })).rejects.toThrow(
+      /partition 2026-01-05: 5 of 101 rows rejected \(4\.95% > max 1\.00%\): unknown_symbol=1, outside_partition_date=1, non_positive_price=1, negative_size=1, non_increasing_timestamp=1/,
+    );
+    const quarantine = (await readFile(outputFile(outputRoot, date, "quarantine.csv"), "utf8")).trim().split("\n");
+    expect(quarantine[0]).toBe("source_file,row,reason,timestamp,symbol,price,size,side");
+    expect(quarantine.slice(1).map((line) => line.split(",").slice(1, 3).join(","))).toEqual([
+      "96,non_positive_price", "97,negative_size", "98,outside_partition_date", "99,non_increasing_timestamp", "100,unknown_symbol",
+    ]);
+    const passing = await computeFeaturePartition({ inputRoot, outputRoot, date, params: featureParams({ universe: ["AAPL"], max_reject_fraction: 0.05 }) });
+    expect(passing.manifest.rejects_by_reason).toMatchObject({ non_positive_price: 1, unknown_symbol: 1, non_increasing_timestamp: 1 });
+    expect(passing.manifest.quarantine?.rows).toBe(5);
+  });
+});
+
+describe("planFeatureRange", () => {
+  it("lists compute, skip and missing for each date without writing", async () => {
+    const { inputRoot, outputRoot } = await syntheticInput();
+    const params = featureParams();
+    await computeFeaturePartition({ inputRoot, outputRoot, date: "2026-01-02", params });
+    const plan = await planFeatureRange({ inputRoot, outputRoot, from: "2026-01-02", to: "2026-01-07", params });
+    expect(plan.map((entry) => `${entry.date} ${entry.action}`)).toEqual([
+      "2026-01-02 skip", "2026-01-03 missing", "2026-01-04 missing", "2026-01-05 compute", "2026-01-06 compute", "2026-01-07 missing",
+    ]);
+    expect(formatPlan(plan)).toContain("2026-01-03  missing  0 file(s)  no input partition");
+    await expect(readFile(outputFile(outputRoot, "2026-01-05", "manifest.json"))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("runFeatureRange", () => {
+  it("computes a range, reporting missing dates, and gives the same bytes as single-date runs", async () => {
+    const { inputRoot, outputRoot } = await syntheticInput("parquet");
+    const params = featureParams();
+    const results = await runFeatureRange({ inputRoot, outputRoot, from: "2026-01-02", to: "2026-01-06", params });
+    expect(results.map((result) => ("status" in result ? result.status : result.action))).toEqual(["computed", "missing", "missing", "computed", "computed"]);
+    const fromRange = await readFile(outputFile(outputRoot, "2026-01-06", "features.arrow"));
+    const single = await computeFeaturePartition({ inputRoot, outputRoot: `${outputRoot}-single`, date: "2026-01-06", params });
+    expect(single.status).toBe("computed");
+    expect(await readFile(outputFile(`${outputRoot}-single`, "2026-01-06", "features.arrow"))).toEqual(fromRange);
+  });
+});
