@@ -2,6 +2,8 @@ import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerPromoteCommand } from "./promote-command.js";
+import { registerTickFeaturesCommand } from "./tick-features-command.js";
+import { registerTickGenerateCommand } from "./tick-generate-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
 
 // Thin entry point: parse flags, run a plain async command, map typed errors to exit codes.
@@ -12,7 +14,9 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? "0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const definition of Object.values(WORKFLOWS)) registerWorkflowCommand(program, definition);
+  const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));
+  registerTickFeaturesCommand(commands.tick!);
+  registerTickGenerateCommand(commands.tick!);
   registerPromoteCommand(program);
   return program;
 }

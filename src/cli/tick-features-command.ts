@@ -2,8 +2,6 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { requireDate } from "../data/tick/partitions.js";
 import { UsageError } from "../runtime/errors.js";
 import { loadSpecFile, specPathFor } from "../spec/load.js";
-import { computeFeaturePartition } from "../workflows/tick/compute-partition.js";
-import { formatPlan, planFeatureRange, runFeatureRange } from "../workflows/tick/feature-range.js";
 import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
 
 // `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range
@@ -64,6 +62,9 @@ export async function runTickFeatures(flags: FeaturesFlags, print: (line: string
   if (range && (flags.from === undefined || flags.to === undefined)) throw new UsageError("--from and --to go together");
   if (single && flags.dryRun) throw new UsageError("--dry-run plans a range: use --from D --to D");
   const params = await resolveFeatureParams(flags);
+  // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
+  const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
+  const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");
   const base = { inputRoot: flags.input, outputRoot: flags.output, params, force: flags.force ?? false };
   if (single) {
     const result = await computeFeaturePartition({ ...base, date: requireDate(flags.date as string, "--date") });

@@ -1,7 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { TRADE_FILE_FORMATS, type TradeFileFormat } from "../data/tick/formats.js";
 import { requireDate } from "../data/tick/partitions.js";
-import { writeSyntheticTicks } from "../data/tick/synthetic.js";
 
 // `train tick generate`: synthetic trades in date partitions, for demos, tests and benchmarks.
 
@@ -39,6 +38,7 @@ export function registerTickGenerateCommand(tick: Command): void {
     .option("--no-side", "omit the side column (features then use the tick rule)")
     .addOption(new Option("--corrupt-fraction <f>", "share of rows damaged on purpose").argParser(Number).default(0))
     .action(async (flags: GenerateFlags) => {
+      const { writeSyntheticTicks } = await import("../data/tick/synthetic.js");
       const result = await writeSyntheticTicks({
         outputRoot: flags.out, format: flags.format, from: requireDate(flags.from, "--from"), to: requireDate(flags.to, "--to"),
         symbols: flags.symbols, tradesPerDay: flags.tradesPerDay, seed: flags.seed, withSide: flags.side, corruptFraction: flags.corruptFraction,

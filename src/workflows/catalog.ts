@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NotImplementedError } from "../runtime/errors.js";
 import type { WorkflowName } from "../spec/schema.js";
 import { mnistParamsSchema } from "./mnist/params.js";
+import { tickParamsSchema } from "./tick/params.js";
 import type { WorkflowDefinition } from "./types.js";
 
 // The four workflows, each with its spec file and parameter schema loaded eagerly (cheap) and its
@@ -31,8 +32,8 @@ export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
   tick: {
     name: "tick",
     registeredModel: "tick_model",
-    summary: "tick-data direction model on Arrow features by date partition (LightGBM)",
-    paramsSchema: z.strictObject({}),
+    summary: "tick-data direction model on Arrow features by date partition (LightGBM); subcommands: features, generate",
+    paramsSchema: tickParamsSchema,
     load: notBuiltYet("tick"),
   },
   power: {
