@@ -164,3 +164,24 @@ print(json.dumps({"alias": version.version, "tags": version.tags}))`);
     expect(python).toEqual({ alias: "2", tags: { approved_by: "alice" } });
   });
 });
+
+describe("loggedModels", () => {
+  it("creates a pending logged model of the run, uploads its files, finalizes it and registers it", async () => {
+    const run = await newRun();
+    const model = await store.loggedModels.create({ experimentId: run.experimentId, name: "model", sourceRunId: run.runId, modelType: "tfjs-layers", tags: { framework: "tfjs" } });
+    expect(model).toMatchObject({ name: "model", sourceRunId: run.runId, status: "LOGGED_MODEL_PENDING", tags: { framework: "tfjs" } });
+    const local = path.join(scratch, "logged-model");
+    await mkdir(local, { recursive: true });
+    await writeFile(path.join(local, "MLmodel"), "flavors: {}\n");
+    await store.loggedModels.logArtifacts(model, local);
+    expect(await store.loggedModels.listArtifacts(model)).toEqual(["MLmodel"]);
+    expect((await store.loggedModels.finalize(model.modelId, "READY")).status).toBe("LOGGED_MODEL_READY");
+    const version = await store.registry.createModelVersion({ name: "logged_model_test", source: `models:/${model.modelId}`, runId: run.runId, tags: {}, modelId: model.modelId });
+    const python = await runPythonJson<{ models: string[]; source: string }>(`
+import json, mlflow
+client = mlflow.MlflowClient("${server.uri}")
+models = client.search_logged_models(experiment_ids=["${run.experimentId}"], filter_string="source_run_id = '${run.runId}'")
+print(json.dumps({"models": [m.model_id for m in models], "source": client.get_model_version("logged_model_test", "${version.version}").source}))`);
+    expect(python).toEqual({ models: [model.modelId], source: `models:/${model.modelId}` });
+  });
+});

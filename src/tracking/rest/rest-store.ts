@@ -6,6 +6,7 @@ import { ProxiedArtifacts, proxiedArtifactPath } from "./artifacts.js";
 import { splitBatch, validateBatch } from "./batch-limits.js";
 import type { Environment } from "./credentials.js";
 import { MlflowHttpClient, MlflowRequestError, MlflowUnavailableError } from "./http-client.js";
+import { RestLoggedModels } from "./logged-models.js";
 import { RestModelRegistry } from "./rest-registry.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import { entriesOf, filterLiteral, recordOf, runInfoOf, type WireRun } from "./wire.js";
@@ -25,6 +26,8 @@ export class RestTrackingStore implements TrackingStore {
   readonly location: string;
   readonly registry: ModelRegistry;
   readonly client: MlflowHttpClient;
+  /** MLflow 3 logged models (REST only; not part of TrackingStore yet). */
+  readonly loggedModels: RestLoggedModels;
   private readonly artifacts: ProxiedArtifacts;
   private readonly artifactRoots = new Map<string, string>();
 
@@ -33,6 +36,7 @@ export class RestTrackingStore implements TrackingStore {
     this.location = this.client.baseUrl;
     this.artifacts = new ProxiedArtifacts(this.client, options.environment);
     this.registry = new RestModelRegistry(this.client);
+    this.loggedModels = new RestLoggedModels(this.client, this.artifacts);
   }
 
   async checkAvailable(): Promise<void> {
