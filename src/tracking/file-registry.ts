@@ -81,7 +81,7 @@ export class FileModelRegistry implements ModelRegistry {
     return found;
   }
 
-  async createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string> }): Promise<ModelVersion> {
+  async createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string>; modelId?: string }): Promise<ModelVersion> {
     checkName(input.name);
     const now = Date.now();
     const model = (await this.readModel(input.name)) ?? {
@@ -105,7 +105,7 @@ export class FileModelRegistry implements ModelRegistry {
       deployment_job_state: null,
       description: null,
       last_updated_timestamp: now,
-      model_id: null,
+      model_id: input.modelId ?? null,
       name: input.name,
       run_id: input.runId,
       run_link: null,

@@ -1,20 +1,30 @@
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../runtime/errors.js";
 import { FileTrackingStore } from "./file-store.js";
+import { RestTrackingStore } from "./rest/rest-store.js";
 import type { TrackingStore } from "./store.js";
+
+// Picks the tracking backend the way MLflow does: explicit URI, else MLFLOW_TRACKING_URI, else
+// the local ./mlruns folder (the embedded default that `mlflow ui` opens).
 
 export const DEFAULT_LOCAL_STORE = "./mlruns";
 
-/** No URI → ./mlruns (MLflow's folder layout); file: URIs and paths → folder store. */
-export async function openTrackingStore(uri: string | undefined = process.env.MLFLOW_TRACKING_URI): Promise<TrackingStore> {
-  const target = uri?.trim() || DEFAULT_LOCAL_STORE;
-  if (/^https?:\/\//.test(target)) {
-    const { createRestTrackingStore } = await import("./rest/rest-store.js");
-    return createRestTrackingStore(target);
+export function openTrackingStore(uri?: string, environment: Record<string, string | undefined> = process.env): TrackingStore {
+  const chosen = uri ?? (environment.MLFLOW_TRACKING_URI || undefined);
+  if (chosen === undefined) return new FileTrackingStore(DEFAULT_LOCAL_STORE);
+  if (/^https?:\/\//i.test(chosen)) return new RestTrackingStore(chosen, { environment });
+  if (/^file:/i.test(chosen)) {
+    try {
+      return new FileTrackingStore(fileURLToPath(chosen));
+    } catch (cause) {
+      throw new UsageError(`invalid file URI ${chosen}: ${(cause as Error).message}`, { cause });
+    }
   }
-  if (target.startsWith("file:")) return new FileTrackingStore(fileURLToPath(target));
-  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) {
-    throw new UsageError(`unsupported tracking URI ${target}: use http(s)://host:port for an MLflow server, or a folder path / file: URI for a local store`);
-  }
-  return new FileTrackingStore(target);
+  // A plain path (relative or absolute); "C:\…" style paths have a one-letter "scheme".
+  if (!/^[a-z][a-z0-9+.-]+:/i.test(chosen) || path.isAbsolute(chosen)) return new FileTrackingStore(chosen);
+  const scheme = chosen.slice(0, chosen.indexOf(":"));
+  throw new UsageError(
+    `unsupported tracking URI scheme "${scheme}:" in ${scheme === chosen ? chosen : `${scheme}:…`}: use http(s)://host:port for an MLflow tracking server, file:///path or a plain path for a local store, or leave MLFLOW_TRACKING_URI unset for ${DEFAULT_LOCAL_STORE}`,
+  );
 }

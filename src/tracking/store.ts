@@ -52,7 +52,8 @@ export interface ModelRegistry {
   /** Versions of `name` created from `runId` (used to keep a retried task from registering twice). */
   findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]>;
   /** Creates the registered model when missing, then a new version. */
-  createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string> }): Promise<ModelVersion>;
+  /** `modelId`: the MLflow 3 logged model the version comes from, when there is one. */
+  createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string>; modelId?: string }): Promise<ModelVersion>;
   setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
 }

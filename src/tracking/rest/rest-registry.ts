@@ -1,0 +1,65 @@
+import type { ModelRegistry, ModelVersion } from "../store.js";
+import { MlflowRequestError, type MlflowHttpClient } from "./http-client.js";
+import { entriesOf, filterLiteral, modelVersionOf, type WireModelVersion } from "./wire.js";
+
+// MLflow 3 model registry over REST: registered models, versions, version tags and aliases
+// (aliases replace the deprecated stages).
+
+export class RestModelRegistry implements ModelRegistry {
+  constructor(private readonly client: MlflowHttpClient) {}
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
+    try {
+      const { model_version } = await this.client.call<{ model_version: WireModelVersion }>("getModelVersionByAlias", { query: { name, alias } });
+      return modelVersionOf(model_version);
+    } catch (error) {
+      if (error instanceof MlflowRequestError && (error.errorCode === "RESOURCE_DOES_NOT_EXIST" || error.errorCode === "INVALID_PARAMETER_VALUE")) return undefined;
+      throw error;
+    }
+  }
+
+  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    const { model_version } = await this.client.call<{ model_version: WireModelVersion }>("getModelVersion", { query: { name, version } });
+    return modelVersionOf(model_version);
+  }
+
+  async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {
+    const versions: ModelVersion[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.call<{ model_versions?: WireModelVersion[]; next_page_token?: string }>("searchModelVersions", {
+        query: { filter: `name = ${filterLiteral(name)} and run_id = ${filterLiteral(runId)}`, max_results: 1000, page_token: pageToken },
+      });
+      versions.push(...(page.model_versions ?? []).map(modelVersionOf));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    return versions.sort((left, right) => Number(left.version) - Number(right.version));
+  }
+
+  async createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string>; modelId?: string }): Promise<ModelVersion> {
+    try {
+      await this.client.call("createRegisteredModel", { json: { name: input.name } });
+    } catch (error) {
+      if (!(error instanceof MlflowRequestError && error.errorCode === "RESOURCE_ALREADY_EXISTS")) throw error;
+    }
+    // Versions already there before we ask: if our create's response is lost, a version of this
+    // run and source that is not among them is ours, and re-sending would register it twice.
+    const before = new Set((await this.findModelVersionsByRun(input.name, input.runId)).map((version) => version.version));
+    const { model_version } = await this.client.call<{ model_version: WireModelVersion }>("createModelVersion", {
+      json: { name: input.name, source: input.source, run_id: input.runId, tags: entriesOf(input.tags), model_id: input.modelId },
+      recover: async () => {
+        const landed = (await this.findModelVersionsByRun(input.name, input.runId)).find((version) => !before.has(version.version) && version.source === input.source);
+        return landed ? { model_version: { ...landed, run_id: input.runId, tags: entriesOf(landed.tags) } } : undefined;
+      },
+    });
+    return modelVersionOf(model_version);
+  }
+
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.client.call("setModelVersionTag", { json: { name, version, key, value } });
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.client.call("setRegisteredModelAlias", { json: { name, alias, version } });
+  }
+}
