@@ -8,7 +8,7 @@ export interface RegistrationResult {
   version?: string;
 }
 
-const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.", "airflow.", "mlflow.source.git.commit"];
+const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.version", "podtrain.image", "podtrain.git_dirty", "podtrain.run_key", "podtrain.workflow", "airflow.", "mlflow.source.git.commit"];
 
 /**
  * Gated registration, never silent promotion: a passing run becomes a new model version with
@@ -34,9 +34,12 @@ export async function registerIfGatePasses(input: { store: TrackingStore; spec: 
     return { gate };
   }
   const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== "podtrain.gate.reason"));
+  // MLflow 3: a version points at the logged model when the server has one for this run.
+  const loggedModelId = run.tags["podtrain.logged_model_id"];
   const version = await store.registry.createModelVersion({
     name,
-    source: input.modelUri,
+    source: loggedModelId ? `models:/${loggedModelId}` : input.modelUri,
+    ...(loggedModelId ? { modelId: loggedModelId } : {}),
     runId,
     tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
   });

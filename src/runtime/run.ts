@@ -148,6 +148,7 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
     await writeMLmodel(fitted.modelDirectory, { runId, flavors: fitted.flavors, ...(fitted.signature ? { signature: fitted.signature } : {}) });
     await store.logArtifacts(runId, fitted.modelDirectory, MODEL_ARTIFACT_PATH);
+    await logLoggedModel(store, run, fitted.modelDirectory, Object.keys(fitted.flavors)[0] ?? "custom");
     localModelDirectory = fitted.modelDirectory;
     await markDone("fit");
   }
@@ -183,6 +184,26 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
         }
       : {}),
   };
+}
+
+export const LOGGED_MODEL_TAG = "podtrain.logged_model_id";
+
+/**
+ * On an MLflow 3 server the model is also logged as a logged model linked to the run, which is
+ * what the UI lists as the run's model and what a registered version points at (models:/<id>).
+ * A failed upload finalizes it as UPLOAD_FAILED so nothing half-written looks usable.
+ */
+async function logLoggedModel(store: TrackingStore, run: RunInfo, modelDirectory: string, modelType: string): Promise<void> {
+  if (!store.loggedModels) return;
+  const model = await store.loggedModels.create({ experimentId: run.experimentId, name: MODEL_ARTIFACT_PATH, sourceRunId: run.runId, modelType });
+  try {
+    await store.loggedModels.logArtifacts(model, modelDirectory);
+  } catch (error) {
+    await store.loggedModels.finalize(model.modelId, "UPLOAD_FAILED").catch(() => undefined);
+    throw error;
+  }
+  await store.loggedModels.finalize(model.modelId, "READY");
+  await store.logBatch(run.runId, { tags: { [LOGGED_MODEL_TAG]: model.modelId } });
 }
 
 export function isPodtrainError(error: unknown): error is PodtrainError {

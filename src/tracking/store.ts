@@ -58,6 +58,13 @@ export interface ModelRegistry {
   setAlias(name: string, alias: string, version: string): Promise<void>;
 }
 
+/** MLflow 3 logged models (servers only): what the UI lists as a run's "Models". */
+export interface LoggedModelStore {
+  create(input: { experimentId: string; name: string; sourceRunId?: string; modelType?: string; tags?: Record<string, string> }): Promise<{ modelId: string }>;
+  logArtifacts(model: { modelId: string }, localDirectory: string): Promise<void>;
+  finalize(modelId: string, status: "READY" | "UPLOAD_FAILED"): Promise<unknown>;
+}
+
 export interface TrackingStore {
   /** Where runs go, for messages and the run summary (never carries credentials). */
   readonly location: string;
@@ -77,4 +84,5 @@ export interface TrackingStore {
   listArtifacts(runId: string, artifactPath?: string): Promise<string[]>;
   updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void>;
   readonly registry: ModelRegistry;
+  readonly loggedModels?: LoggedModelStore;
 }
