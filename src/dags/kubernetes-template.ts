@@ -117,9 +117,9 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 
 export function renderKubernetesDag(plan: DagPlan, deployment: Deployment, imports: PythonImports): string {
   imports.from("__future__", "annotations");
-  const constants = renderDagConstants(plan, deployment, imports);
+  const constants = renderDagConstants(plan, deployment, imports, { deadline: true });
   const pods = podConstants(plan, deployment, imports);
-  const opening = renderDagOpening(plan, imports);
+  const opening = renderDagOpening(plan, imports, { deadline: true });
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
   const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];

@@ -20,7 +20,7 @@ function bashCommand(step: StepPlan): string {
   const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments].map(shellQuote).join(" ");
   if (!step.pushesXcom) return `set -euo pipefail; ${train}`;
   // `--xcom` writes the result file; only its JSON goes to stdout, which BashOperator pushes.
-  return `set -euo pipefail; xcom="$(mktemp)"; ${train.replace(" --xcom", ' --xcom "$xcom"')} 1>&2; cat "$xcom"`;
+  return `set -euo pipefail; xcom="$(mktemp)"; trap 'rm -f "$xcom"' EXIT; ${train.replace(" --xcom", ' --xcom "$xcom"')} 1>&2; cat "$xcom"`;
 }
 
 function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValue> {
@@ -65,8 +65,8 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 
 export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
   imports.from("__future__", "annotations");
-  const constants = renderDagConstants(plan, deployment, imports);
-  const opening = renderDagOpening(plan, imports);
+  const constants = renderDagConstants(plan, deployment, imports, { deadline: false });
+  const opening = renderDagOpening(plan, imports, { deadline: false });
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
   const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];

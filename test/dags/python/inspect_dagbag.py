@@ -107,8 +107,8 @@ def task_of(task: Any) -> dict[str, Any]:
             "external_task_id": task.external_task_id,
         }
     if summary["operator"] == "BashOperator":
-        summary["bash_command"] = task.bash_command
-        summary["cwd"] = task.cwd
+        summary["bash_command"] = None if mapped else task.bash_command
+        summary["cwd"] = get("cwd")
     return summary
 
 
