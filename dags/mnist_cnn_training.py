@@ -33,7 +33,7 @@ DOC_MD = (
     "- Lateness deadline: 6h after the run is queued; failures and misses alert the on-call webhook.\n"
 )
 
-# Posts to the alert webhook when a task has failed for good (after its retries).
+# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
@@ -114,6 +114,7 @@ with DAG(
     max_active_tasks=2,
     dagrun_timeout=timedelta(hours=4),
     deadline=LATENESS_DEADLINE,
+    on_failure_callback=ON_FAILURE,
     tags=["image", "gpu", "mnist"],
     default_args={
         "owner": "ml-platform",

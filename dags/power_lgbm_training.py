@@ -27,7 +27,7 @@ DOC_MD = (
     "- Lateness deadline: 3h after the run is queued; failures and misses alert the on-call webhook.\n"
 )
 
-# Posts to the alert webhook when a task has failed for good (after its retries).
+# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
@@ -108,6 +108,7 @@ with DAG(
     max_active_tasks=3,
     dagrun_timeout=timedelta(hours=2),
     deadline=LATENESS_DEADLINE,
+    on_failure_callback=ON_FAILURE,
     tags=["tabular", "timeseries", "cpu"],
     default_args={
         "owner": "ml-platform",

@@ -39,7 +39,7 @@ DOC_MD = (
     "  or per interval: `airflow backfill create --dag-id tick_model_training --from-date YYYY-MM-DD --to-date YYYY-MM-DD` (max_active_runs=1).\n"
 )
 
-# Posts to the alert webhook when a task has failed for good (after its retries).
+# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
@@ -120,6 +120,7 @@ with DAG(
     max_active_tasks=4,
     dagrun_timeout=timedelta(hours=4),
     deadline=LATENESS_DEADLINE,
+    on_failure_callback=ON_FAILURE,
     tags=["tick", "finance", "incremental"],
     params={
         "partition_from": Param(

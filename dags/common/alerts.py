@@ -80,7 +80,18 @@ def post_message(url: str | None, message: dict[str, Any]) -> bool:
 def failure_message(context: dict[str, Any]) -> dict[str, Any]:
     """A Slack-style message naming the DAG, task, run, try and the error."""
     task_instance = context.get("task_instance") or context.get("ti")
-    dag_id = getattr(task_instance, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+    dag_run = context.get("dag_run")
+    dag_id = (
+        getattr(task_instance, "dag_id", None)
+        or getattr(context.get("dag"), "dag_id", None)
+        or getattr(dag_run, "dag_id", "?")
+    )
+    if task_instance is None:  # a DAG-level callback: the run failed (e.g. dagrun_timeout)
+        run_id = context.get("run_id") or getattr(dag_run, "run_id", "?")
+        reason = context.get("reason") or "failed"
+        text = f":red_circle: {dag_id} run {run_id} failed: {reason}"
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return {"text": text, "blocks": blocks, "dag_id": dag_id, "task_id": None, "run_id": run_id}
     task_id = getattr(task_instance, "task_id", "?")
     map_index = getattr(task_instance, "map_index", -1)
     task = f"{task_id}[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else task_id
@@ -101,7 +112,7 @@ def failure_message(context: dict[str, Any]) -> dict[str, Any]:
 
 
 class FailureAlert:
-    """`on_failure_callback`: posts once a task has failed for good (retries exhausted)."""
+    """`on_failure_callback` of tasks (failed for good, retries exhausted) and of the DAG run."""
 
     def __init__(self, connection_id: str, fallback_env: str = "PODTRAIN_ALERT_WEBHOOK_URL") -> None:
         self.connection_id = connection_id

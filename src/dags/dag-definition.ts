@@ -72,7 +72,7 @@ export function renderDagConstants(plan: DagPlan, deployment: Deployment, import
     "",
     `DOC_MD = ${pythonText(docMarkdown(plan))}`,
     "",
-    "# Posts to the alert webhook when a task has failed for good (after its retries).",
+    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
     pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings)),
   ];
   if (!options.deadline) return common.join("\n");
@@ -130,6 +130,8 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports, options:
     max_active_tasks: orchestration.max_active_tasks,
     dagrun_timeout: timedeltaOf(orchestration.dagrun_timeout),
     deadline: options.deadline ? raw("LATENESS_DEADLINE") : undefined,
+    // Run-level too: a dagrun_timeout fails the run without a task failing for good.
+    on_failure_callback: raw("ON_FAILURE"),
     tags: [...orchestration.tags],
     params,
     default_args: {

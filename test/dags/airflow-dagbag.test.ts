@@ -60,6 +60,7 @@ interface DagDump {
   tags: string[];
   owner: string;
   has_doc_md: boolean;
+  has_on_failure_callback: boolean;
   params: string[];
   deadlines: Array<{ reference: string; interval: number; callback: string }>;
   tasks: Record<string, TaskDump>;
@@ -109,6 +110,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
       expect(dag.start_date).toBe(`${orchestration.start_date}T00:00:00+00:00`);
       expect(dag.tags).toEqual([...orchestration.tags].sort());
       expect(dag.has_doc_md).toBe(true);
+      expect(dag.has_on_failure_callback).toBe(true);
       expect(dag.deadlines).toEqual([{ reference: "DagRunQueuedAtDeadline", interval: seconds(orchestration.deadline), callback: "common.alerts.deadline_missed" }]);
     }
     expect(dump.dags.mnist_cnn_training?.schedule).toEqual({ cron: "0 0 * * 0", timezone: "UTC" });

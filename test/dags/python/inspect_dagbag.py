@@ -137,6 +137,7 @@ def dag_of(dag: Any) -> dict[str, Any]:
         "dagrun_timeout": seconds(dag.dagrun_timeout),
         "tags": sorted(dag.tags),
         "owner": dag.owner,
+        "has_on_failure_callback": bool(dag.on_failure_callback),
         "has_doc_md": bool(dag.doc_md),
         "params": sorted(dag.params.keys()),
         "deadlines": [

@@ -86,6 +86,11 @@ class FailureAlertTest(unittest.TestCase):
         self.assertIn("features[4]", failure_message(context)["text"])
 
 
+    def test_run_level_failure_names_the_run_and_reason(self) -> None:
+        context = {"dag_run": SimpleNamespace(dag_id="tick_model_training", run_id="scheduled__y"), "reason": "timed_out"}
+        self.assertEqual(failure_message(context)["text"], ":red_circle: tick_model_training run scheduled__y failed: timed_out")
+
+
 class DeadlineTest(unittest.TestCase):
     def test_deadline_callback_posts_from_the_event_loop(self) -> None:
         with Webhook() as webhook, mock.patch.dict(os.environ, {"PODTRAIN_ALERT_WEBHOOK_URL": webhook.url}):
