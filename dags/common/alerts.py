@@ -133,6 +133,11 @@ async def deadline_missed(
     dag_run = (context or {}).get("dag_run") or {}
     run_id = dag_run.get("run_id", "?") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", "?")
     text = f":hourglass: {dag_id} run {run_id} is late: not finished {deadline} after it was queued"
-    message = {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], "dag_id": dag_id, "run_id": run_id}
+    message = {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "dag_id": dag_id,
+        "run_id": run_id,
+    }
     url = await async_webhook_url(connection_id, fallback_env)
     return await asyncio.to_thread(post_message, url, message)

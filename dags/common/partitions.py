@@ -39,7 +39,9 @@ def partition_arguments(
     shell_prefix: list[str] | None = None,
 ) -> list[list[str]] | list[str]:
     """One `train` argument list per partition date (or one shell command with shell_prefix)."""
-    argument_lists = [[*base_arguments, "--date", day] for day in partition_dates(first_date, last_date, weekdays, max_partitions)]
+    argument_lists = [
+        [*base_arguments, "--date", day] for day in partition_dates(first_date, last_date, weekdays, max_partitions)
+    ]
     if shell_prefix is None:
         return argument_lists
     return [shlex.join([*shell_prefix, *arguments]) for arguments in argument_lists]

@@ -53,7 +53,9 @@ def pod_of(task: Any) -> dict[str, Any]:
         "args": container.args,
         "env": {item.name: item.value for item in container.env or [] if item.value is not None},
         "secret_env": {
-            item.name: plain(item.value_from.secret_key_ref) for item in container.env or [] if item.value_from is not None
+            item.name: plain(item.value_from.secret_key_ref)
+            for item in container.env or []
+            if item.value_from is not None
         },
         "resources": plain(container.resources),
         "node_selector": pod.spec.node_selector,
@@ -95,9 +97,13 @@ def task_of(task: Any) -> dict[str, Any]:
     if summary["operator"] == "KubernetesPodOperator" and not mapped:
         summary["pod"] = pod_of(task)
         summary["get_logs"] = task.get_logs
-        summary["on_finish_action"] = str(task.on_finish_action.value if hasattr(task.on_finish_action, "value") else task.on_finish_action)
+        summary["on_finish_action"] = str(
+            task.on_finish_action.value if hasattr(task.on_finish_action, "value") else task.on_finish_action
+        )
     if mapped:
-        summary["partial"] = {key: plain(source.get(key)) for key in ("image", "cmds", "container_resources", "env_vars", "node_selector")}
+        summary["partial"] = {
+            key: plain(source.get(key)) for key in ("image", "cmds", "container_resources", "env_vars", "node_selector")
+        }
     if summary["operator"] == "ExternalTaskSensor":
         summary["sensor"] = {
             "mode": task.mode,
@@ -141,7 +147,11 @@ def dag_of(dag: Any) -> dict[str, Any]:
         "has_doc_md": bool(dag.doc_md),
         "params": sorted(dag.params.keys()),
         "deadlines": [
-            {"reference": type(item.reference).__name__, "interval": seconds(item.interval), "callback": item.callback.path}
+            {
+                "reference": type(item.reference).__name__,
+                "interval": seconds(item.interval),
+                "callback": item.callback.path,
+            }
             for item in deadlines
         ],
         "tasks": {task.task_id: task_of(task) for task in dag.tasks},

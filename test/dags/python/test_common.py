@@ -25,7 +25,13 @@ class Webhook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers["Content-Length"])
-                received.append({"path": self.path, "content_type": self.headers["Content-Type"], "json": json.loads(self.rfile.read(length))})
+                received.append(
+                    {
+                        "path": self.path,
+                        "content_type": self.headers["Content-Type"],
+                        "json": json.loads(self.rfile.read(length)),
+                    }
+                )
                 self.send_response(status)
                 self.end_headers()
 
@@ -46,8 +52,14 @@ class Webhook:
 
 
 def failed_context() -> dict:
-    task_instance = SimpleNamespace(dag_id="mnist_cnn_training", task_id="fit", run_id="scheduled__2026-01-05", try_number=3, map_index=-1)
-    return {"task_instance": task_instance, "run_id": "scheduled__2026-01-05", "exception": RuntimeError('pod failed: exit 70 "oom"')}
+    task_instance = SimpleNamespace(
+        dag_id="mnist_cnn_training", task_id="fit", run_id="scheduled__2026-01-05", try_number=3, map_index=-1
+    )
+    return {
+        "task_instance": task_instance,
+        "run_id": "scheduled__2026-01-05",
+        "exception": RuntimeError('pod failed: exit 70 "oom"'),
+    }
 
 
 class FailureAlertTest(unittest.TestCase):
@@ -85,17 +97,27 @@ class FailureAlertTest(unittest.TestCase):
         context["task_instance"].map_index = 4
         self.assertIn("features[4]", failure_message(context)["text"])
 
-
     def test_run_level_failure_names_the_run_and_reason(self) -> None:
-        context = {"dag_run": SimpleNamespace(dag_id="tick_model_training", run_id="scheduled__y"), "reason": "timed_out"}
-        self.assertEqual(failure_message(context)["text"], ":red_circle: tick_model_training run scheduled__y failed: timed_out")
+        context = {
+            "dag_run": SimpleNamespace(dag_id="tick_model_training", run_id="scheduled__y"),
+            "reason": "timed_out",
+        }
+        self.assertEqual(
+            failure_message(context)["text"], ":red_circle: tick_model_training run scheduled__y failed: timed_out"
+        )
 
 
 class DeadlineTest(unittest.TestCase):
     def test_deadline_callback_posts_from_the_event_loop(self) -> None:
         with Webhook() as webhook, mock.patch.dict(os.environ, {"PODTRAIN_ALERT_WEBHOOK_URL": webhook.url}):
             sent = asyncio.run(
-                deadline_missed("missing_connection", "PODTRAIN_ALERT_WEBHOOK_URL", "tick_model_training", "3h", context={"dag_run": {"run_id": "scheduled__x"}})
+                deadline_missed(
+                    "missing_connection",
+                    "PODTRAIN_ALERT_WEBHOOK_URL",
+                    "tick_model_training",
+                    "3h",
+                    context={"dag_run": {"run_id": "scheduled__x"}},
+                )
             )
         self.assertTrue(sent)
         self.assertIn("tick_model_training run scheduled__x is late", webhook.bodies[0]["json"]["text"])
