@@ -1,0 +1,45 @@
+import { type Command, Option } from "commander";
+import { checkDags } from "../dags/check.js";
+import { DEFAULT_DEPLOYMENT_FILE } from "../dags/deployment.js";
+import { generateDags, type DagTarget } from "../dags/generate.js";
+
+// `train dags generate|check`: the Airflow DAG files are generated from models/*.yaml and the
+// deployment config. Actions only parse flags and print; errors are typed and the CLI entry
+// point maps them to exit codes.
+
+interface DagsFlags {
+  out?: string;
+  deployment: string;
+  target: DagTarget;
+}
+
+function targetOption(): Option {
+  return new Option("--target <target>", "kubernetes: KubernetesPodOperator steps; local: BashOperator steps running dist/cli/main.js")
+    .choices(["kubernetes", "local"])
+    .default("kubernetes");
+}
+
+export function registerDagsCommand(program: Command): void {
+  const dags = program.command("dags").description("generate and check the Airflow DAG files from models/*.yaml");
+
+  dags
+    .command("generate")
+    .description("write one DAG file per workflow spec (and pools.json) into the output folder")
+    .option("--out <dir>", "output folder (default: dags/, or .cache/dags-local for --target local)")
+    .option("--deployment <file>", "deployment config", DEFAULT_DEPLOYMENT_FILE)
+    .addOption(targetOption())
+    .action(async (flags: DagsFlags) => {
+      const result = await generateDags({ deploymentFile: flags.deployment, target: flags.target, ...(flags.out ? { out: flags.out } : {}) });
+      for (const file of result.written) process.stdout.write(`wrote ${file}\n`);
+    });
+
+  dags
+    .command("check")
+    .description("fail when the committed DAG files differ from what the specs generate")
+    .option("--out <dir>", "folder holding the committed DAG files", "dags")
+    .option("--deployment <file>", "deployment config", DEFAULT_DEPLOYMENT_FILE)
+    .action(async (flags: Omit<DagsFlags, "target">) => {
+      const result = await checkDags({ deploymentFile: flags.deployment, ...(flags.out ? { out: flags.out } : {}) });
+      process.stdout.write(`${result.checked.length} generated files are up to date\n`);
+    });
+}

@@ -1,0 +1,178 @@
+import { parseDurationSeconds } from "../spec/duration.js";
+import type { Deployment } from "./deployment.js";
+import { PythonImports } from "./python-file.js";
+import { call, pythonAssign, pythonCall, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";
+import type { DagPlan } from "./task-plan.js";
+
+// The parts of a generated DAG file that do not depend on how steps run: module constants
+// (timezone, doc, alert, deadline) and the DAG(...) call with its scheduling policy.
+
+function seconds(duration: string): number {
+  const value = parseDurationSeconds(duration);
+  if (value === undefined) throw new TypeError(`not a duration: ${duration}`); // the spec schema already checked
+  return value;
+}
+
+export function timedeltaOf(duration: string): RawPython {
+  return pythonTimedelta(seconds(duration));
+}
+
+export function secondsOf(duration: string): number {
+  return seconds(duration);
+}
+
+function docMarkdown(plan: DagPlan): string {
+  const { spec } = plan;
+  const orchestration = spec.orchestration;
+  const readiness = orchestration.readiness;
+  const trigger =
+    readiness.kind === "asset"
+      ? `Runs when the asset \`${readiness.uri}\` is updated (data-aware; the spec's time schedule \`${orchestration.schedule ?? "none"}\` is documentation only).`
+      : readiness.kind === "external_task"
+        ? `Scheduled \`${orchestration.schedule ?? "manual"}\` (${orchestration.timezone}); starts work only once \`${readiness.dag_id}${readiness.task_id ? `.${readiness.task_id}` : ""}\` succeeded for the same logical date (sensor, reschedule mode, timeout ${readiness.timeout}).`
+        : `Scheduled \`${orchestration.schedule ?? "manual"}\` (${orchestration.timezone}).`;
+  const lines = [
+    `# ${spec.dag_id}`,
+    "",
+    spec.description,
+    "",
+    `- Spec: \`${plan.specFile}\` (experiment \`${spec.experiment}\`, registered model \`${spec.registered_model}\`).`,
+    `- Trigger: ${trigger}`,
+    `- Steps: ${plan.steps.map((step) => `\`${step.taskId}\``).join(" -> ")}; each runs \`train\` in its own pod, the fit run id travels by XCom.`,
+    `- Gate: registers only when \`${spec.gate.metric}\` ${spec.gate.direction === "maximize" ? ">=" : "<="} ${spec.gate.threshold}${spec.gate.compare_to_champion ? " and beats the champion" : ""}; the \`${spec.registry.champion_alias}\` alias ${spec.registry.auto_promote ? "moves automatically" : "moves only after an explicit approval"}.`,
+    `- Lateness deadline: ${orchestration.deadline} after the run is queued; failures and misses alert the on-call webhook.`,
+  ];
+  if (plan.partitions) {
+    lines.push(
+      `- Partitions: one feature pod per trading date in the data interval (at most ${plan.partitions.maxParallel} at once, ${plan.partitions.maxPartitions} per run).`,
+      "  Backfill a range in one run (one retrain, not one per day) by triggering with params `partition_from` / `partition_to`;",
+      `  or per interval: \`airflow backfill create --dag-id ${spec.dag_id} --from-date YYYY-MM-DD --to-date YYYY-MM-DD\` (max_active_runs=${orchestration.max_active_runs}).`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export interface DagOptions {
+  /**
+   * Attach the lateness DeadlineAlert. The local target leaves it out: `airflow dags test` of
+   * Airflow 3.3.2 crashes after a successful run of any DAG with a deadline
+   * (apache/airflow#73428, fix pending in #73430), and lateness only matters in production.
+   */
+  deadline: boolean;
+}
+
+/** Module-level constants shared by both targets; returns Python source. */
+export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports, options: DagOptions): string {
+  const orchestration = plan.spec.orchestration;
+  imports.module("pendulum").from("datetime", "timedelta");
+  imports.from("common.alerts", "FailureAlert");
+  const alertSettings = { connection_id: deployment.alerts.connection_id, fallback_env: deployment.alerts.fallback_env };
+  const common = [
+    `TIMEZONE = pendulum.timezone(${pythonString(orchestration.timezone)})`,
+    "",
+    `DOC_MD = ${pythonText(docMarkdown(plan))}`,
+    "",
+    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
+    pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings)),
+  ];
+  if (!options.deadline) return common.join("\n");
+  imports.from("airflow.sdk", "AsyncCallback", "DeadlineAlert", "DeadlineReference");
+  imports.from("common.alerts", "deadline_missed");
+  return [
+    ...common,
+    "",
+    "# Queued-at, not logical date: a run is late relative to when it could start (catch-up and",
+    "# backfill runs have old logical dates). The callback runs in the triggerer.",
+    pythonAssign(
+      "LATENESS_DEADLINE",
+      call("DeadlineAlert", {
+        reference: raw("DeadlineReference.DAGRUN_QUEUED_AT"),
+        interval: timedeltaOf(orchestration.deadline),
+        callback: call("AsyncCallback", { kwargs: { ...alertSettings, dag_id: plan.spec.dag_id, deadline: orchestration.deadline } }, [raw("deadline_missed")]),
+      }),
+    ),
+  ].join("\n");
+}
+
+function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
+  const orchestration = plan.spec.orchestration;
+  if (orchestration.readiness.kind === "asset") {
+    imports.from("airflow.sdk", "Asset");
+    return [raw(`Asset(${pythonString(orchestration.readiness.uri)})`)];
+  }
+  if (orchestration.schedule === null) return null;
+  // Data-interval timetable: `train` arguments are templated from the interval a run covers.
+  imports.from("airflow.sdk", "CronDataIntervalTimetable");
+  return raw(`CronDataIntervalTimetable(${pythonString(orchestration.schedule)}, timezone=TIMEZONE)`);
+}
+
+/** The `with DAG(...) as dag:` line and its arguments. */
+export function renderDagOpening(plan: DagPlan, imports: PythonImports, options: DagOptions): string {
+  const { spec } = plan;
+  const orchestration = spec.orchestration;
+  imports.from("airflow.sdk", "DAG");
+  const [year, month, day] = orchestration.start_date.split("-").map(Number);
+  const params = plan.partitions
+    ? {
+        partition_from: call("Param", { type: ["null", "string"], format: "date", description: "First partition date of a range run" }, [null]),
+        partition_to: call("Param", { type: ["null", "string"], format: "date", description: "Last partition date of a range run" }, [null]),
+      }
+    : undefined;
+  if (params) imports.from("airflow.sdk", "Param");
+  const dagArguments: Record<string, PythonValue> = {
+    dag_id: spec.dag_id,
+    description: spec.description,
+    doc_md: raw("DOC_MD"),
+    schedule: scheduleOf(plan, imports),
+    start_date: raw(`pendulum.datetime(${year}, ${month}, ${day}, tz=TIMEZONE)`),
+    catchup: orchestration.catchup,
+    max_active_runs: orchestration.max_active_runs,
+    max_active_tasks: orchestration.max_active_tasks,
+    dagrun_timeout: timedeltaOf(orchestration.dagrun_timeout),
+    deadline: options.deadline ? raw("LATENESS_DEADLINE") : undefined,
+    // Run-level too: a dagrun_timeout fails the run without a task failing for good.
+    on_failure_callback: raw("ON_FAILURE"),
+    tags: [...orchestration.tags],
+    params,
+    default_args: {
+      owner: orchestration.owner,
+      queue: orchestration.queue,
+      priority_weight: orchestration.priority_weight,
+      // Absolute: the spec's number is the task's priority, not a sum over downstream tasks.
+      weight_rule: "absolute",
+      retries: orchestration.retries,
+      retry_delay: timedeltaOf(orchestration.retry_delay),
+      // Airflow 3.3 takes a multiplier here: 2.0 doubles the delay each retry, 0 keeps it constant.
+      retry_exponential_backoff: raw(orchestration.retry_exponential_backoff ? "2.0" : "0"),
+      max_retry_delay: timedeltaOf(orchestration.max_retry_delay),
+      execution_timeout: timedeltaOf(orchestration.execution_timeout),
+      on_failure_callback: raw("ON_FAILURE"),
+    },
+  };
+  return `with ${pythonCall("DAG", dagArguments)} as dag:`;
+}
+
+/** The readiness sensor task, or undefined when the spec has none (or uses an asset schedule). */
+export function renderReadinessSensor(plan: DagPlan, imports: PythonImports): string | undefined {
+  const readiness = plan.spec.orchestration.readiness;
+  if (readiness.kind !== "external_task") return undefined;
+  imports.from("airflow.providers.standard.sensors.external_task", "ExternalTaskSensor");
+  const sensor = pythonCall(
+    "ExternalTaskSensor",
+    {
+      task_id: "wait_for_data",
+      external_dag_id: readiness.dag_id,
+      external_task_id: readiness.task_id,
+      allowed_states: ["success"],
+      failed_states: ["failed", "upstream_failed"],
+      // Reschedule mode frees the worker slot between pokes; the timeout bounds the wait.
+      mode: "reschedule",
+      poke_interval: secondsOf(readiness.poke_interval),
+      timeout: secondsOf(readiness.timeout),
+      pool: plan.cpuPool,
+      retries: 0,
+    },
+    "    ",
+  );
+  return `    wait_for_data = ${sensor}`;
+}

@@ -1,0 +1,104 @@
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { SpecError } from "../runtime/errors.js";
+import { describeIssue } from "../spec/load.js";
+import { durationSchema } from "../spec/schema.js";
+
+// The deployment config (deploy/deployment.yaml): what differs per cluster, as opposed to the
+// workflow policy in models/*.yaml. Secrets are referenced by Kubernetes secret name and key only.
+
+const imageSchema = z
+  .strictObject({
+    repository: z.string().min(1),
+    tag: z.string().regex(/^[\w][\w.-]{0,127}$/, "expected an image tag").optional(),
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, "expected sha256:<64 hex digits>").optional(),
+  })
+  .refine((image) => (image.tag === undefined) !== (image.digest === undefined), {
+    message: "give exactly one of tag or digest",
+  });
+export type ImageReference = z.infer<typeof imageSchema>;
+
+export function imageName(image: ImageReference): string {
+  return image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+}
+
+const labelMapSchema = z.record(z.string().min(1), z.string());
+
+const tolerationSchema = z.strictObject({
+  key: z.string().min(1),
+  operator: z.enum(["Exists", "Equal"]).default("Exists"),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+});
+export type Toleration = z.infer<typeof tolerationSchema>;
+
+const secretReferenceSchema = z.strictObject({
+  env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name"),
+  secret: z.string().min(1),
+  key: z.string().min(1),
+});
+export type SecretReference = z.infer<typeof secretReferenceSchema>;
+
+export const deploymentSchema = z.strictObject({
+  image: imageSchema,
+  gpu_image: imageSchema.describe("the Dockerfile.gpu image, used by steps that request a GPU"),
+  kubernetes: z.strictObject({
+    namespace: z.string().min(1),
+    service_account: z.string().min(1),
+    in_cluster: z.boolean().default(true),
+    config_file: z.string().optional(),
+    cluster_context: z.string().optional(),
+    image_pull_secrets: z.array(z.string().min(1)).default([]),
+    run_as_user: z.number().int().positive().default(1000),
+    startup_timeout: durationSchema.default("10m"),
+  }),
+  mlflow: z.strictObject({
+    tracking_uri: z.string().min(1),
+    secrets: z.array(secretReferenceSchema).default([]),
+  }),
+  gpu_classes: z.record(
+    z.string().min(1),
+    z.strictObject({
+      resource: z.string().min(1).default("nvidia.com/gpu"),
+      node_selector: labelMapSchema.default({}),
+      tolerations: z.array(tolerationSchema).default([]),
+    }),
+  ),
+  alerts: z.strictObject({
+    connection_id: z.string().min(1),
+    fallback_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default("PODTRAIN_ALERT_WEBHOOK_URL"),
+  }),
+  pools: z.record(z.string().min(1), z.strictObject({ slots: z.number().int().min(1), description: z.string().default("") })),
+  workflows: z
+    .strictObject({
+      mnist: z.strictObject({ arguments: z.array(z.string()).default([]) }).optional(),
+      cifar10: z.strictObject({ arguments: z.array(z.string()).default([]) }).optional(),
+      power: z.strictObject({ arguments: z.array(z.string()).default([]) }).optional(),
+      tick: z
+        .strictObject({
+          arguments: z.array(z.string()).default([]),
+          max_partitions_per_run: z.number().int().positive().default(31),
+          max_parallel_partitions: z.number().int().positive().default(4),
+        })
+        .optional(),
+    })
+    .default({}),
+});
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+export const DEFAULT_DEPLOYMENT_FILE = "deploy/deployment.yaml";
+
+export async function loadDeploymentFile(file: string): Promise<Deployment> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new SpecError(`cannot read deployment config ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (document.errors[0]) throw new SpecError(`${file}: not valid YAML: ${document.errors[0].message.split("\n")[0]}`);
+  const result = deploymentSchema.safeParse(document.toJS());
+  if (!result.success) throw new SpecError(describeIssue(file, result.error));
+  return result.data;
+}

@@ -1,0 +1,111 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { SpecError } from "../runtime/errors.js";
+import { loadSpecFile } from "../spec/load.js";
+import { DEFAULT_DEPLOYMENT_FILE, loadDeploymentFile } from "./deployment.js";
+import { renderKubernetesDag } from "./kubernetes-template.js";
+import { renderLocalDag } from "./local-template.js";
+import { renderPoolsJson } from "./pools.js";
+import { compareText, doNotEditHeader, PythonImports, pythonFile } from "./python-file.js";
+import { planDag, type DagPlan } from "./task-plan.js";
+
+// Reads models/*.yaml and the deployment config, and renders one DAG file per workflow plus
+// pools.json. Rendering is pure (same inputs, same bytes); writing and checking are separate.
+
+export type DagTarget = "kubernetes" | "local";
+
+export interface GenerateOptions {
+  /** Repository root; spec, deployment and output paths are relative to it. Default: cwd. */
+  root?: string;
+  out?: string;
+  deploymentFile?: string;
+  modelsDirectory?: string;
+  target?: DagTarget;
+}
+
+interface ResolvedOptions {
+  root: string;
+  out: string;
+  deploymentFile: string;
+  modelsDirectory: string;
+  target: DagTarget;
+}
+
+export function resolveOptions(options: GenerateOptions = {}): ResolvedOptions {
+  const target = options.target ?? "kubernetes";
+  return {
+    root: path.resolve(options.root ?? process.cwd()),
+    out: options.out ?? (target === "local" ? ".cache/dags-local" : "dags"),
+    deploymentFile: options.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE,
+    modelsDirectory: options.modelsDirectory ?? "models",
+    target,
+  };
+}
+
+const toPosix = (file: string): string => file.split(path.sep).join("/");
+
+function regenerateCommand(options: ResolvedOptions): string {
+  const flags = [
+    ...(options.target === "local" ? ["--target", "local"] : []),
+    ...(options.out !== "dags" || options.target === "local" ? ["--out", toPosix(options.out)] : []),
+    ...(options.deploymentFile !== DEFAULT_DEPLOYMENT_FILE ? ["--deployment", toPosix(options.deploymentFile)] : []),
+  ];
+  return ["npx train dags generate", ...flags].join(" ");
+}
+
+async function loadPlans(options: ResolvedOptions): Promise<{ plans: DagPlan[]; deployment: Awaited<ReturnType<typeof loadDeploymentFile>> }> {
+  const deployment = await loadDeploymentFile(path.resolve(options.root, options.deploymentFile));
+  const modelsDirectory = path.resolve(options.root, options.modelsDirectory);
+  let names: string[];
+  try {
+    names = (await readdir(modelsDirectory)).filter((name) => name.endsWith(".yaml")).sort(compareText);
+  } catch (cause) {
+    throw new SpecError(`cannot list workflow specs in ${modelsDirectory}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  if (names.length === 0) throw new SpecError(`no workflow specs (*.yaml) in ${modelsDirectory}`);
+  const plans: DagPlan[] = [];
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const specFile = toPosix(path.join(options.modelsDirectory, name));
+    const { spec } = await loadSpecFile(path.join(modelsDirectory, name));
+    const previous = seen.get(spec.dag_id);
+    if (previous) throw new SpecError(`${specFile}: dag_id "${spec.dag_id}" is already used by ${previous}`);
+    seen.set(spec.dag_id, specFile);
+    plans.push(planDag(spec, deployment, specFile));
+  }
+  return { plans, deployment };
+}
+
+/** The generated files, keyed by path relative to the output folder, in sorted order. */
+export async function renderDagFiles(options: GenerateOptions = {}): Promise<Map<string, string>> {
+  const resolved = resolveOptions(options);
+  const { plans, deployment } = await loadPlans(resolved);
+  const files = new Map<string, string>();
+  for (const plan of plans) {
+    const imports = new PythonImports();
+    const header = doNotEditHeader({ specFile: plan.specFile, deploymentFile: toPosix(resolved.deploymentFile), regenerateCommand: regenerateCommand(resolved) });
+    const body =
+      resolved.target === "local" ? renderLocalDag(plan, deployment, imports, resolved.root) : renderKubernetesDag(plan, deployment, imports);
+    files.set(`${plan.spec.dag_id}.py`, pythonFile(header, imports, body));
+  }
+  if (resolved.target === "kubernetes") files.set("pools.json", renderPoolsJson(plans, deployment));
+  return files;
+}
+
+export interface GenerateResult {
+  out: string;
+  written: string[];
+}
+
+export async function generateDags(options: GenerateOptions = {}): Promise<GenerateResult> {
+  const resolved = resolveOptions(options);
+  const files = await renderDagFiles(resolved);
+  const outDirectory = path.resolve(resolved.root, resolved.out);
+  await mkdir(outDirectory, { recursive: true });
+  const written: string[] = [];
+  for (const [name, content] of files) {
+    await writeFile(path.join(outDirectory, name), content, "utf8");
+    written.push(toPosix(path.join(resolved.out, name)));
+  }
+  return { out: outDirectory, written };
+}

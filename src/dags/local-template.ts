@@ -1,0 +1,85 @@
+import type { Deployment } from "./deployment.js";
+import { renderDagConstants, renderDagOpening, renderReadinessSensor } from "./dag-definition.js";
+import { PythonImports } from "./python-file.js";
+import { pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
+import type { DagPlan, StepPlan } from "./task-plan.js";
+
+// The local target (`dags generate --target local`): the same DAGs, but each step is a
+// BashOperator running the built CLI (`node dist/cli/main.js …`) in a checkout, so
+// `airflow dags test` exercises the real orchestration on a laptop without Kubernetes.
+
+const FIT_RUN_ID = "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}";
+export const LOCAL_TRAIN_COMMAND = ["node", "dist/cli/main.js"];
+
+/** POSIX shell quoting; Airflow templates inside quotes still render (Jinja runs first). */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+function bashCommand(step: StepPlan): string {
+  const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments].map(shellQuote).join(" ");
+  if (!step.pushesXcom) return `set -euo pipefail; ${train}`;
+  // `--xcom` writes the result file; only its JSON goes to stdout, which BashOperator pushes.
+  return `set -euo pipefail; xcom="$(mktemp)"; trap 'rm -f "$xcom"' EXIT; ${train.replace(" --xcom", ' --xcom "$xcom"')} 1>&2; cat "$xcom"`;
+}
+
+function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValue> {
+  return {
+    task_id: step.taskId,
+    bash_command: step.taskId === "features" ? undefined : bashCommand(step),
+    cwd: raw("REPOSITORY"),
+    env: step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
+    append_env: true,
+    pool: step.pool,
+    max_active_tis_per_dagrun: step.taskId === "features" ? plan.partitions?.maxParallel : undefined,
+    do_xcom_push: step.pushesXcom,
+    output_processor: step.pushesXcom ? raw("json.loads") : undefined,
+  };
+}
+
+function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): string {
+  imports.from("airflow.providers.standard.operators.bash", "BashOperator");
+  if (step.pushesXcom) imports.module("json");
+  if (step.taskId !== "features" || !plan.partitions) {
+    return `    ${step.taskId} = ${pythonCall("BashOperator", bashArguments(step, plan), "    ")}`;
+  }
+  const partitions = plan.partitions;
+  imports.from("common.partitions", "partition_arguments");
+  const listing = pythonCall(
+    `partition_arguments.override(task_id="partitions", pool=${pythonValue(plan.cpuPool)})`,
+    {
+      base_arguments: partitions.baseArguments,
+      first_date: partitions.firstDate,
+      last_date: partitions.lastDate,
+      weekdays: partitions.weekdays ?? null,
+      max_partitions: partitions.maxPartitions,
+      shell_prefix: LOCAL_TRAIN_COMMAND,
+    },
+    "    ",
+  );
+  return [
+    `    partitions = ${listing}`,
+    `    features = ${pythonCall("BashOperator.partial", bashArguments(step, plan), "    ")}.expand(bash_command=partitions)`,
+  ].join("\n");
+}
+
+export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
+  imports.from("__future__", "annotations");
+  const constants = renderDagConstants(plan, deployment, imports, { deadline: false });
+  const opening = renderDagOpening(plan, imports, { deadline: false });
+  const sensor = renderReadinessSensor(plan, imports);
+  const steps = plan.steps.map((step) => renderStep(step, plan, imports));
+  const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];
+  return [
+    constants,
+    "",
+    "# The checkout whose built CLI (npm run build) the steps run.",
+    `REPOSITORY = ${pythonValue(repositoryRoot)}`,
+    "",
+    opening,
+    ...(sensor ? [sensor, ""] : []),
+    steps.join("\n\n"),
+    "",
+    `    ${order.join(" >> ")}`,
+  ].join("\n");
+}

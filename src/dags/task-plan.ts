@@ -1,0 +1,124 @@
+import path from "node:path";
+import { SpecError } from "../runtime/errors.js";
+import type { PodResources, WorkflowSpec } from "../spec/schema.js";
+import type { Deployment, Toleration } from "./deployment.js";
+
+// What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
+// Every step is one `train …` invocation; the argument lists below are the CLI contract the
+// DAGs rely on, kept in this one place.
+
+export type DagShape = "validated" | "partitioned";
+
+export interface GpuRequest {
+  count: number;
+  resource: string;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+}
+
+export interface StepPlan {
+  taskId: "validate" | "features" | "fit" | "evaluate" | "register";
+  /** Arguments after `train`; may hold Airflow templates. */
+  arguments: string[];
+  resources: PodResources;
+  gpu?: GpuRequest;
+  pool: string;
+  /** The step writes its result for XCom (`--xcom`). */
+  pushesXcom: boolean;
+  /** The step reads the MLflow run id from fit's XCom. */
+  readsFitRun: boolean;
+}
+
+export interface PartitionPlan {
+  /** `train tick features …` without the `--date D` that each mapped task adds. */
+  baseArguments: string[];
+  firstDate: string;
+  lastDate: string;
+  /** ISO weekdays (1 = Monday) to keep, or undefined for every day. */
+  weekdays: number[] | undefined;
+  maxPartitions: number;
+  maxParallel: number;
+}
+
+export interface DagPlan {
+  spec: WorkflowSpec;
+  /** Spec path relative to the repository root, for the header and doc. */
+  specFile: string;
+  shape: DagShape;
+  /** Pool for steps that hold no GPU (sensor, validation, evaluation, registration). */
+  cpuPool: string;
+  partitions?: PartitionPlan;
+  steps: StepPlan[];
+}
+
+// Templates: a manual run may pass an explicit range (params), otherwise the data interval.
+// `data_interval_start` is the previous schedule tick, so its date is already covered.
+const FIRST_PARTITION_DATE = "{{ params.partition_from or macros.ds_add((data_interval_start or dag_run.run_after) | ds, 1) }}";
+const LAST_PARTITION_DATE = "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}";
+
+const CRON_DAY_NAMES: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+
+/** ISO weekdays named by a cron day-of-week field ("1-5", "MON,WED"), undefined for every day. */
+export function weekdaysOfCron(schedule: string | null): number[] | undefined {
+  const fields = schedule?.trim().split(/\s+/);
+  if (!fields || fields.length !== 5) return undefined;
+  const field = fields[4] ?? "*";
+  const days = new Set<number>();
+  const dayNumber = (text: string): number => CRON_DAY_NAMES[text.toLowerCase()] ?? Number(text);
+  for (const part of field.split(",")) {
+    if (part === "*" || part.includes("/")) return undefined; // steps: keep every day, never drop data
+    const [from, to] = part.split("-").map(dayNumber);
+    if (from === undefined || Number.isNaN(from) || (to !== undefined && Number.isNaN(to))) return undefined;
+    for (let day = from; day <= (to ?? from); day += 1) days.add(day % 7 === 0 ? 7 : day % 7);
+  }
+  return [...days].sort((left, right) => left - right);
+}
+
+function gpuRequestFor(resources: PodResources, deployment: Deployment, specFile: string): GpuRequest | undefined {
+  if (resources.gpu === 0) return undefined;
+  const className = resources.gpu_class;
+  const gpuClass = className === undefined ? undefined : deployment.gpu_classes[className];
+  if (!className || !gpuClass) {
+    throw new SpecError(`${specFile}: orchestration.resources.fit.gpu_class: "${className ?? ""}" is not a GPU class of the deployment config (known: ${Object.keys(deployment.gpu_classes).join(", ") || "none"})`);
+  }
+  return { count: resources.gpu, resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations };
+}
+
+export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: string): DagPlan {
+  const orchestration = spec.orchestration;
+  if (!(orchestration.pool in deployment.pools)) {
+    throw new SpecError(`${specFile}: orchestration.pool: "${orchestration.pool}" has no slot count in the deployment config's pools`);
+  }
+  const workflowSettings = deployment.workflows[spec.workflow];
+  const extra = workflowSettings?.arguments ?? [];
+  const fitGpu = gpuRequestFor(orchestration.resources.fit, deployment, specFile);
+  // A GPU pool counts GPUs: steps that hold no GPU must not take its slots.
+  const cpuPool = fitGpu ? "default_pool" : orchestration.pool;
+  const shape: DagShape = spec.workflow === "tick" ? "partitioned" : "validated";
+  const asOf = shape === "partitioned" ? ["--as-of", LAST_PARTITION_DATE] : [];
+  const cpu = orchestration.resources.default;
+  const stage = (name: "fit" | "evaluate" | "register"): string[] => [spec.workflow, "--stage", name, "--xcom", ...asOf, ...extra];
+
+  const steps: StepPlan[] = [];
+  let partitions: PartitionPlan | undefined;
+  if (shape === "partitioned") {
+    const tick = deployment.workflows.tick;
+    partitions = {
+      baseArguments: ["tick", "features", ...extra],
+      firstDate: FIRST_PARTITION_DATE,
+      lastDate: LAST_PARTITION_DATE,
+      weekdays: weekdaysOfCron(orchestration.schedule),
+      maxPartitions: tick?.max_partitions_per_run ?? 31,
+      maxParallel: tick?.max_parallel_partitions ?? 4,
+    };
+    steps.push({ taskId: "features", arguments: partitions.baseArguments, resources: cpu, pool: cpuPool, pushesXcom: false, readsFitRun: false });
+  } else {
+    steps.push({ taskId: "validate", arguments: [spec.workflow, "validate", ...extra], resources: cpu, pool: cpuPool, pushesXcom: false, readsFitRun: false });
+  }
+  steps.push(
+    { taskId: "fit", arguments: stage("fit"), resources: orchestration.resources.fit, ...(fitGpu ? { gpu: fitGpu } : {}), pool: orchestration.pool, pushesXcom: true, readsFitRun: false },
+    { taskId: "evaluate", arguments: stage("evaluate"), resources: cpu, pool: cpuPool, pushesXcom: true, readsFitRun: true },
+    { taskId: "register", arguments: stage("register"), resources: cpu, pool: cpuPool, pushesXcom: true, readsFitRun: true },
+  );
+  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps };
+}

@@ -1,0 +1,247 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseDurationSeconds } from "../../src/spec/duration.js";
+import { loadSpecFile } from "../../src/spec/load.js";
+import type { WorkflowSpec } from "../../src/spec/schema.js";
+import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run } from "./helpers.js";
+
+// The committed dags/ loaded by real Airflow (the pinned 3.3.2 + cncf-kubernetes 10.25.0 venv):
+// no import errors, fast parses, and the policies and pods Airflow actually sees.
+
+interface PodDump {
+  image: string;
+  cmds: string[];
+  args: string[];
+  env: Record<string, string>;
+  secret_env: Record<string, { name: string; key: string }>;
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  node_selector: Record<string, string> | null;
+  tolerations: Array<Record<string, string>> | null;
+  security_context: Record<string, unknown>;
+  container_security_context: Record<string, unknown>;
+  sidecar_security_context: Array<Record<string, unknown>>;
+  service_account: string;
+  namespace: string;
+}
+interface TaskDump {
+  operator: string;
+  mapped: boolean;
+  pool: string;
+  pool_slots: number;
+  queue: string;
+  priority_weight: number;
+  weight_rule: string;
+  retries: number;
+  retry_delay: number;
+  retry_exponential_backoff: number;
+  max_retry_delay: number;
+  execution_timeout: number;
+  owner: string;
+  has_on_failure_callback: boolean;
+  upstream: string[];
+  do_xcom_push: boolean;
+  max_active_tis_per_dagrun: number | null;
+  pod?: PodDump;
+  get_logs?: boolean;
+  on_finish_action?: string;
+  partial?: { image: string; container_resources: PodDump["resources"]; node_selector: unknown };
+  sensor?: { mode: string; timeout: number; poke_interval: number; external_dag_id: string; external_task_id: string };
+}
+interface DagDump {
+  schedule: { cron?: string; timezone?: string; assets?: string[] } | null;
+  timetable: string;
+  start_date: string;
+  catchup: boolean;
+  max_active_runs: number;
+  max_active_tasks: number;
+  dagrun_timeout: number;
+  tags: string[];
+  owner: string;
+  has_doc_md: boolean;
+  has_on_failure_callback: boolean;
+  params: string[];
+  deadlines: Array<{ reference: string; interval: number; callback: string }>;
+  tasks: Record<string, TaskDump>;
+}
+interface DagBagDump {
+  import_errors: Record<string, string>;
+  parse_seconds: Record<string, number>;
+  warm_imports_seconds: number;
+  dags: Record<string, DagDump>;
+  partitions: Record<string, null | Record<string, { first: string; last: string; dates: string[] }>>;
+}
+
+const seconds = (duration: string): number => parseDurationSeconds(duration) ?? Number.NaN;
+let dump: DagBagDump;
+const specs = new Map<string, WorkflowSpec>();
+
+beforeAll(async () => {
+  await ensureAirflowVenv();
+  for (const name of ["mnist_cnn", "cifar10_cnn", "tick_model", "power_lgbm"]) {
+    const { spec } = await loadSpecFile(path.join(REPOSITORY, "models", `${name}.yaml`));
+    specs.set(spec.dag_id, spec);
+  }
+  const output = path.join(await mkdtemp(path.join(tmpdir(), "podtrain-dagbag-")), "dagbag.json");
+  await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), path.join(REPOSITORY, "dags"), output], {
+    env: await airflowEnvironment(),
+    maxBuffer: 64 << 20,
+  });
+  dump = JSON.parse(await readFile(output, "utf8")) as DagBagDump;
+});
+
+describe("generated DAGs in a real Airflow DagBag", () => {
+  it("load without import errors, each file parsing in under a second", () => {
+    expect(dump.import_errors).toEqual({});
+    expect(Object.keys(dump.dags)).toEqual(["cifar10_cnn_training", "mnist_cnn_training", "power_lgbm_training", "tick_model_training"]);
+    expect(Object.keys(dump.parse_seconds).sort()).toEqual(Object.keys(dump.dags).map((id) => `${id}.py`));
+    for (const [file, parse] of Object.entries(dump.parse_seconds)) expect(parse, file).toBeLessThan(1);
+  });
+
+  it("carry the spec's DAG-level policy", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const orchestration = specs.get(dagId)?.orchestration;
+      if (!orchestration) throw new Error(`no spec for ${dagId}`);
+      expect(dag.max_active_runs).toBe(orchestration.max_active_runs);
+      expect(dag.max_active_tasks).toBe(orchestration.max_active_tasks);
+      expect(dag.dagrun_timeout).toBe(seconds(orchestration.dagrun_timeout));
+      expect(dag.catchup).toBe(orchestration.catchup);
+      expect(dag.start_date).toBe(`${orchestration.start_date}T00:00:00+00:00`);
+      expect(dag.tags).toEqual([...orchestration.tags].sort());
+      expect(dag.has_doc_md).toBe(true);
+      expect(dag.has_on_failure_callback).toBe(true);
+      expect(dag.deadlines).toEqual([{ reference: "DagRunQueuedAtDeadline", interval: seconds(orchestration.deadline), callback: "common.alerts.deadline_missed" }]);
+    }
+    expect(dump.dags.mnist_cnn_training?.schedule).toEqual({ cron: "0 0 * * 0", timezone: "UTC" });
+    expect(dump.dags.tick_model_training?.schedule).toEqual({ cron: "30 21 * * 1-5", timezone: "UTC" });
+    expect(dump.dags.tick_model_training?.timetable).toBe("CronDataIntervalTimetable");
+    expect(dump.dags.power_lgbm_training?.schedule).toEqual({ assets: ["s3://ml-data/power/household/hourly"] });
+    expect(dump.dags.tick_model_training?.params).toEqual(["partition_from", "partition_to"]);
+  });
+
+  it("give every task the spec's retries, timeouts, queue, priority and failure alert", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const orchestration = specs.get(dagId)?.orchestration;
+      if (!orchestration) throw new Error(`no spec for ${dagId}`);
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        const where = `${dagId}.${taskId}`;
+        expect(task.queue, where).toBe(orchestration.queue);
+        expect(task.priority_weight, where).toBe(orchestration.priority_weight);
+        expect(task.weight_rule, where).toBe("absolute");
+        expect(task.owner, where).toBe(orchestration.owner);
+        expect(task.has_on_failure_callback, where).toBe(true);
+        expect(task.execution_timeout, where).toBe(seconds(orchestration.execution_timeout));
+        if (taskId === "wait_for_data") continue; // a sensor timing out is not worth retrying
+        expect(task.retries, where).toBe(orchestration.retries);
+        expect(task.retry_delay, where).toBe(seconds(orchestration.retry_delay));
+        expect(task.retry_exponential_backoff, where).toBe(2);
+        expect(task.max_retry_delay, where).toBe(seconds(orchestration.max_retry_delay));
+      }
+    }
+  });
+
+  it("keep GPU pool slots for the GPU step only", () => {
+    for (const dagId of ["mnist_cnn_training", "cifar10_cnn_training"]) {
+      const tasks = dump.dags[dagId]?.tasks ?? {};
+      expect(Object.keys(tasks).sort()).toEqual(["evaluate", "fit", "register", "validate"]);
+      expect(tasks.fit?.pool).toBe("gpu_pool");
+      for (const taskId of ["validate", "evaluate", "register"]) expect(tasks[taskId]?.pool).toBe("default_pool");
+    }
+    const tick = dump.dags.tick_model_training?.tasks ?? {};
+    for (const task of Object.values(tick)) expect(task.pool).toBe("high_priority_cpu");
+    for (const task of Object.values(dump.dags.power_lgbm_training?.tasks ?? {})) expect(task.pool).toBe("default_pool");
+  });
+
+  it("render pods: GPU limits, node selector and tolerations only on the CNN fit", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const fitSpec = specs.get(dagId)?.orchestration.resources.fit;
+      const defaults = specs.get(dagId)?.orchestration.resources.default;
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        const pod = task.pod;
+        if (!pod) continue;
+        const where = `${dagId}.${taskId}`;
+        const gpuStep = dagId.includes("cnn") && taskId === "fit";
+        expect(pod.resources.limits["nvidia.com/gpu"], where).toBe(gpuStep ? "1" : undefined);
+        expect(pod.node_selector ?? {}, where).toEqual(gpuStep ? { "ml-platform/node-pool": "gpu", "nvidia.com/gpu.present": "true" } : {});
+        expect(pod.tolerations ?? [], where).toEqual(gpuStep ? [{ effect: "NoSchedule", key: "nvidia.com/gpu", operator: "Exists" }] : []);
+        expect(pod.image, where).toBe(gpuStep ? "registry.example.com/ml-platform/podtrain-gpu:0.1.0" : "registry.example.com/ml-platform/podtrain:0.1.0");
+        const expected = taskId === "fit" ? fitSpec : defaults;
+        expect(pod.resources.requests, where).toEqual({ cpu: expected?.cpu, memory: expected?.memory });
+        expect(pod.resources.limits.memory, where).toBe(expected?.memory);
+      }
+    }
+    const features = dump.dags.tick_model_training?.tasks.features;
+    expect(features?.mapped).toBe(true);
+    expect(features?.partial?.node_selector).toBeNull();
+    expect(features?.partial?.container_resources.limits).toEqual({ memory: "8Gi" });
+  });
+
+  it("render pods that run `train` as non-root with secrets by reference and the run identity", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const workflow = specs.get(dagId)?.workflow ?? "";
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        const pod = task.pod;
+        if (!pod) continue;
+        const where = `${dagId}.${taskId}`;
+        expect(pod.cmds, where).toEqual(["train"]);
+        expect(pod.args[0], where).toBe(workflow);
+        expect(pod.namespace, where).toBe("ml-training");
+        expect(pod.service_account, where).toBe("podtrain-runner");
+        expect(pod.security_context, where).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
+        expect(pod.container_security_context, where).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(pod.secret_env, where).toEqual({
+          MLFLOW_TRACKING_PASSWORD: { key: "password", name: "mlflow-credentials" },
+          MLFLOW_TRACKING_USERNAME: { key: "username", name: "mlflow-credentials" },
+        });
+        expect(JSON.stringify(pod.env), where).not.toMatch(/PASSWORD|USERNAME/);
+        expect(pod.env, where).toMatchObject({
+          AIRFLOW_CTX_DAG_ID: "{{ dag.dag_id }}",
+          AIRFLOW_CTX_DAG_RUN_ID: "{{ run_id }}",
+          AIRFLOW_CTX_TASK_ID: "{{ task.task_id }}",
+          MLFLOW_TRACKING_URI: "http://mlflow.ml-platform.svc.cluster.local:5000",
+        });
+        expect(task.get_logs, where).toBe(true);
+        expect(task.on_finish_action, where).toBe("delete_succeeded_pod");
+        const stage = ["fit", "evaluate", "register"].includes(taskId);
+        expect(task.do_xcom_push, where).toBe(stage);
+        if (stage) {
+          expect(pod.args.slice(1, 4), where).toEqual(["--stage", taskId, "--xcom"]);
+          expect(pod.sidecar_security_context, where).toEqual([{ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } }]);
+        }
+        if (taskId === "evaluate" || taskId === "register") {
+          expect(pod.env.MLFLOW_RUN_ID, where).toBe("{{ ti.xcom_pull(task_ids='fit')['run_id'] }}");
+        } else {
+          expect(pod.env.MLFLOW_RUN_ID, where).toBeUndefined();
+        }
+      }
+    }
+    expect(dump.dags.power_lgbm_training?.tasks.fit?.pod?.args).toContain("--data-file");
+  });
+
+  it("wire the steps in order, behind the readiness sensor where the spec asks for one", () => {
+    const upstream = (dagId: string) => Object.fromEntries(Object.entries(dump.dags[dagId]?.tasks ?? {}).map(([id, task]) => [id, task.upstream]));
+    expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"] });
+    expect(upstream("tick_model_training")).toEqual({
+      wait_for_data: [],
+      partitions: ["wait_for_data"],
+      features: ["partitions"],
+      fit: ["features"],
+      evaluate: ["fit"],
+      register: ["evaluate"],
+    });
+    const sensor = dump.dags.tick_model_training?.tasks.wait_for_data;
+    expect(sensor?.operator).toBe("ExternalTaskSensor");
+    expect(sensor?.sensor).toEqual({ mode: "reschedule", timeout: 10800, poke_interval: 300, external_dag_id: "tick_data_rollup", external_task_id: "publish_partition" });
+    expect(sensor?.retries).toBe(0);
+    expect(dump.dags.tick_model_training?.tasks.features?.max_active_tis_per_dagrun).toBe(4);
+  });
+
+  it("fan tick features out over the trading dates of the data interval or a requested range", () => {
+    const tick = dump.partitions.tick_model_training;
+    expect(tick?.monday_run).toEqual({ first: "2026-01-10", last: "2026-01-12", dates: ["2026-01-12"] });
+    expect(tick?.january_range?.dates).toHaveLength(22);
+    expect(tick?.january_range?.dates[0]).toBe("2026-01-01");
+    expect(dump.partitions.mnist_cnn_training).toBeNull();
+  });
+});

@@ -1,0 +1,19 @@
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run } from "./helpers.js";
+
+// dags/common is hand-written Python: its unittest suite (loopback webhook for the failure and
+// deadline alerts, partition ranges) runs in the pinned Airflow venv.
+
+beforeAll(async () => {
+  await ensureAirflowVenv();
+});
+
+describe("dags/common", () => {
+  it("posts failure and deadline alerts to a loopback webhook and bounds partitions", async () => {
+    const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags") });
+    const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_common.py"), "-v"], { env: environment, cwd: REPOSITORY });
+    expect(stderr).toMatch(/Ran 9 tests/);
+    expect(stderr).toMatch(/\nOK\s*$/);
+  });
+});
