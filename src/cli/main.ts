@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
+import { registerDagsCommand } from "./dags-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
 import { registerTickGenerateCommand } from "./tick-generate-command.js";
@@ -13,11 +14,13 @@ export function buildProgram(): Command {
     .description("podtrain: train models, track them in MLflow, run as Airflow pod tasks")
     .version(process.env.npm_package_version ?? "0.1.0")
     .showHelpAfterError("(run with --help for usage)")
+    .enablePositionalOptions()
     .exitOverride();
   const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));
   registerTickFeaturesCommand(commands.tick!);
   registerTickGenerateCommand(commands.tick!);
   registerPromoteCommand(program);
+  registerDagsCommand(program);
   return program;
 }
 

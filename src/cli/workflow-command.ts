@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { STAGES, runWorkflow, type RunSummary, type Stage } from "../runtime/run.js";
-import { DEFAULT_XCOM_PATH } from "../runtime/airflow.js";
+import { DEFAULT_XCOM_PATH, writeXcom } from "../runtime/airflow.js";
 import { createReporter, type LogFormat } from "../runtime/reporter.js";
 import { loadSpecFile, parseParams, specPathFor } from "../spec/load.js";
 import { UsageError } from "../runtime/errors.js";
@@ -13,6 +13,7 @@ interface CommonOptions {
   spec?: string;
   trackingUri?: string;
   runKey?: string;
+  runId?: string;
   runName?: string;
   stage: Stage;
   register: boolean;
@@ -24,20 +25,47 @@ export function registerWorkflowCommand(program: Command, definition: WorkflowDe
   const command = program
     .command(definition.name)
     .description(definition.summary)
+    // Flags after a subcommand (validate, features…) belong to the subcommand.
+    .enablePositionalOptions()
     .option("--spec <file>", `workflow spec (default: models/${definition.registeredModel}.yaml)`)
     .option("--tracking-uri <uri>", "MLflow tracking server (http…) or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
     .option("--run-key <key>", "idempotency key: a run with the same key is continued, not duplicated (default: from Airflow's AIRFLOW_CTX_* variables)")
+    .option("--run-id <id>", "continue this MLflow run (default: $MLFLOW_RUN_ID, which the DAGs set for evaluate and register)")
     .option("--run-name <name>", "MLflow run name")
     .addOption(new Option("--stage <stage>", "part of the flow to run (DAG steps run one each)").choices(STAGES).default("all"))
     .option("--no-register", "skip the registration gate")
     .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
     .addOption(new Option("--log-format <format>", "log lines for humans or JSON for pods").choices(["auto", "pretty", "json"]).default("auto"));
   addParamOptions(command, definition.paramsSchema);
+  registerValidateCommand(command, definition);
   command.action(async (options: CommonOptions & Record<string, unknown>) => {
     const summary = await trainCommand(definition, options);
     printSummary(summary);
   });
   return command;
+}
+
+function registerValidateCommand(parent: Command, definition: WorkflowDefinition): void {
+  const validate = parent
+    .command("validate")
+    .description(`read and check the ${definition.name} input data without training (prints the data version as JSON)`)
+    .option("--spec <file>", `workflow spec (default: models/${definition.registeredModel}.yaml)`)
+    .option("--xcom [path]", `also write the result for Airflow (default path: ${DEFAULT_XCOM_PATH})`);
+  addParamOptions(validate, definition.paramsSchema);
+  validate.action(async (options: { spec?: string; xcom?: string | boolean } & Record<string, unknown>) => {
+    const result = await validateCommand(definition, options);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+}
+
+export async function validateCommand(definition: WorkflowDefinition, options: { spec?: string; xcom?: string | boolean } & Record<string, unknown>): Promise<Record<string, string | number>> {
+  const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(definition.registeredModel)));
+  const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
+  const module = await definition.load();
+  if (!module.validate) throw new UsageError(`train ${definition.name} has no separate validate step: its data is checked when it trains`);
+  const result = await module.validate(params, createReporter("auto"));
+  if (options.xcom) await writeXcom(options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom, result);
+  return result;
 }
 
 export async function trainCommand(definition: WorkflowDefinition, options: CommonOptions & Record<string, unknown>): Promise<RunSummary> {
@@ -57,6 +85,7 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     stage: options.stage,
     register: options.register,
     ...(options.runKey ? { runKey: options.runKey } : {}),
+    ...((options.runId ?? process.env.MLFLOW_RUN_ID) ? { runId: options.runId ?? process.env.MLFLOW_RUN_ID } : {}),
     ...(options.runName ? { runName: options.runName } : {}),
     ...(options.xcom ? { xcomPath: options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom } : {}),
   });

@@ -26,6 +26,8 @@ export interface RunOptions {
   reporter: Reporter;
   stage: Stage;
   runKey?: string;
+  /** Continue this exact run (Airflow passes the fit task's run id to later steps). */
+  runId?: string;
   runName?: string;
   register: boolean;
   xcomPath?: string;
@@ -52,6 +54,14 @@ function stringParams(params: Record<string, unknown>): Record<string, string> {
 /** Finds the run a retried task (same run key) must continue, or creates one. */
 async function openRun(options: RunOptions, experimentId: string, runKey: string | undefined): Promise<{ run: RunInfo; reused: boolean }> {
   const { store, loaded } = options;
+  if (options.runId) {
+    const existing = (await store.getRun(options.runId)).info;
+    if (existing.experimentId !== experimentId) {
+      throw new UsageError(`run ${options.runId} belongs to experiment ${existing.experimentId}, not to "${loaded.spec.experiment}" of ${path.basename(loaded.file)}`);
+    }
+    if (existing.status !== "RUNNING") await store.updateRun(existing.runId, { status: "RUNNING" });
+    return { run: { ...existing, status: "RUNNING" }, reused: true };
+  }
   if (runKey) {
     const [existing] = await store.findRunsByTag(experimentId, RUN_KEY_TAG, runKey);
     if (existing) {

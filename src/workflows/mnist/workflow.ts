@@ -21,11 +21,7 @@ function toTensors(tf: TensorFlowModule, split: MnistSplit) {
 async function prepare(context: WorkflowContext<MnistParams>) {
   const { params, reporter } = context;
   const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-  const dataset = await loadMnist({
-    ...(params.data_dir ? { directory: params.data_dir } : {}),
-    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
-    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
-  });
+  const dataset = await loadMnist(datasetOptions(params));
   await context.setTags({
     "data.version": dataset.dataVersion,
     "data.source": dataset.source,
@@ -38,7 +34,20 @@ async function prepare(context: WorkflowContext<MnistParams>) {
   return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
 }
 
+function datasetOptions(params: MnistParams) {
+  return {
+    ...(params.data_dir ? { directory: params.data_dir } : {}),
+    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
+    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
+  };
+}
+
 export const mnistWorkflow: WorkflowModule<MnistParams> = {
+  async validate(params) {
+    const dataset = await loadMnist(datasetOptions(params));
+    return { data_version: dataset.dataVersion, data_source: dataset.source, train_images: dataset.train.count, test_images: dataset.test.count };
+  },
+
   async fit(context) {
     const { params, reporter, signal } = context;
     const { tf, backend, tensorflowVersion, dataset } = await prepare(context);
