@@ -1,20 +1,16 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { TOOLS_BIN, ensureToolsEnvironment } from "./python.js";
 
 // The real `mlflow server` (pinned in scripts/python/tools.txt) for tests: SQLite backend and
 // proxied artifacts in a temp folder, loopback only, a free port. It runs in its own process
 // group because it forks uvicorn workers that would otherwise outlive the test run.
 
-export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const TOOLS_BIN = path.join(REPOSITORY_ROOT, ".venv/tools/bin");
-export const TOOLS_PYTHON = path.join(TOOLS_BIN, "python");
 const STARTUP_LIMIT_MS = 180_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -28,10 +24,6 @@ export interface MlflowServer {
   stop(): Promise<void>;
   /** Stops and starts again on the same port and data: for "server restarted" fault tests. */
   restart(): Promise<void>;
-}
-
-export async function ensureToolsEnvironment(): Promise<void> {
-  await promisify(execFile)(path.join(REPOSITORY_ROOT, "scripts/python-env.sh"), ["tools"], { cwd: REPOSITORY_ROOT, timeout: 900_000 });
 }
 
 export async function freePort(): Promise<number> {

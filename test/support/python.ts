@@ -4,6 +4,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 
 export const REPOSITORY_ROOT = path.resolve(import.meta.dirname, "../..");
+export const TOOLS_BIN = path.join(REPOSITORY_ROOT, ".venv/tools/bin");
+export const TOOLS_PYTHON = path.join(TOOLS_BIN, "python");
+
+/** Builds the pinned tools environment when missing (idempotent, cheap when up to date). */
+export async function ensureToolsEnvironment(): Promise<void> {
+  await promisify(execFile)(path.join(REPOSITORY_ROOT, "scripts/python-env.sh"), ["tools"], { cwd: REPOSITORY_ROOT, timeout: 900_000 });
+}
 
 /** The pinned Python environment (MLflow, LightGBM, polars…), built on first use. */
 export function toolsPython(): string {
@@ -19,6 +26,7 @@ export async function runPythonJson<T>(code: string, environment: Record<string,
   const { stdout } = await promisify(execFile)(toolsPython(), ["-c", code], {
     env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: "true", PYTHONWARNINGS: "ignore", ...environment },
     maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
   });
   const lastLine = stdout.trim().split("\n").at(-1) ?? "null";
   return JSON.parse(lastLine) as T;

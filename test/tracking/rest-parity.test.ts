@@ -7,7 +7,7 @@ import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { CREATE_REQUEST_TAG, RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { TrackingStore } from "../../src/tracking/store.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
-import { runPythonJson } from "../support/python-mlflow.js";
+import { runPythonJson } from "../support/python.js";
 
 // The embedded file store and the REST store must be interchangeable: the same calls, read back
 // through Python MLflow from each backend, give the same run and registry contents.

@@ -7,7 +7,7 @@ import { UsageError } from "../../src/runtime/errors.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { Metric } from "../../src/tracking/store.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
-import { runPythonJson } from "../support/python-mlflow.js";
+import { runPythonJson } from "../support/python.js";
 
 // The REST store against the real MLflow 3 server; what it wrote is read back with Python MLflow.
 
