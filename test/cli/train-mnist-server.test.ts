@@ -39,7 +39,10 @@ print(json.dumps({
             "loggedModel": r.data.tags.get("podtrain.logged_model_id")} for r in runs],
   "versions": sorted([{"version": v.version, "tags": v.tags, "source": v.source, "runId": v.run_id} for v in versions], key=lambda v: v["version"]),
   "candidate": alias("candidate"), "champion": alias("champion"),
-  "loggedModelStatus": str(client.get_logged_model(logged).status) if logged else None}))`);
+  "loggedModelStatus": str(client.get_logged_model(logged).status) if logged else None}))`,
+    // MLflow 3.17's get_logged_model uses the default store, not the client's URI.
+    { MLFLOW_TRACKING_URI: uri },
+  );
 }
 
 describe("train mnist against a real MLflow server", () => {
