@@ -16,6 +16,8 @@ const EXTRA_LAGS: ReadonlyArray<{ column: ValueColumn; lags: readonly number[] }
   { column: "global_reactive_power", lags: [1] },
   { column: "voltage", lags: [1] },
 ];
+/** Features that are always whole numbers (never missing). */
+export const CALENDAR_FEATURES: ReadonlySet<string> = new Set(["hour", "weekday", "month"]);
 /** The longest look-back: hours before it cannot have every feature. */
 export const WARMUP_HOURS = 168;
 

@@ -29,7 +29,11 @@ export function nameFeatures(modelText: string, featureNames: readonly string[])
   return head + tail;
 }
 
-export async function writeLightGBMModelFolder(directory: string, modelText: string, featureNames: readonly string[]) {
+/**
+ * `integerFeatures` are declared `long` in the signature: MLflow refuses an int64 column for a
+ * `double` input, and calendar fields arrive as integers from a CSV or a DataFrame.
+ */
+export async function writeLightGBMModelFolder(directory: string, modelText: string, featureNames: readonly string[], integerFeatures: ReadonlySet<string> = new Set()) {
   await mkdir(directory, { recursive: true });
   // Python's Booster.save_model appends the pandas categorical mapping; null means "none".
   const text = `${nameFeatures(modelText, featureNames).replace(/\n*$/, "\n")}\npandas_categorical:null\n`;
@@ -37,7 +41,7 @@ export async function writeLightGBMModelFolder(directory: string, modelText: str
   await writeFile(path.join(directory, "requirements.txt"), `${REQUIREMENTS.join("\n")}\n`);
   await writeFile(path.join(directory, "python_env.yaml"), `python: ${PYTHON_VERSION}\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n`);
   await writeFile(path.join(directory, "conda.yaml"), `channels:\n- conda-forge\ndependencies:\n- python=${PYTHON_VERSION}\n- pip\n- pip:\n${REQUIREMENTS.map((line) => `  - ${line}`).join("\n")}\nname: mlflow-env\n`);
-  const inputs: ColumnSpec[] = featureNames.map((name) => ({ type: "double", name, required: true }));
+  const inputs: ColumnSpec[] = featureNames.map((name) => ({ type: integerFeatures.has(name) ? "long" : "double", name, required: true }));
   const outputs: SignatureSpec[] = [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1] } }];
   return {
     flavors: {

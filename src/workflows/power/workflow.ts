@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { targetLagName } from "../../data/power/features.js";
+import { CALENDAR_FEATURES, targetLagName } from "../../data/power/features.js";
 import { sliceRows, type RowRange } from "../../data/power/split.js";
 import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
 import { DataError } from "../../runtime/errors.js";
@@ -75,7 +75,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
       reporter.log.info({ best_iteration: bestIteration, rounds: history.length, validation_rmse: history[bestIteration - 1], seconds: Math.round(seconds * 10) / 10 }, "LightGBM trained");
       const modelDirectory = path.join(context.workDirectory, "model");
       // saveModelToString keeps the best iteration's trees only (early stopping), as Python does.
-      const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), prepared.table.columns);
+      const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), prepared.table.columns, CALENDAR_FEATURES);
       return { modelDirectory, flavors, signature };
     } finally {
       booster.dispose();
