@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerDagsCommand } from "./dags-command.js";
+import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
 import { registerTickGenerateCommand } from "./tick-generate-command.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));
   registerTickFeaturesCommand(commands.tick!);
   registerTickGenerateCommand(commands.tick!);
+  registerPowerSubcommands(commands.power!);
   registerPromoteCommand(program);
   registerDagsCommand(program);
   return program;
