@@ -16,8 +16,9 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-function bashCommand(step: StepPlan): string {
-  const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments].map(shellQuote).join(" ");
+function bashCommand(step: StepPlan, plan: DagPlan): string {
+  // The spec the DAG was generated from, so a checkout's own models/ drive the local run.
+  const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments, "--spec", plan.specFile].map(shellQuote).join(" ");
   if (!step.pushesXcom) return `set -euo pipefail; ${train}`;
   // `--xcom` writes the result file; only its JSON goes to stdout, which BashOperator pushes.
   return `set -euo pipefail; xcom="$(mktemp)"; trap 'rm -f "$xcom"' EXIT; ${train.replace(" --xcom", ' --xcom "$xcom"')} 1>&2; cat "$xcom"`;
@@ -26,7 +27,7 @@ function bashCommand(step: StepPlan): string {
 function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValue> {
   return {
     task_id: step.taskId,
-    bash_command: step.taskId === "features" ? undefined : bashCommand(step),
+    bash_command: step.taskId === "features" ? undefined : bashCommand(step, plan),
     cwd: raw("REPOSITORY"),
     env: step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
     append_env: true,

@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateDags, renderDagFiles } from "../../src/dags/generate.js";
+import { startMlflowServer } from "../support/mlflow-server.js";
+import { runPythonJson } from "../support/python.js";
 import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository } from "./helpers.js";
 
 // `dags generate --target local`: the same DAGs with BashOperator steps running the built CLI,
@@ -12,9 +13,9 @@ import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, RE
 const AIRFLOW = path.join(REPOSITORY, ".venv/airflow/bin/airflow");
 
 /** Generates the local DAGs for `root`, migrates a fresh Airflow DB and runs `airflow dags test`. */
-async function airflowDagsTest(root: string, dagId: string): Promise<{ pools: string }> {
+async function airflowDagsTest(root: string, dagId: string, extraEnvironment: Record<string, string> = {}): Promise<{ pools: string }> {
   const { out } = await generateDags({ root, target: "local" });
-  const environment = await airflowEnvironment({ AIRFLOW__CORE__DAGS_FOLDER: out, PYTHONPATH: path.join(REPOSITORY, "dags") });
+  const environment = await airflowEnvironment({ AIRFLOW__CORE__DAGS_FOLDER: out, PYTHONPATH: path.join(REPOSITORY, "dags"), ...extraEnvironment });
   await run(AIRFLOW, ["db", "migrate"], { env: environment, maxBuffer: 64 << 20 });
   // The committed pools file, imported the way a deployment does it.
   await run(AIRFLOW, ["pools", "import", path.join(REPOSITORY, "dags/pools.json")], { env: environment, maxBuffer: 64 << 20 });
@@ -34,7 +35,7 @@ describe("local target", () => {
     const mnist = first.get("mnist_cnn_training.py") ?? "";
     expect(mnist).toContain("regenerate with: npx train dags generate --target local --out .cache/dags-local");
     expect(mnist).toContain(`REPOSITORY = ${JSON.stringify(REPOSITORY)}`);
-    expect(mnist).toContain('node dist/cli/main.js mnist --stage fit --xcom \\"$xcom\\" 1>&2; cat \\"$xcom\\"');
+    expect(mnist).toContain('node dist/cli/main.js mnist --stage fit --xcom \\"$xcom\\" --spec models/mnist_cnn.yaml 1>&2; cat \\"$xcom\\"');
     expect(mnist).not.toContain("KubernetesPodOperator");
     expect(mnist).not.toContain("DeadlineAlert"); // apache/airflow#73428: dags test crashes on deadlines
   });
@@ -78,12 +79,32 @@ describe("local target", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it.skipIf(!existsSync(path.join(REPOSITORY, "dist/cli/main.js")))(
-    "trains MNIST for real with `airflow dags test` (needs the train CLI from main: npm run setup)",
-    { timeout: 3_600_000 },
-    async () => {
-      // `airflow dags test` exits non-zero when a task fails.
-      await expect(airflowDagsTest(REPOSITORY, "mnist_cnn_training")).resolves.toBeDefined();
-    },
-  );
+  it("trains MNIST for real with `airflow dags test` against a real MLflow server: fit → evaluate → register", { timeout: 900_000 }, async () => {
+    // A scratch checkout: the real built CLI, and a small MNIST spec (2000 real images, one
+    // epoch, a threshold they reach) so the whole DAG runs in a couple of minutes.
+    const root = await scratchRepository();
+    await symlink(path.join(REPOSITORY, "dist"), path.join(root, "dist"));
+    const spec = (await readFile(path.join(REPOSITORY, "models/mnist_cnn.yaml"), "utf8"))
+      .replace("  epochs: 12\n", "  epochs: 1\n  train_limit: 2000\n  test_limit: 1000\n")
+      .replace("threshold: 0.985", "threshold: 0.5");
+    await writeFile(path.join(root, "models/mnist_cnn.yaml"), spec);
+    const server = await startMlflowServer();
+    try {
+      await airflowDagsTest(root, "mnist_cnn_training", { MLFLOW_TRACKING_URI: server.uri });
+      const seen = await runPythonJson<{ runs: Array<{ status: string; stages: string; epochs: string }>; candidate: string; versionRun: string; runId: string }>(`
+import json
+from mlflow import MlflowClient
+client = MlflowClient("${server.uri}")
+experiment = client.get_experiment_by_name("mnist-cnn")
+runs = client.search_runs([experiment.experiment_id])
+version = client.get_model_version_by_alias("mnist_cnn", "candidate")
+print(json.dumps({"runs": [{"status": r.info.status, "stages": r.data.tags.get("podtrain.stages_done"), "epochs": r.data.params.get("epochs")} for r in runs],
+  "candidate": version.version, "versionRun": version.run_id, "runId": runs[0].info.run_id}))`);
+      // One MLflow run for the whole DAG run: fit created it, evaluate and register continued it.
+      expect(seen.runs).toEqual([{ status: "FINISHED", stages: "evaluate,fit,register", epochs: "1" }]);
+      expect([seen.candidate, seen.versionRun]).toEqual(["1", seen.runId]);
+    } finally {
+      await server.stop();
+    }
+  });
 });
