@@ -46,11 +46,12 @@ export function defaultCifar10Directory(): string {
   return path.join(base, "cifar10");
 }
 
-export function whereToPutCifar10(directory: string): string {
+/** The one remedy every "no CIFAR-10 here" error gives: where the archive has to go. */
+export function whereToPutCifar10(directory: string = defaultCifar10Directory()): string {
+  const note = path.resolve(directory) === defaultCifar10Directory() ? " (the default folder: `train cifar10` looks there and `train data fetch cifar10` downloads there)" : "";
   return (
-    `download ${CIFAR10_OFFICIAL_URL} (the binary version, 162 MB) and either pass it with --data-file <cifar-10-binary.tar.gz>, ` +
-    `or put the archive (or its extracted ${CIFAR10_ARCHIVE_FOLDER}/ folder) in a folder given with --data-dir <folder>; ` +
-    `${directory} is the default folder (\`train data fetch cifar10\` downloads there)`
+    `download ${CIFAR10_OFFICIAL_URL} (the binary version, 162 MB) and pass it to train cifar10 with --data-file <cifar-10-binary.tar.gz>, ` +
+    `or put the archive (or its extracted ${CIFAR10_ARCHIVE_FOLDER}/ folder) in ${directory}${note} or in any folder given with --data-dir <folder>`
   );
 }
 
@@ -58,7 +59,7 @@ const isFile = (file: string) => stat(file).then((info) => info.isFile(), () => 
 
 async function locate(options: Cifar10Options): Promise<{ kind: "archive" | "folder"; location: string }> {
   if (options.dataFile) {
-    if (!(await isFile(options.dataFile))) throw new DataError(`--data-file ${options.dataFile}: no such file; ${whereToPutCifar10(defaultCifar10Directory())}`);
+    if (!(await isFile(options.dataFile))) throw new DataError(`--data-file ${options.dataFile}: no such file; ${whereToPutCifar10()}`);
     return { kind: "archive", location: path.resolve(options.dataFile) };
   }
   const directory = path.resolve(options.dataDir ?? defaultCifar10Directory());
@@ -67,7 +68,7 @@ async function locate(options: Cifar10Options): Promise<{ kind: "archive" | "fol
   }
   const archive = path.join(directory, CIFAR10_ARCHIVE_NAME);
   if (await isFile(archive)) return { kind: "archive", location: archive };
-  throw new DataError(`CIFAR-10 not found in ${directory} (no ${CIFAR10_ARCHIVE_NAME}, ${CIFAR10_ARCHIVE_FOLDER}/ or ${CIFAR10_TEST_FILE}): ${whereToPutCifar10(defaultCifar10Directory())}`);
+  throw new DataError(`CIFAR-10 not found in ${directory} (no ${CIFAR10_ARCHIVE_NAME}, ${CIFAR10_ARCHIVE_FOLDER}/ or ${CIFAR10_TEST_FILE}): ${whereToPutCifar10()}`);
 }
 
 async function readFolder(folder: string, hashes: Record<string, string>): Promise<Map<string, Buffer>> {
