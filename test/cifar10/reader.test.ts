@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { epochBatches, IDENTITY, normalisationTable, writeImageHwc } from "../../src/data/cifar10/batches.js";
 import { loadCifar10 } from "../../src/data/cifar10/dataset.js";
-import { CIFAR10_META_FILE, CIFAR10_PIXELS_PER_IMAGE, CIFAR10_RECORD_BYTES, encodeBatch, parseBatch } from "../../src/data/cifar10/format.js";
+import { CIFAR10_META_FILE, CIFAR10_PIXELS_PER_IMAGE, CIFAR10_RECORD_BYTES, encodeBatch, parseBatch, parseBatches } from "../../src/data/cifar10/format.js";
 import { DataError } from "../../src/runtime/errors.js";
 import { writeFixture, type FixtureLayout } from "./fixtures.js";
 
@@ -60,6 +60,9 @@ describe("CIFAR-10 binary records", () => {
     bad[CIFAR10_RECORD_BYTES] = 10;
     expect(() => parseBatch(bad, "labels.bin")).toThrow("labels.bin: record 1 has label 10, outside 0..9; is this CIFAR-100 or a corrupt file?");
     expect(() => parseBatch(new Uint8Array(0), "empty.bin")).toThrow(DataError);
+    // Labels are checked in every record, also past a --train-limit that keeps fewer images.
+    expect(() => parseBatches([{ bytes: bad, source: "labels.bin" }], {}, 1)).toThrow("labels.bin: record 1 has label 10");
+    expect(parseBatches([{ bytes: new Uint8Array(CIFAR10_RECORD_BYTES * 3), source: "three.bin" }], {}, 2).count).toBe(2);
   });
 });
 

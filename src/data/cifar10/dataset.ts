@@ -13,8 +13,7 @@ import {
   CIFAR10_TEST_FILE,
   CIFAR10_TRAIN_FILES,
   checkClassNames,
-  concatSplits,
-  parseBatch,
+  parseBatches,
   type Cifar10Split,
 } from "./format.js";
 
@@ -102,10 +101,10 @@ export async function loadCifar10(options: Cifar10Options): Promise<Cifar10Datas
   const meta = files.get(CIFAR10_META_FILE);
   if (meta) checkClassNames(meta.toString("utf8"), `${location}: ${CIFAR10_META_FILE}`);
 
-  const expectedRecords = options.allowPartialBatches ? undefined : CIFAR10_RECORDS_PER_BATCH;
-  const parse = (name: string) => parseBatch(files.get(name)!, `${location}: ${name}`, expectedRecords === undefined ? {} : { expectedRecords });
-  const train = concatSplits(CIFAR10_TRAIN_FILES.map(parse), options.trainLimit);
-  const test = concatSplits([parse(CIFAR10_TEST_FILE)], options.testLimit);
+  const parseOptions = options.allowPartialBatches ? {} : { expectedRecords: CIFAR10_RECORDS_PER_BATCH };
+  const named = (names: readonly string[]) => names.map((name) => ({ bytes: files.get(name)!, source: `${location}: ${name}` }));
+  const train = parseBatches(named(CIFAR10_TRAIN_FILES), parseOptions, options.trainLimit);
+  const test = parseBatches(named([CIFAR10_TEST_FILE]), parseOptions, options.testLimit);
   files.clear();
   return { train, test, source: location, fileHashes, dataVersion };
 }

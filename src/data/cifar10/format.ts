@@ -37,8 +37,8 @@ export interface ParseOptions {
   expectedRecords?: number;
 }
 
-/** Splits one batch file into labels and channel-major pixels, checking size and labels. */
-export function parseBatch(bytes: Uint8Array, source: string, options: ParseOptions = {}): Cifar10Split {
+/** Number of records in a batch file, after checking its size. */
+export function countRecords(bytes: Uint8Array, source: string, options: ParseOptions = {}): number {
   if (bytes.length === 0) throw new DataError(`${source}: empty file; download the CIFAR-10 binary version again`);
   if (bytes.length % CIFAR10_RECORD_BYTES !== 0) {
     const whole = Math.floor(bytes.length / CIFAR10_RECORD_BYTES);
@@ -52,35 +52,38 @@ export function parseBatch(bytes: Uint8Array, source: string, options: ParseOpti
   if (expected !== undefined && count !== expected) {
     throw new DataError(`${source}: ${count} records, an official CIFAR-10 batch has exactly ${expected}; the file is truncated or not from the official archive`);
   }
-  const images = new Uint8Array(count * CIFAR10_PIXELS_PER_IMAGE);
-  const labels = new Uint8Array(count);
-  for (let record = 0; record < count; record += 1) {
-    const start = record * CIFAR10_RECORD_BYTES;
-    const label = bytes[start] ?? 0;
-    if (label >= CIFAR10_CLASSES) {
-      throw new DataError(`${source}: record ${record} has label ${label}, outside 0..9; is this CIFAR-100 or a corrupt file?`);
-    }
-    labels[record] = label;
-    images.set(bytes.subarray(start + 1, start + CIFAR10_RECORD_BYTES), record * CIFAR10_PIXELS_PER_IMAGE);
-  }
-  return { images, labels, count };
+  return count;
 }
 
-/** Joins splits in order, keeping at most `limit` images (copying only what is kept). */
-export function concatSplits(splits: Cifar10Split[], limit?: number): Cifar10Split {
-  const total = splits.reduce((sum, split) => sum + split.count, 0);
-  const count = Math.min(total, limit ?? total);
-  const images = new Uint8Array(count * CIFAR10_PIXELS_PER_IMAGE);
-  const labels = new Uint8Array(count);
-  let filled = 0;
-  for (const split of splits) {
-    const take = Math.min(split.count, count - filled);
-    if (take <= 0) break;
-    images.set(split.images.subarray(0, take * CIFAR10_PIXELS_PER_IMAGE), filled * CIFAR10_PIXELS_PER_IMAGE);
-    labels.set(split.labels.subarray(0, take), filled);
-    filled += take;
-  }
-  return { images, labels, count };
+/**
+ * Parses batch files in order straight into one split of at most `limit` images: labels are
+ * checked in every record, pixels are copied once, and only for the images kept.
+ */
+export function parseBatches(files: Array<{ bytes: Uint8Array; source: string }>, options: ParseOptions = {}, limit?: number): Cifar10Split {
+  const counts = files.map(({ bytes, source }) => countRecords(bytes, source, options));
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  const kept = Math.min(total, limit ?? total);
+  const images = new Uint8Array(kept * CIFAR10_PIXELS_PER_IMAGE);
+  const labels = new Uint8Array(kept);
+  let index = 0;
+  files.forEach(({ bytes, source }, file) => {
+    for (let record = 0; record < (counts[file] ?? 0); record += 1, index += 1) {
+      const start = record * CIFAR10_RECORD_BYTES;
+      const label = bytes[start] ?? 0;
+      if (label >= CIFAR10_CLASSES) {
+        throw new DataError(`${source}: record ${record} has label ${label}, outside 0..9; is this CIFAR-100 or a corrupt file?`);
+      }
+      if (index >= kept) continue;
+      labels[index] = label;
+      images.set(bytes.subarray(start + 1, start + CIFAR10_RECORD_BYTES), index * CIFAR10_PIXELS_PER_IMAGE);
+    }
+  });
+  return { images, labels, count: kept };
+}
+
+/** Splits one batch file into labels and channel-major pixels, checking size and labels. */
+export function parseBatch(bytes: Uint8Array, source: string, options: ParseOptions = {}): Cifar10Split {
+  return parseBatches([{ bytes, source }], options);
 }
 
 /** batches.meta.txt lists the class names one per line; a different list means another data set. */
