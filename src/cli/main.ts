@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerDagsCommand } from "./dags-command.js";
+import { registerDataCommand } from "./data-command.js";
 import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerPowerSubcommands(commands.power!);
   registerPromoteCommand(program);
   registerDagsCommand(program);
+  registerDataCommand(program);
   return program;
 }
 

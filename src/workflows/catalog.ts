@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NotImplementedError } from "../runtime/errors.js";
 import type { WorkflowName } from "../spec/schema.js";
+import { cifar10ParamsSchema } from "./cifar10/params.js";
 import { mnistParamsSchema } from "./mnist/params.js";
 import { powerParamsSchema } from "./power/params.js";
 import { tickParamsSchema } from "./tick/params.js";
@@ -26,9 +27,9 @@ export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
   cifar10: {
     name: "cifar10",
     registeredModel: "cifar10_cnn",
-    summary: "CIFAR-10 CNN on the official binary batches",
-    paramsSchema: z.strictObject({}),
-    load: notBuiltYet("cifar10"),
+    summary: "VGG-style CIFAR-10 CNN with batch norm and crop/flip augmentation on the official binary batches (TensorFlow.js, native TensorFlow)",
+    paramsSchema: cifar10ParamsSchema,
+    load: async () => (await import("./cifar10/workflow.js")).cifar10Workflow,
   },
   tick: {
     name: "tick",

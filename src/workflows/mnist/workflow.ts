@@ -1,7 +1,8 @@
 import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
-import { LAYERS_MODEL_FORMAT, loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -90,7 +91,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
           if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
           if (logs.val_acc !== undefined) metrics.val_accuracy = logs.val_acc;
           await context.logMetrics(metrics, epoch);
-          reporter.log.info({ epoch: epoch + 1, ...roundAll(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
+          reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
         },
       },
     });
@@ -100,7 +101,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     model.dispose();
     return {
       modelDirectory,
-      flavors: { tfjs: { format: LAYERS_MODEL_FORMAT, model_json: "model.json", tfjs_version: tf.version.tfjs, backend, ...(tensorflowVersion ? { tensorflow_version: tensorflowVersion } : {}) } },
+      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion) },
       signature: {
         inputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1] } }],
         outputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_CLASSES] } }],
@@ -117,11 +118,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     const metrics = { test_loss: (await loss!.data())[0]!, test_accuracy: (await accuracy!.data())[0]! };
     tf.dispose([test.images, test.labels]);
     model.dispose();
-    context.reporter.log.info(roundAll(metrics), "evaluated on the test set");
+    context.reporter.log.info(roundMetrics(metrics), "evaluated on the test set");
     return metrics;
   },
 };
-
-function roundAll(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
-}

@@ -1,0 +1,62 @@
+import type { TensorFlowModule } from "./backend.js";
+import { LAYERS_MODEL_FORMAT } from "./model-io.js";
+
+// Helpers the TensorFlow.js workflows (MNIST, CIFAR-10) share: the MLmodel flavor they log,
+// metric rounding for log lines, and evaluation streamed batch by batch so a test set never has
+// to be one big float tensor.
+
+type LayersModel = Awaited<ReturnType<TensorFlowModule["loadLayersModel"]>>;
+
+/** The `tfjs` flavor written into MLmodel: how to load the model and what produced it. */
+export function tfjsFlavor(tf: TensorFlowModule, backend: string, tensorflowVersion: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format: LAYERS_MODEL_FORMAT,
+    model_json: "model.json",
+    tfjs_version: tf.version.tfjs,
+    backend,
+    ...(tensorflowVersion ? { tensorflow_version: tensorflowVersion } : {}),
+    ...extra,
+  };
+}
+
+/** Four decimals: enough for log lines, keeps them short (MLflow gets the full values). */
+export function roundMetrics(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
+}
+
+export interface HostBatch {
+  /** Flat NHWC floats. */
+  images: Float32Array;
+  /** Flat one-hot labels. */
+  labels: Float32Array;
+  count: number;
+}
+
+export interface EvaluationResult {
+  /** Mean categorical cross-entropy (without regularisation terms, like Keras' evaluate). */
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+/** Mean loss and accuracy of a softmax classifier over batches built on the host, one at a time. */
+export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, batches: Iterable<HostBatch>, imageShape: [number, number, number], signal?: AbortSignal): Promise<EvaluationResult> {
+  let lossSum = 0;
+  let correct = 0;
+  let count = 0;
+  for (const batch of batches) {
+    if (signal?.aborted) break;
+    const [batchLoss, batchCorrect] = tf.tidy(() => {
+      const images = tf.tensor4d(batch.images, [batch.count, ...imageShape]);
+      const labels = tf.tensor2d(batch.labels, [batch.count, batch.labels.length / batch.count]);
+      const probabilities = model.predict(images) as ReturnType<TensorFlowModule["tensor2d"]>;
+      const loss = tf.metrics.categoricalCrossentropy(labels, probabilities).sum();
+      const hits = tf.equal(tf.argMax(probabilities, 1), tf.argMax(labels, 1)).sum();
+      return [loss.dataSync()[0] ?? Number.NaN, hits.dataSync()[0] ?? 0];
+    });
+    lossSum += batchLoss;
+    correct += batchCorrect;
+    count += batch.count;
+  }
+  return { loss: count > 0 ? lossSum / count : Number.NaN, accuracy: count > 0 ? correct / count : Number.NaN, count };
+}

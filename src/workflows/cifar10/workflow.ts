@@ -1,0 +1,116 @@
+import path from "node:path";
+import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_SIDE } from "../../data/cifar10/format.js";
+import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../../data/cifar10/batches.js";
+import { loadCifar10 } from "../../data/cifar10/dataset.js";
+import { loadTensorFlow } from "../../tf/backend.js";
+import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { evaluateBatches, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import type { WorkflowContext, WorkflowModule } from "../types.js";
+import { compileForTraining, createCifar10Model } from "./model.js";
+import type { Cifar10Params } from "./params.js";
+import { learningRateAt } from "./schedule.js";
+
+const IMAGE_SHAPE: [number, number, number] = [CIFAR10_IMAGE_SIDE, CIFAR10_IMAGE_SIDE, CIFAR10_CHANNELS];
+const EVALUATION_BATCH_SIZE = 500;
+
+async function prepare(context: WorkflowContext<Cifar10Params>) {
+  const { params, reporter } = context;
+  const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
+  const dataset = await loadCifar10({
+    ...(params.data_file ? { dataFile: params.data_file } : {}),
+    ...(params.data_dir ? { dataDir: params.data_dir } : {}),
+    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
+    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
+    allowPartialBatches: params.allow_partial_batches,
+  });
+  await context.setTags({
+    "data.version": dataset.dataVersion,
+    "data.source": dataset.source,
+    "data.train_images": String(dataset.train.count),
+    "data.test_images": String(dataset.test.count),
+    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
+  });
+  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
+  reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
+  return { ...loaded, dataset };
+}
+
+export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
+  async fit(context) {
+    const { params, reporter, signal } = context;
+    const { tf, backend, tensorflowVersion, dataset } = await prepare(context);
+    const validationCount = Math.floor(dataset.train.count * params.validation_split);
+    const trainCount = dataset.train.count - validationCount;
+    const table = normalisationTable();
+    const { training: model, serving } = createCifar10Model(tf, params);
+    const optimizer = compileForTraining(tf, model, params);
+    const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
+
+    for (let epoch = 0; epoch < params.epochs && !signal.aborted; epoch += 1) {
+      const learningRate = learningRateAt(epoch, params);
+      optimizer.setLearningRate(learningRate);
+      const started = performance.now();
+      const progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
+      let lossSum = 0;
+      let accuracySum = 0;
+      let seen = 0;
+      let step = 0;
+      // Train images are [0, trainCount): like Keras' validation_split, the last ones are held out.
+      for (const batch of epochBatches(dataset.train, epoch, { batchSize: params.batch_size, augment: params.augment, shuffle: true, seed: params.seed, range: [0, trainCount] }, table)) {
+        if (signal.aborted) break;
+        const images = tf.tensor4d(batch.images, [batch.count, ...IMAGE_SHAPE]);
+        const labels = tf.tensor2d(batch.labels, [batch.count, CIFAR10_CLASSES]);
+        const [loss = Number.NaN, accuracy = Number.NaN] = (await model.trainOnBatch(images, labels)) as number[];
+        tf.dispose([images, labels]);
+        lossSum += loss * batch.count;
+        accuracySum += accuracy * batch.count;
+        seen += batch.count;
+        step += 1;
+        progress.update(step, { loss: loss.toFixed(4) });
+      }
+      progress.stop();
+      if (signal.aborted) break;
+      const seconds = (performance.now() - started) / 1000;
+      const metrics: Record<string, number> = {
+        train_loss: lossSum / Math.max(seen, 1),
+        train_accuracy: accuracySum / Math.max(seen, 1),
+        learning_rate: learningRate,
+        epoch_seconds: seconds,
+        images_per_second: seen / seconds,
+      };
+      if (validationCount > 0) {
+        const validation = await evaluateBatches(tf, serving, epochBatches(dataset.train, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0, range: [trainCount, dataset.train.count] }, table), IMAGE_SHAPE, signal);
+        metrics.val_loss = validation.loss;
+        metrics.val_accuracy = validation.accuracy;
+      }
+      await context.logMetrics(metrics, epoch);
+      reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
+    }
+
+    const modelDirectory = path.join(context.workDirectory, "model");
+    if (!signal.aborted) await saveLayersModel(tf, serving, modelDirectory);
+    serving.dispose();
+    optimizer.dispose();
+    // Serving must normalise the same way: recorded in the flavor rather than assumed.
+    const preprocessing = { layout: "NHWC", scale: "1/255", mean: [...CIFAR10_MEAN], std: [...CIFAR10_STD], class_names: [...CIFAR10_CLASS_NAMES] };
+    return {
+      modelDirectory,
+      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion, { preprocessing }) },
+      signature: {
+        inputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, ...IMAGE_SHAPE] } }],
+        outputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, CIFAR10_CLASSES] } }],
+      },
+    };
+  },
+
+  async evaluate(context, modelDirectory) {
+    const { tf, dataset } = await prepare(context);
+    const model = await loadLayersModel(tf, modelDirectory);
+    const batches = epochBatches(dataset.test, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0 });
+    const result = await evaluateBatches(tf, model, batches, IMAGE_SHAPE, context.signal);
+    model.dispose();
+    const metrics = { test_loss: result.loss, test_accuracy: result.accuracy };
+    context.reporter.log.info(roundMetrics(metrics), "evaluated on the test set");
+    return metrics;
+  },
+};
