@@ -34,7 +34,7 @@ export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
     registeredModel: "tick_model",
     summary: "tick-data direction model on Arrow features by date partition (LightGBM); subcommands: features, generate",
     paramsSchema: tickParamsSchema,
-    load: notBuiltYet("tick"),
+    load: async () => (await import("./tick/workflow.js")).tickWorkflow,
   },
   power: {
     name: "power",
