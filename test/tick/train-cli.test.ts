@@ -1,4 +1,4 @@
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
@@ -34,6 +34,15 @@ def seen(run):
       "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model")),
       "prediction": model.predict(np.zeros((2, model.num_feature()))).tolist() if model else []}
 print(json.dumps([seen(run) for run in runs]))`, { MLFLOW_TRACKING_URI: `file://${store}` });
+}
+
+/** The model.lgb files under a local tracking store. */
+function modelFiles(store: string): string[] {
+  return readdirSync(store, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(path.join("model", "model.lgb"))).map((file) => path.join(store, file));
+}
+
+function printedMetric(stdout: string, name: string): string | undefined {
+  return stdout.split("\n").find((line) => line.trim().startsWith(`${name} `))?.trim().split(/\s+/)[1];
 }
 
 describe("train tick (CLI, end to end)", () => {
@@ -76,6 +85,22 @@ describe("train tick (CLI, end to end)", () => {
     expect(run?.artifacts).toEqual(["model/MLmodel", "model/conda.yaml", "model/model.lgb", "model/python_env.yaml", "model/requirements.txt"]);
     expect(run?.prediction.every((probability) => probability > 0 && probability < 1)).toBe(true);
     process.stdout.write(`train tick end to end: ${seconds.toFixed(1)} s, test AUC ${metrics.test_auc?.toFixed(4)}, log loss ${metrics.test_log_loss?.toFixed(4)} vs prior ${metrics.test_baseline_log_loss?.toFixed(4)}, accuracy ${metrics.test_accuracy?.toFixed(4)} vs majority ${metrics.test_baseline_accuracy?.toFixed(4)}\n`);
+  });
+
+  it("runs fit and evaluate as separate DAG steps of one run, and re-training gives the same model bytes", async () => {
+    const store = path.join(root, "mlruns-stages");
+    const common = ["tick", "--features-dir", features, "--as-of", "2026-01-30", "--window", "20d", "--tracking-uri", store, "--run-key", "tick-2026-01-30"];
+    const fit = await runTrain([...common, "--stage", "fit"]);
+    expect(fit.exitCode, fit.stderr).toBe(0);
+    expect(printedMetric(fit.stdout, "test_auc")).toBeUndefined();
+    const evaluate = await runTrain([...common, "--stage", "evaluate"]);
+    expect(evaluate.exitCode, evaluate.stderr).toBe(0);
+    expect(evaluate.stdout).toMatch(/\(evaluate\) finished \(continued an existing run\)/);
+    const single = await runTrain(["tick", "--features-dir", features, "--as-of", "2026-01-30", "--window", "20d", "--tracking-uri", path.join(root, "mlruns-single"), "--no-register"]);
+    expect(printedMetric(evaluate.stdout, "test_auc")).toBe(printedMetric(single.stdout, "test_auc"));
+    const [staged] = modelFiles(store);
+    const [again] = modelFiles(path.join(root, "mlruns-single"));
+    expect(readFileSync(staged as string, "utf8")).toBe(readFileSync(again as string, "utf8"));
   });
 
   it("fails with the missing dates named and marks the run FAILED when a partition of the window is missing", async () => {

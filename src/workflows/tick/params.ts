@@ -27,7 +27,10 @@ export const tickFeatureParamsSchema = z.strictObject({
 });
 
 export const tickTrainingParamsSchema = z.strictObject({
-  features_dir: z.string().min(1).describe("features root with date=YYYY-MM-DD partitions (output of `train tick features`)"),
+  features_dir: z
+    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --output root of `train tick features`" : undefined) })
+    .min(1)
+    .describe("features root with date=YYYY-MM-DD partitions (output of `train tick features`)"),
   as_of: z.string().regex(DATE, "expected YYYY-MM-DD").nullable().default(null).describe("last date of the training window; null: the latest feature partition"),
   window: z.string().regex(/^\d+d$/, 'expected a number of days such as "60d"').default("60d").describe("calendar days of partitions to train on, ending at as_of"),
   closed_dates: z.array(z.string().regex(DATE, "expected YYYY-MM-DD")).default([]).describe("weekdays without a session (holidays): no feature partition is expected"),
