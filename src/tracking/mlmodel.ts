@@ -14,10 +14,19 @@ export interface TensorSpec {
   "tensor-spec": { dtype: string; shape: number[] };
 }
 
+/** A named column of a tabular (DataFrame) signature, as MLflow's ColSpec writes it. */
+export interface ColumnSpec {
+  type: "double" | "float" | "long" | "integer" | "string" | "boolean";
+  name: string;
+  required: boolean;
+}
+
+export type SignatureSpec = TensorSpec | ColumnSpec;
+
 export interface MLmodelInput {
   runId: string;
   flavors: Record<string, Record<string, unknown>>;
-  signature?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  signature?: { inputs: SignatureSpec[]; outputs: SignatureSpec[] };
 }
 
 export async function writeMLmodel(modelDirectory: string, input: MLmodelInput): Promise<void> {

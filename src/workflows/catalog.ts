@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NotImplementedError } from "../runtime/errors.js";
 import type { WorkflowName } from "../spec/schema.js";
 import { mnistParamsSchema } from "./mnist/params.js";
+import { powerParamsSchema } from "./power/params.js";
 import { tickParamsSchema } from "./tick/params.js";
 import type { WorkflowDefinition } from "./types.js";
 
@@ -39,8 +40,8 @@ export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
   power: {
     name: "power",
     registeredModel: "power_lgbm",
-    summary: "household power forecasting with LightGBM in WebAssembly",
-    paramsSchema: z.strictObject({}),
-    load: notBuiltYet("power"),
+    summary: "next-hour household power forecast (UCI format) with LightGBM in WebAssembly, scored against seasonal-naive baselines",
+    paramsSchema: powerParamsSchema,
+    load: async () => (await import("./power/workflow.js")).powerWorkflow,
   },
 };

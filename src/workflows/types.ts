@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Reporter } from "../runtime/reporter.js";
 import type { WorkflowName, WorkflowSpec } from "../spec/schema.js";
-import type { TensorSpec } from "../tracking/mlmodel.js";
+import type { SignatureSpec } from "../tracking/mlmodel.js";
 
 // What a workflow (data → model → fit → evaluate) gives the shared run lifecycle, and what it
 // gets from it. Workflows never talk to the tracking store directly.
@@ -23,7 +23,7 @@ export interface FitResult {
   /** Local folder holding the trained model; logged as the run's `model` artifact with an MLmodel file. */
   modelDirectory: string;
   flavors: Record<string, Record<string, unknown>>;
-  signature?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  signature?: { inputs: SignatureSpec[]; outputs: SignatureSpec[] };
 }
 
 export interface WorkflowModule<Params> {

@@ -18,6 +18,7 @@ interface SeenRun {
   history: number[][];
   artifacts: string[];
   prediction: number[];
+  features: string[];
 }
 
 async function readRun(store: string): Promise<SeenRun[]> {
@@ -32,7 +33,8 @@ def seen(run):
     return {"status": run.info.status, "metrics": run.data.metrics, "tags": run.data.tags,
       "history": [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, "validation_auc")],
       "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model")),
-      "prediction": model.predict(np.zeros((2, model.num_feature()))).tolist() if model else []}
+      "prediction": model.predict(np.zeros((2, model.num_feature()))).tolist() if model else [],
+      "features": model.feature_name() if model else []}
 print(json.dumps([seen(run) for run in runs]))`, { MLFLOW_TRACKING_URI: `file://${store}` });
 }
 
@@ -84,6 +86,8 @@ describe("train tick (CLI, end to end)", () => {
     expect(Number(tags["data.rows_null_label_dropped"])).toBe(15 * 3 * 5);
     expect(run?.artifacts).toEqual(["model/MLmodel", "model/conda.yaml", "model/model.lgb", "model/python_env.yaml", "model/requirements.txt"]);
     expect(run?.prediction.every((probability) => probability > 0 && probability < 1)).toBe(true);
+    expect(run?.features).toEqual(tags["data.features"]?.split(","));
+    expect(metrics.importance_gain_trade_sign_imbalance).toBeGreaterThan(0);
     process.stdout.write(`train tick end to end: ${seconds.toFixed(1)} s, test AUC ${metrics.test_auc?.toFixed(4)}, log loss ${metrics.test_log_loss?.toFixed(4)} vs prior ${metrics.test_baseline_log_loss?.toFixed(4)}, accuracy ${metrics.test_accuracy?.toFixed(4)} vs majority ${metrics.test_baseline_accuracy?.toFixed(4)}\n`);
   });
 

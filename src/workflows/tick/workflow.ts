@@ -1,7 +1,8 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Booster, Dataset, train, type IterationReport, type LightGBMParameters } from "../../lightgbm/index.js";
 import { DataError, InterruptedError } from "../../runtime/errors.js";
-import { readLightGBMModelText, writeLightGBMModelFolder } from "../../tracking/lightgbm-flavor.js";
+import { MODEL_FILE, writeLightGBMModelFolder } from "../power/mlflow-lightgbm.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
@@ -79,16 +80,13 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       await context.logMetrics(summary);
       await context.logParams({ lightgbm_parameters: JSON.stringify(parameters), features: data.matrix.featureNames.join(",") });
       reporter.log.info(rounded(summary), "LightGBM trained");
+      // Which bar features carry the signal, per run: drift in these is the first thing to look at.
+      const gain = booster.featureImportance("gain");
+      await context.logMetrics(Object.fromEntries(data.matrix.featureNames.map((name, index) => [`importance_gain_${name}`, gain[index] ?? 0])));
       const modelDirectory = path.join(context.workDirectory, "model");
-      const flavors = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString());
-      return {
-        modelDirectory,
-        flavors,
-        signature: {
-          inputs: [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, numColumns] } }],
-          outputs: [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1] } }],
-        },
-      };
+      // The MLflow lightgbm flavor folder shared with `train power` (features named in the model text).
+      const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), data.matrix.featureNames);
+      return { modelDirectory, flavors, signature };
     } finally {
       progress.stop();
       booster?.dispose();
@@ -99,7 +97,14 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
 
   async evaluate(context, modelDirectory) {
     const data = await tickTrainingData(context);
-    const booster = await Booster.loadModelFromString(await readLightGBMModelText(modelDirectory));
+    const modelFile = path.join(modelDirectory, MODEL_FILE);
+    let modelText: string;
+    try {
+      modelText = await readFile(modelFile, "utf8");
+    } catch (error) {
+      throw new DataError(`no LightGBM model at ${modelFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    const booster = await Booster.loadModelFromString(modelText);
     try {
       const numColumns = data.matrix.featureNames.length;
       if (booster.numFeatures() !== numColumns) {

@@ -1,0 +1,59 @@
+import path from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { fetchPowerData, UCI_POWER_URL } from "../data/power/fetch.js";
+import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../data/power/synthetic-file.js";
+import { UsageError } from "../runtime/errors.js";
+
+// Data subcommands of `train power`: `generate` (synthetic data in the exact UCI format) and
+// `fetch` (the real archive). The entry point wires them with registerPowerSubcommands.
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError("expected a positive integer.");
+  return number;
+}
+
+function integer(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError("expected an integer.");
+  return number;
+}
+
+function isoDay(value: string): number {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) throw new InvalidArgumentError("expected YYYY-MM-DD.");
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+}
+
+export function registerPowerSubcommands(power: Command): void {
+  power
+    .command("generate")
+    .description("write realistic synthetic household power data in the exact UCI text format (daily and weekly cycles, sub-meterings, `?` outages)")
+    .option("--out <file>", "one file, like household_power_consumption.txt")
+    .option("--out-dir <folder>", "one file per day instead (household_power_YYYY-MM-DD.txt)")
+    .option("--days <n>", "days of minutes to generate", positiveInteger, 365)
+    .option("--seed <n>", "random seed: the same seed gives the same bytes", integer, 1)
+    .option("--start <YYYY-MM-DD>", "first day (default 2006-12-16, the real file's first day)", isoDay)
+    .action(async (options: { out?: string; outDir?: string; days: number; seed: number; start?: number }) => {
+      if (!options.out === !options.outDir) throw new UsageError("train power generate needs exactly one of --out <file> or --out-dir <folder>");
+      const synthetic = { days: options.days, seed: options.seed, ...(options.start === undefined ? {} : { start: options.start }) };
+      const started = performance.now();
+      if (options.out) {
+        const rows = await writeSyntheticPowerFile(options.out, synthetic);
+        process.stdout.write(`wrote ${rows} rows (${options.days} days) to ${path.resolve(options.out)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      } else {
+        const files = await writeSyntheticPowerDirectory(options.outDir!, synthetic);
+        process.stdout.write(`wrote ${files.length} daily files to ${path.resolve(options.outDir!)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      }
+    });
+  power
+    .command("fetch")
+    .description(`download the UCI household power archive (${UCI_POWER_URL}), check it and unpack household_power_consumption.txt`)
+    .option("--out-dir <folder>", "where to put household_power_consumption.txt", "data/power")
+    .option("--sha256 <hex>", "expected SHA-256 of the archive (refuse anything else)")
+    .option("--url <url>", "mirror of the archive", UCI_POWER_URL)
+    .action(async (options: { outDir: string; sha256?: string; url: string }) => {
+      const result = await fetchPowerData({ directory: options.outDir, url: options.url, ...(options.sha256 ? { expectedSha256: options.sha256 } : {}) });
+      process.stdout.write(`${result.file}: ${result.rows} rows, file sha256 ${result.fileSha256}, archive sha256 ${result.archiveSha256}\n`);
+    });
+}

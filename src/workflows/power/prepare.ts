@@ -1,0 +1,76 @@
+import { dataQualityMetrics, dataVersionTags, loadPowerHourly } from "../../data/power/dataset.js";
+import { buildFeatures, type FeatureTable } from "../../data/power/features.js";
+import { isoMinute } from "../../data/power/format.js";
+import type { PowerSource } from "../../data/power/reader.js";
+import { splitByTime, type TimeSplit } from "../../data/power/split.js";
+import { UsageError } from "../../runtime/errors.js";
+import type { WorkflowContext } from "../types.js";
+import type { PowerParams } from "./params.js";
+
+// Data → features → time split, shared by fit and evaluate. With `--stage all` both run in one
+// process on the same context, so the result is cached per context instead of reading twice.
+
+export interface PreparedPower {
+  table: FeatureTable;
+  split: TimeSplit;
+}
+
+const prepared = new WeakMap<object, Promise<PreparedPower>>();
+
+export function powerSource(params: PowerParams): PowerSource {
+  if (params.data_file && params.data_dir) throw new UsageError("pass either --data-file or --data-dir, not both");
+  if (params.data_file) return { file: params.data_file };
+  if (params.data_dir) return { directory: params.data_dir };
+  throw new UsageError(
+    "no household power data given: pass --data-file household_power_consumption.txt (the UCI file; `train power fetch` downloads it where a network is available) or --data-dir <folder of daily files>; to try it out: `train power generate --out power.txt --days 365 --seed 1` then `train power --data-file power.txt`",
+  );
+}
+
+export function preparePower(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
+  let result = prepared.get(context);
+  if (!result) {
+    result = load(context);
+    prepared.set(context, result);
+  }
+  return result;
+}
+
+async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
+  const { params, reporter } = context;
+  const data = await loadPowerHourly(powerSource(params), params.min_minutes_per_hour);
+  const table = buildFeatures(data.series);
+  const split = splitByTime(table, params.test_weeks, params.validation_weeks);
+  const { summary } = data;
+  await context.setTags({
+    ...dataVersionTags(data),
+    "data.validation_start": isoMinute(split.validationStart),
+    "data.test_start": isoMinute(split.testStart),
+  });
+  await context.logMetrics({
+    ...dataQualityMetrics(data),
+    feature_rows: table.rowCount,
+    feature_rows_dropped_missing_target: table.droppedMissingTarget,
+    rows_train: split.train.end - split.train.begin,
+    rows_validation: split.validation.end - split.validation.begin,
+    rows_test: split.test.end - split.test.begin,
+  });
+  reporter.log.info({
+    rows: summary.rows,
+    rows_per_second: Math.round(summary.rows / data.readSeconds),
+    first: isoMinute(summary.firstTimestamp),
+    last: isoMinute(summary.lastTimestamp),
+    fully_missing_rows: summary.fullyMissingRows,
+    missing: summary.missingByColumn,
+    data_version: summary.dataVersion,
+  }, `read ${summary.files.length} file(s)`);
+  reporter.log.info({
+    hours: data.series.length,
+    missing_hours: data.missingHoursByColumn,
+    feature_rows: table.rowCount,
+    dropped_missing_target: table.droppedMissingTarget,
+    train: split.train.end - split.train.begin,
+    validation: split.validation.end - split.validation.begin,
+    test: split.test.end - split.test.begin,
+  }, "hourly features and time split ready");
+  return { table, split };
+}

@@ -1,0 +1,138 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CALENDAR_FEATURES, targetLagName } from "../../data/power/features.js";
+import { sliceRows, type RowRange } from "../../data/power/split.js";
+import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
+import { DataError } from "../../runtime/errors.js";
+import type { WorkflowModule } from "../types.js";
+import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
+import { MODEL_FILE, writeLightGBMModelFolder } from "./mlflow-lightgbm.js";
+import type { PowerParams } from "./params.js";
+import { preparePower, type PreparedPower } from "./prepare.js";
+
+// `train power`: LightGBM regression of next hour's household active power, scored on the
+// held-out weeks against the seasonal-naive forecasts (same hour yesterday, same hour last week).
+
+function lightgbmParameters(params: PowerParams): LightGBMParameters {
+  return {
+    objective: "regression",
+    metric: "rmse",
+    num_leaves: params.num_leaves,
+    learning_rate: params.learning_rate,
+    min_data_in_leaf: params.min_data_in_leaf,
+    feature_fraction: params.feature_fraction,
+    seed: params.seed,
+    // Same data + seed → same trees, on any machine (LightGBM's documented recipe).
+    deterministic: true,
+    force_row_wise: true,
+    num_threads: params.threads,
+    verbosity: -1,
+  };
+}
+
+function rowsOf(prepared: PreparedPower, range: RowRange) {
+  const { table } = prepared;
+  return { values: sliceRows(table.values, table.columns.length, range), numColumns: table.columns.length, labels: table.targets.slice(range.begin, range.end) };
+}
+
+export const powerWorkflow: WorkflowModule<PowerParams> = {
+  async fit(context) {
+    const { params, reporter } = context;
+    const prepared = await preparePower(context);
+    const parameters = lightgbmParameters(params);
+    const trainRows = rowsOf(prepared, prepared.split.train);
+    const validationRows = rowsOf(prepared, prepared.split.validation);
+    const trainSet = await Dataset.fromMatrix({ ...trainRows, parameters });
+    const validationSet = await Dataset.fromMatrix({ ...validationRows, parameters, reference: trainSet });
+    const history: number[] = [];
+    const started = performance.now();
+    const progress = reporter.startProgress("boosting", params.num_iterations);
+    let result;
+    try {
+      result = train({
+        parameters,
+        train: trainSet,
+        valid: [validationSet],
+        validNames: ["validation"],
+        numIterations: params.num_iterations,
+        earlyStoppingRounds: params.early_stopping_rounds,
+        onIteration: ({ iteration, evaluations }) => {
+          history.push(evaluations[0]?.value ?? Number.NaN);
+          progress.update(iteration, { rmse: (evaluations[0]?.value ?? Number.NaN).toFixed(4) });
+        },
+      });
+    } finally {
+      progress.stop();
+      trainSet.dispose();
+      validationSet.dispose();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const { booster, bestIteration } = result;
+    try {
+      // The per-round validation curve, as metric steps (MLflow charts it).
+      for (const [index, rmse] of history.entries()) await context.logMetrics({ validation_rmse: rmse }, index + 1);
+      await context.logMetrics({ best_iteration: bestIteration, iterations_trained: history.length, fit_seconds: seconds, best_validation_rmse: history[bestIteration - 1] ?? Number.NaN });
+      reporter.log.info({ best_iteration: bestIteration, rounds: history.length, validation_rmse: history[bestIteration - 1], seconds: Math.round(seconds * 10) / 10 }, "LightGBM trained");
+      const modelDirectory = path.join(context.workDirectory, "model");
+      // saveModelToString keeps the best iteration's trees only (early stopping), as Python does.
+      const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), prepared.table.columns, CALENDAR_FEATURES);
+      return { modelDirectory, flavors, signature };
+    } finally {
+      booster.dispose();
+    }
+  },
+
+  async evaluate(context, modelDirectory) {
+    const { params, reporter } = context;
+    const prepared = await preparePower(context);
+    const { table, split } = prepared;
+    const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"));
+    const test = rowsOf(prepared, split.test);
+    let predictions: Float64Array;
+    try {
+      predictions = booster.predict({ values: test.values, numColumns: test.numColumns });
+    } finally {
+      booster.dispose();
+    }
+    const column = (name: string) => {
+      const index = table.columns.indexOf(name);
+      return Float64Array.from({ length: test.labels.length }, (_, row) => test.values[row * test.numColumns + index]!);
+    };
+    const naiveDay = column(targetLagName(24));
+    const naiveWeek = column(targetLagName(168));
+    const scored = [...test.labels.keys()].filter((row) => !Number.isNaN(naiveDay[row]!) && !Number.isNaN(naiveWeek[row]!));
+    if (scored.length === 0) throw new DataError("no test hour has both seasonal-naive forecasts (24 h and 168 h earlier): too much missing data in the test period");
+    const model = errorMetrics(test.labels, predictions, scored);
+    const day = errorMetrics(test.labels, naiveDay, scored);
+    const week = errorMetrics(test.labels, naiveWeek, scored);
+    const metrics: Record<string, number> = {
+      test_rows: test.labels.length,
+      test_rows_scored: scored.length,
+      ...prefixed("test_", model),
+      ...prefixed("test_naive_24h_", day),
+      ...prefixed("test_naive_168h_", week),
+      test_skill_vs_seasonal_naive: skillScore(model.rmse, [day.rmse, week.rmse]),
+    };
+    reporter.log.info(Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000])), "evaluated on the held-out weeks");
+    if (params.predictions_file) {
+      await writePredictions(params.predictions_file, table.columns, test.values, test.labels, predictions, table.targetTimes.subarray(split.test.begin, split.test.end));
+      reporter.log.info({ file: params.predictions_file }, "wrote test features and predictions");
+    }
+    return metrics;
+  },
+};
+
+function prefixed(prefix: string, metrics: ErrorMetrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [`${prefix}${key}`, value]));
+}
+
+/** CSV with full precision (JavaScript's shortest round-trip form); an empty field is a missing value. */
+async function writePredictions(file: string, columns: string[], values: Float64Array, targets: Float64Array, predictions: Float64Array, times: Float64Array): Promise<void> {
+  const format = (value: number) => (Number.isNaN(value) ? "" : String(value));
+  const lines = [["target_time", ...columns, "target", "prediction"].join(",")];
+  for (let row = 0; row < targets.length; row += 1) {
+    const features = Array.from(values.subarray(row * columns.length, (row + 1) * columns.length), format);
+    lines.push([new Date(times[row]!).toISOString().slice(0, 16), ...features, format(targets[row]!), format(predictions[row]!)].join(","));
+  }
+  await writeFile(file, `${lines.join("\n")}\n`);
+}
