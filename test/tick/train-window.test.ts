@@ -54,6 +54,17 @@ describe("resolveTrainingWindow and loadDesignMatrix", () => {
     expect(matrix.barTimes[0]).toBe(Date.parse("2026-01-12T13:30:00Z"));
   });
 
+  it("keeps rows whose features are NaN (short history at the start of the data): LightGBM treats them as missing", async () => {
+    const window = await resolveTrainingWindow(paramsFor(featuresRoot));
+    const matrix = await loadDesignMatrix(window);
+    expect(matrix.rowCount).toBe(window.partitions.reduce((sum, partition) => sum + partition.manifest.output.rows, 0));
+    const width = matrix.featureNames.length;
+    const returnFifteen = matrix.featureNames.indexOf("return_15");
+    // 2026-01-05 has no previous partition: its first 15 bars of each symbol have no return_15.
+    expect(Number.isNaN(matrix.values[returnFifteen] as number)).toBe(true);
+    expect(Number.isNaN(matrix.values[20 * width + returnFifteen] as number)).toBe(false);
+  });
+
   it("fails clearly when a weekday partition is missing or incomplete, unless it is a listed closed date", async () => {
     const root = temporaryDirectory("tick-window-missing-");
     cpSync(featuresRoot, root, { recursive: true });
