@@ -27,6 +27,11 @@ export interface FitResult {
 }
 
 export interface WorkflowModule<Params> {
+  /**
+   * Reads and checks the input data without training or tracking (the DAGs' validate step);
+   * returns what identifies the data (version hash, row counts, ranges). Throws DataError.
+   */
+  validate?(params: Params, reporter: Reporter): Promise<Record<string, string | number>>;
   fit(context: WorkflowContext<Params>): Promise<FitResult>;
   /** Scores the model in `modelDirectory` on held-out data; the gate metric must be among the result. */
   evaluate(context: WorkflowContext<Params>, modelDirectory: string): Promise<Record<string, number>>;

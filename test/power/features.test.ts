@@ -101,3 +101,21 @@ describe("time split", () => {
     expect(() => splitByTime(table, 4, 1)).toThrow(/cannot hold 4 test \+ 1 validation weeks and a training period/);
   });
 });
+
+describe("validate step (DAG)", () => {
+  it("reads and splits without training, returning the data version and split sizes", async () => {
+    const { temporaryDirectory } = await import("./fixtures.js");
+    const { writeSyntheticPowerFile } = await import("../../src/data/power/synthetic-file.js");
+    const { powerParamsSchema } = await import("../../src/workflows/power/params.js");
+    const { powerWorkflow } = await import("../../src/workflows/power/workflow.js");
+    const { createReporter } = await import("../../src/runtime/reporter.js");
+    const file = `${await temporaryDirectory()}/power.txt`;
+    await writeSyntheticPowerFile(file, { days: 60, seed: 9 });
+    const params = powerParamsSchema.parse({ data_file: file, test_weeks: 2, validation_weeks: 1 });
+    const result = await powerWorkflow.validate!(params, createReporter("json"));
+    expect(result).toMatchObject({ data_rows: "86400", data_first_timestamp: "2006-12-16 00:00", data_last_timestamp: "2007-02-13 23:59", rows_test: expect.any(Number) });
+    expect(result.data_version).toMatch(/^[0-9a-f]{64}$/);
+    expect(Number(result.rows_test)).toBeLessThanOrEqual(2 * 168);
+    expect(Number(result.rows_train)).toBeGreaterThan(0);
+  });
+});

@@ -7,9 +7,10 @@ import { COLUMN_COUNT, isoMinute, MINUTE_MS, parseDate, parseTime, parseValue, P
 
 // Streaming reader: the real file is 127 MB / 2,075,259 rows, so rows are parsed chunk by chunk
 // and handed to a callback, never held in memory, and the SHA-256 of the bytes is computed in
-// the same pass. Measured on a 2.08M-row synthetic file (2 shared cores): node:readline alone,
-// only splitting lines, ran at 0.8-1.5M lines/s; a chunked reader with split(";") + Number()
-// at 0.14M rows/s; this chunked scanner (no per-field substrings) at 0.65-1.0M rows/s.
+// the same pass. Measured on a 2.08M-row synthetic file (2 shared cores, benchmarks/power-reader.mjs):
+// node:readline alone, only splitting lines, ran at 0.8-1.5M lines/s; a chunked reader with
+// split(";") + Number() at 0.14M rows/s; this chunked scanner (no per-field substrings) at
+// 0.6-1.5M rows/s, i.e. the real file in 1.5-3.5 s.
 
 export type PowerSource = { file: string } | { directory: string };
 

@@ -1,9 +1,10 @@
-import { dataQualityMetrics, dataVersionTags, loadPowerHourly } from "../../data/power/dataset.js";
+import { dataQualityMetrics, dataVersionTags, loadPowerHourly, type PowerHourlyData } from "../../data/power/dataset.js";
 import { buildFeatures, type FeatureTable } from "../../data/power/features.js";
 import { isoMinute } from "../../data/power/format.js";
 import type { PowerSource } from "../../data/power/reader.js";
 import { splitByTime, type TimeSplit } from "../../data/power/split.js";
 import { UsageError } from "../../runtime/errors.js";
+import type { Reporter } from "../../runtime/reporter.js";
 import type { WorkflowContext } from "../types.js";
 import type { PowerParams } from "./params.js";
 
@@ -35,12 +36,31 @@ export function preparePower(context: WorkflowContext<PowerParams>): Promise<Pre
   return result;
 }
 
-async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
-  const { params, reporter } = context;
+/** Reads, resamples, builds features and splits: every check the data gets, without tracking. */
+export async function readAndSplit(params: PowerParams, reporter: Reporter) {
   const data = await loadPowerHourly(powerSource(params), params.min_minutes_per_hour);
   const table = buildFeatures(data.series);
   const split = splitByTime(table, params.test_weeks, params.validation_weeks);
-  const { summary } = data;
+  logSummary(reporter, data, table, split);
+  return { data, table, split };
+}
+
+/** The DAG's validate step: what identifies the input and what the split will hold. */
+export async function validatePower(params: PowerParams, reporter: Reporter): Promise<Record<string, string | number>> {
+  const { data, table, split } = await readAndSplit(params, reporter);
+  return {
+    ...Object.fromEntries(Object.entries(dataVersionTags(data)).map(([key, value]) => [key.replace(/^data\./, "data_").replaceAll(".", "_"), value])),
+    feature_rows: table.rowCount,
+    rows_train: split.train.end - split.train.begin,
+    rows_validation: split.validation.end - split.validation.begin,
+    rows_test: split.test.end - split.test.begin,
+    validation_start: isoMinute(split.validationStart),
+    test_start: isoMinute(split.testStart),
+  };
+}
+
+async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
+  const { data, table, split } = await readAndSplit(context.params, context.reporter);
   await context.setTags({
     ...dataVersionTags(data),
     "data.validation_start": isoMinute(split.validationStart),
@@ -54,6 +74,11 @@ async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPowe
     rows_validation: split.validation.end - split.validation.begin,
     rows_test: split.test.end - split.test.begin,
   });
+  return { table, split };
+}
+
+function logSummary(reporter: Reporter, data: PowerHourlyData, table: FeatureTable, split: TimeSplit): void {
+  const { summary } = data;
   reporter.log.info({
     rows: summary.rows,
     rows_per_second: Math.round(summary.rows / data.readSeconds),
@@ -72,5 +97,4 @@ async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPowe
     validation: split.validation.end - split.validation.begin,
     test: split.test.end - split.test.begin,
   }, "hourly features and time split ready");
-  return { table, split };
 }
