@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
 import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
 import { DataError } from "../../src/runtime/errors.js";
+import { createReporter } from "../../src/runtime/reporter.js";
 import { loadDesignMatrix, NON_FEATURE_COLUMNS } from "../../src/workflows/tick/design-matrix.js";
 import { runFeatureRange } from "../../src/workflows/tick/feature-range.js";
 import { tickParamsSchema } from "../../src/workflows/tick/params.js";
@@ -63,6 +64,15 @@ describe("resolveTrainingWindow and loadDesignMatrix", () => {
     // 2026-01-05 has no previous partition: its first 15 bars of each symbol have no return_15.
     expect(Number.isNaN(matrix.values[returnFifteen] as number)).toBe(true);
     expect(Number.isNaN(matrix.values[20 * width + returnFifteen] as number)).toBe(false);
+  });
+
+  it("validate (the DAG's validate step) reads and splits the window without training, returning the data identity", async () => {
+    const { tickWorkflow } = await import("../../src/workflows/tick/workflow.js");
+    const identity = await tickWorkflow.validate?.(paramsFor(featuresRoot), createReporter("json"));
+    expect(identity?.["data.version"]).toBe((await resolveTrainingWindow(paramsFor(featuresRoot))).dataVersion);
+    expect(identity?.["data.partitions"]).toBe("10");
+    expect(Number(identity?.["data.rows_test"])).toBeGreaterThan(0);
+    expect(identity?.["data.rows_purged"]).toBe(String(2 * 5 * 2));
   });
 
   it("fails clearly when a weekday partition is missing or incomplete, unless it is a listed closed date", async () => {

@@ -1,4 +1,5 @@
 import { DataError, UsageError } from "../../runtime/errors.js";
+import type { Reporter } from "../../runtime/reporter.js";
 import type { WorkflowContext } from "../types.js";
 import { loadDesignMatrix, selectRows, upTarget, type TickDesignMatrix } from "./design-matrix.js";
 import { positiveRate } from "./classification-metrics.js";
@@ -28,6 +29,9 @@ export interface TickTrainingData {
   /** Rows without a label (no forward window at the end of each day), dropped after the split. */
   droppedNullLabels: number;
   purgedRows: number;
+  /** First bar time (ms) of the validation and of the test period. */
+  validationStart: number;
+  testStart: number;
 }
 
 function labelled(matrix: TickDesignMatrix, indices: Int32Array): LabelledRows & { dropped: number } {
@@ -39,9 +43,8 @@ function isoTime(milliseconds: number): string {
   return new Date(milliseconds).toISOString();
 }
 
-/** Reads the window, splits it and records what was read on the run (tags). */
-async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<TickTrainingData> {
-  const { params, reporter } = context;
+/** Reads the window and splits it; no tracking (the DAG's validate step runs this alone). */
+export async function readTickTrainingData(params: TickParams, reporter: Reporter): Promise<TickTrainingData> {
   const window = await resolveTrainingWindow(params);
   const labelHorizonBars = Number(window.partitions[0]?.manifest.feature_set.params.label_horizon_bars);
   if (!(params.purge_gap_bars >= labelHorizonBars)) {
@@ -60,8 +63,24 @@ async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<
     trainingPositiveRate: positiveRate(train.target),
     droppedNullLabels: train.dropped + validation.dropped + test.dropped,
     purgedRows: split.purgedRows,
+    validationStart: split.validationStart,
+    testStart: split.testStart,
   };
-  await context.setTags({
+  reporter.log.info(
+    {
+      from: window.from, as_of: window.asOf, partitions: window.partitions.length, rows: matrix.rowCount, features: matrix.featureNames.length,
+      train: train.rows.length, validation: validation.rows.length, test: test.rows.length, purged: split.purgedRows, null_labels: data.droppedNullLabels,
+      validation_start: isoTime(split.validationStart), test_start: isoTime(split.testStart),
+    },
+    "training window split walk-forward",
+  );
+  return data;
+}
+
+/** What identifies the data of a run: MLflow tags, and the validate step's result. */
+export function dataTags(data: TickTrainingData): Record<string, string> {
+  const { window, matrix } = data;
+  return {
     "data.version": window.dataVersion,
     "data.features_dir": window.featuresRoot,
     "data.from": window.from,
@@ -72,22 +91,19 @@ async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<
     "data.features": matrix.featureNames.join(","),
     "data.symbols": matrix.symbols.join(","),
     "data.rows": String(matrix.rowCount),
-    "data.rows_train": String(train.rows.length),
-    "data.rows_validation": String(validation.rows.length),
-    "data.rows_test": String(test.rows.length),
+    "data.rows_train": String(data.train.rows.length),
+    "data.rows_validation": String(data.validation.rows.length),
+    "data.rows_test": String(data.test.rows.length),
     "data.rows_null_label_dropped": String(data.droppedNullLabels),
-    "data.rows_purged": String(split.purgedRows),
-    "data.validation_start": isoTime(split.validationStart),
-    "data.test_start": isoTime(split.testStart),
-  });
-  reporter.log.info(
-    {
-      from: window.from, as_of: window.asOf, partitions: window.partitions.length, rows: matrix.rowCount, features: matrix.featureNames.length,
-      train: train.rows.length, validation: validation.rows.length, test: test.rows.length, purged: split.purgedRows, null_labels: data.droppedNullLabels,
-      validation_start: isoTime(split.validationStart), test_start: isoTime(split.testStart),
-    },
-    "training window split walk-forward",
-  );
+    "data.rows_purged": String(data.purgedRows),
+    "data.validation_start": isoTime(data.validationStart),
+    "data.test_start": isoTime(data.testStart),
+  };
+}
+
+async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<TickTrainingData> {
+  const data = await readTickTrainingData(context.params, context.reporter);
+  await context.setTags(dataTags(data));
   return data;
 }
 
