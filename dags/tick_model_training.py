@@ -164,7 +164,14 @@ with DAG(
 
     # One feature pod per date partition (dynamic task mapping); a retry redoes one date.
     partitions = partition_arguments.override(task_id="partitions", pool="high_priority_cpu")(
-        base_arguments=["tick", "features"],
+        base_arguments=[
+            "tick",
+            "features",
+            "--input",
+            "/data/tick/trades",
+            "--output",
+            "/data/tick/features",
+        ],
         first_date="{{ params.partition_from or macros.ds_add((data_interval_start or dag_run.run_after) | ds, 1) }}",
         last_date="{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
         weekdays=[1, 2, 3, 4, 5],
@@ -194,6 +201,8 @@ with DAG(
             "--xcom",
             "--as-of",
             "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
+            "--features-dir",
+            "/data/tick/features",
         ],
         env_vars=POD_ENV,
         container_resources=k8s.V1ResourceRequirements(
@@ -215,6 +224,8 @@ with DAG(
             "--xcom",
             "--as-of",
             "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
+            "--features-dir",
+            "/data/tick/features",
         ],
         env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
         container_resources=k8s.V1ResourceRequirements(
@@ -236,6 +247,8 @@ with DAG(
             "--xcom",
             "--as-of",
             "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
+            "--features-dir",
+            "/data/tick/features",
         ],
         env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
         container_resources=k8s.V1ResourceRequirements(

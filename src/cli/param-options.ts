@@ -9,10 +9,12 @@ interface FieldShape {
   description: string | undefined;
   choices?: string[];
   defaultValue?: unknown;
+  /** For arrays: the type of the items. */
+  itemType?: string;
 }
 
 function describeField(field: z.ZodType): FieldShape {
-  let current = field as z.ZodType & { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown; entries?: Record<string, string> } };
+  let current = field as z.ZodType & { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown; entries?: Record<string, string>; element?: { def: { type: string } } } };
   const description = current.description;
   let defaultValue: unknown;
   while (current.def.type === "default" || current.def.type === "optional" || current.def.type === "nullable") {
@@ -24,6 +26,7 @@ function describeField(field: z.ZodType): FieldShape {
     description: description ?? current.description,
     ...(current.def.entries ? { choices: Object.values(current.def.entries) } : {}),
     ...(defaultValue === undefined ? {} : { defaultValue }),
+    ...(current.def.element ? { itemType: current.def.element.def.type } : {}),
   };
 }
 
@@ -52,6 +55,10 @@ export function addParamOptions(command: Command, schema: z.ZodObject): void {
       command.addOption(new Option(`--no-${flag}`).hideHelp());
     } else if (shape.type === "number") {
       command.addOption(new Option(`--${flag} <number>`, description).argParser(parseNumber));
+    } else if (shape.type === "array") {
+      // Lists are comma-separated on the command line: --return-horizons-bars 1,5,15.
+      const parseItem = (item: string): string | number => (shape.itemType === "number" ? parseNumber(item) : item);
+      command.addOption(new Option(`--${flag} <items>`, `${description}; comma-separated`).argParser((text: string) => text.split(",").map((item) => item.trim()).filter(Boolean).map(parseItem)));
     } else if (shape.choices) {
       command.addOption(new Option(`--${flag} <choice>`, description).choices(shape.choices));
     } else {

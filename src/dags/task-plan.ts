@@ -104,7 +104,7 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   if (shape === "partitioned") {
     const tick = deployment.workflows.tick;
     partitions = {
-      baseArguments: ["tick", "features", ...extra],
+      baseArguments: ["tick", "features", ...(tick?.feature_arguments ?? [])],
       firstDate: FIRST_PARTITION_DATE,
       lastDate: LAST_PARTITION_DATE,
       weekdays: weekdaysOfCron(orchestration.schedule),

@@ -1,5 +1,3 @@
-import { z } from "zod";
-import { NotImplementedError } from "../runtime/errors.js";
 import type { WorkflowName } from "../spec/schema.js";
 import { cifar10ParamsSchema } from "./cifar10/params.js";
 import { mnistParamsSchema } from "./mnist/params.js";
@@ -9,12 +7,6 @@ import type { WorkflowDefinition } from "./types.js";
 
 // The four workflows, each with its spec file and parameter schema loaded eagerly (cheap) and its
 // implementation loaded lazily (TensorFlow, WebAssembly).
-
-function notBuiltYet(name: WorkflowName): WorkflowDefinition["load"] {
-  return async () => {
-    throw new NotImplementedError(`train ${name} is not implemented yet in this version of podtrain; no run was started`);
-  };
-}
 
 export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
   mnist: {
@@ -36,7 +28,7 @@ export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
     registeredModel: "tick_model",
     summary: "tick-data direction model on Arrow features by date partition (LightGBM); subcommands: features, generate",
     paramsSchema: tickParamsSchema,
-    load: notBuiltYet("tick"),
+    load: async () => (await import("./tick/workflow.js")).tickWorkflow,
   },
   power: {
     name: "power",

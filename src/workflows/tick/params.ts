@@ -27,14 +27,23 @@ export const tickFeatureParamsSchema = z.strictObject({
 });
 
 export const tickTrainingParamsSchema = z.strictObject({
-  as_of: z.string().regex(DATE, "expected YYYY-MM-DD").nullable().default(null),
-  window: z.string().regex(/^\d+d$/, 'expected a number of days such as "60d"').default("60d"),
-  num_leaves: z.number().int().min(2).default(31),
-  learning_rate: z.number().positive().default(0.05),
-  num_iterations: z.number().int().positive().default(500),
-  early_stopping_rounds: z.number().int().positive().default(50),
-  purge_gap_bars: z.number().int().min(0).default(5),
-  seed: z.number().int().min(0).default(42),
+  features_dir: z
+    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --output root of `train tick features`" : undefined) })
+    .min(1)
+    .describe("features root with date=YYYY-MM-DD partitions (output of `train tick features`)"),
+  as_of: z.string().regex(DATE, "expected YYYY-MM-DD").nullable().default(null).describe("last date of the training window; null: the latest feature partition"),
+  window: z.string().regex(/^\d+d$/, 'expected a number of days such as "60d"').default("60d").describe("calendar days of partitions to train on, ending at as_of"),
+  closed_dates: z.array(z.string().regex(DATE, "expected YYYY-MM-DD")).default([]).describe("weekdays without a session (holidays): no feature partition is expected"),
+  validation_fraction: z.number().gt(0).lt(0.5).default(0.15).describe("share of the window's bar times for early stopping, after the training period"),
+  test_fraction: z.number().gt(0).lt(0.5).default(0.15).describe("share of the window's last bar times held out for the test metrics"),
+  purge_gap_bars: z.number().int().min(0).default(5).describe("bars per symbol dropped before each split boundary; at least label_horizon_bars"),
+  num_leaves: z.number().int().min(2).default(31).describe("LightGBM num_leaves"),
+  learning_rate: z.number().positive().default(0.05).describe("LightGBM learning_rate"),
+  min_data_in_leaf: z.number().int().min(1).default(20).describe("LightGBM min_data_in_leaf"),
+  feature_fraction: z.number().gt(0).max(1).default(1).describe("LightGBM feature_fraction (seeded)"),
+  num_iterations: z.number().int().positive().default(500).describe("most boosting rounds"),
+  early_stopping_rounds: z.number().int().positive().default(50).describe("stop when the validation metrics have not improved for this many rounds"),
+  seed: z.number().int().min(0).default(42).describe("LightGBM seed"),
 });
 
 /** All of `params` in models/tick_model.yaml. */

@@ -1,0 +1,42 @@
+// The wasm side of the LightGBM benchmark, run in its own process by run.ts.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Dataset, loadLightGBM, train, type LightGBMParameters } from "../../src/lightgbm/index.js";
+
+interface Request {
+  numRows: number;
+  numColumns: number;
+  numIterations: number;
+  parameters: LightGBMParameters;
+}
+
+function readTyped<T extends Float32Array | Float64Array>(path: string, make: (buffer: ArrayBuffer) => T): T {
+  const bytes = readFileSync(path);
+  return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export async function runWasmWorker(workDirectory: string) {
+  const request = JSON.parse(readFileSync(join(workDirectory, "request.json"), "utf8")) as Request;
+  const values = readTyped(join(workDirectory, "features.f64"), (buffer) => new Float64Array(buffer));
+  const labels = readTyped(join(workDirectory, "labels.f32"), (buffer) => new Float32Array(buffer));
+  const parameters = { ...request.parameters, num_threads: 1 };
+  await loadLightGBM(); // module start-up is not part of the timings
+
+  let started = performance.now();
+  const trainData = await Dataset.fromMatrix({ values, labels, numColumns: request.numColumns, parameters });
+  const datasetSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  const { booster } = train({ parameters, train: trainData, numIterations: request.numIterations });
+  const trainSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  const predictions = booster.predict({ values, numColumns: request.numColumns });
+  const predictSeconds = (performance.now() - started) / 1000;
+  writeFileSync(join(workDirectory, "wasm.predictions.f64"), predictions);
+  writeFileSync(join(workDirectory, "wasm.model.txt"), booster.saveModelToString());
+  booster.dispose();
+  trainData.dispose();
+  // maxRSS is in KiB.
+  return { datasetSeconds, trainSeconds, predictSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}

@@ -1,0 +1,127 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { Booster, Dataset, train, type IterationReport, type LightGBMParameters } from "../../lightgbm/index.js";
+import { DataError, InterruptedError } from "../../runtime/errors.js";
+import { MODEL_FILE, writeLightGBMModelFolder } from "../power/mlflow-lightgbm.js";
+import type { WorkflowContext, WorkflowModule } from "../types.js";
+import { binaryMetrics } from "./classification-metrics.js";
+import type { TickParams } from "./params.js";
+import { dataTags, readTickTrainingData, tickTrainingData } from "./training-data.js";
+
+// `train tick`: LightGBM binary classifier "next label_horizon_bars bars go up beyond the dead
+// band" on the window's bar features, early-stopped on the validation period and scored on the
+// test period against the prior (the majority class and the base rate) it has to beat.
+
+const VALIDATION_NAME = "validation";
+const METRICS = ["binary_logloss", "auc"];
+
+function lightgbmParameters(params: TickParams): LightGBMParameters {
+  return {
+    objective: "binary",
+    metric: METRICS,
+    num_leaves: params.num_leaves,
+    learning_rate: params.learning_rate,
+    min_data_in_leaf: params.min_data_in_leaf,
+    feature_fraction: params.feature_fraction,
+    // One seed for every random choice, deterministic mode and a fixed histogram layout make a
+    // re-run (an Airflow retry) produce the same trees byte for byte.
+    seed: params.seed,
+    feature_fraction_seed: params.seed,
+    bagging_seed: params.seed,
+    data_random_seed: params.seed,
+    deterministic: true,
+    force_col_wise: true,
+    // The WebAssembly build has no OpenMP; one thread is what it runs, said explicitly.
+    num_threads: 1,
+    verbosity: -1,
+  };
+}
+
+function rounded(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
+}
+
+export const tickWorkflow: WorkflowModule<TickParams> = {
+  async validate(params, reporter) {
+    return dataTags(await readTickTrainingData(params, reporter));
+  },
+
+  async fit(context: WorkflowContext<TickParams>) {
+    const { params, reporter, signal } = context;
+    const data = await tickTrainingData(context);
+    const parameters = lightgbmParameters(params);
+    const numColumns = data.matrix.featureNames.length;
+    const started = performance.now();
+    const trainSet = await Dataset.fromMatrix({ values: data.train.values, numColumns, labels: data.train.target, parameters });
+    const validationSet = await Dataset.fromMatrix({ values: data.validation.values, numColumns, labels: data.validation.target, parameters, reference: trainSet });
+    const history: IterationReport[] = [];
+    const progress = reporter.startProgress("boosting", params.num_iterations);
+    let booster: Booster | undefined;
+    try {
+      const result = train({
+        parameters, train: trainSet, valid: [validationSet], validNames: [VALIDATION_NAME],
+        numIterations: params.num_iterations, earlyStoppingRounds: params.early_stopping_rounds,
+        onIteration: (report) => {
+          history.push(report);
+          progress.update(report.iteration);
+        },
+      });
+      booster = result.booster;
+      // train() runs synchronously, so a SIGTERM is only seen once it returns: stop here.
+      if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+      progress.stop();
+      const fitSeconds = (performance.now() - started) / 1000;
+      for (const report of history) {
+        await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [`${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])), report.iteration);
+      }
+      const best = history[result.bestIteration - 1]?.evaluations ?? [];
+      const summary: Record<string, number> = {
+        best_iteration: result.bestIteration,
+        rounds_trained: history.length,
+        fit_seconds: fitSeconds,
+        ...Object.fromEntries(best.map((evaluation) => [`best_${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])),
+      };
+      await context.logMetrics(summary);
+      await context.logParams({ lightgbm_parameters: JSON.stringify(parameters), features: data.matrix.featureNames.join(",") });
+      reporter.log.info(rounded(summary), "LightGBM trained");
+      // Which bar features carry the signal, per run: drift in these is the first thing to look at.
+      const gain = booster.featureImportance("gain");
+      await context.logMetrics(Object.fromEntries(data.matrix.featureNames.map((name, index) => [`importance_gain_${name}`, gain[index] ?? 0])));
+      const modelDirectory = path.join(context.workDirectory, "model");
+      // The MLflow lightgbm flavor folder shared with `train power` (features named in the model text).
+      const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), data.matrix.featureNames);
+      return { modelDirectory, flavors, signature };
+    } finally {
+      progress.stop();
+      booster?.dispose();
+      trainSet.dispose();
+      validationSet.dispose();
+    }
+  },
+
+  async evaluate(context, modelDirectory) {
+    const data = await tickTrainingData(context);
+    const modelFile = path.join(modelDirectory, MODEL_FILE);
+    let modelText: string;
+    try {
+      modelText = await readFile(modelFile, "utf8");
+    } catch (error) {
+      throw new DataError(`no LightGBM model at ${modelFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    const booster = await Booster.loadModelFromString(modelText);
+    try {
+      const numColumns = data.matrix.featureNames.length;
+      if (booster.numFeatures() !== numColumns) {
+        throw new DataError(`the model in ${modelDirectory} takes ${booster.numFeatures()} features; the window has ${numColumns} (${data.matrix.featureNames.join(", ")})`);
+      }
+      const probabilities = booster.predict({ values: data.test.values, numColumns });
+      const metrics = binaryMetrics(probabilities, data.test.target, data.trainingPositiveRate);
+      if (Number.isNaN(metrics.auc)) throw new DataError(`the test period has only one class (positive rate ${metrics.positive_rate}): AUC is undefined; widen --window`);
+      const result = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [`test_${key}`, value]));
+      context.reporter.log.info(rounded(result), "evaluated on the test period");
+      return result;
+    } finally {
+      booster.dispose();
+    }
+  },
+};
