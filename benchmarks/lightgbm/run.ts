@@ -13,6 +13,8 @@ interface SideResult {
   datasetSeconds: number;
   trainSeconds: number;
   predictSeconds: number;
+  trainCpuSeconds: number;
+  predictCpuSeconds: number;
   peakRssBytes: number;
   version?: string;
   python?: string;
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
       results: { wasm1Thread: wasm, native1Thread: native1, [`native${allThreads}Threads`]: nativeAll },
       ratios: {
         trainWasmOverNative1: wasm.trainSeconds / native1.trainSeconds,
+        trainCpuWasmOverNative1: wasm.trainCpuSeconds / native1.trainCpuSeconds,
         trainWasmOverNativeAll: wasm.trainSeconds / nativeAll.trainSeconds,
         predictWasmOverNative1: wasm.predictSeconds / native1.predictSeconds,
         peakRssWasmOverNative1: wasm.peakRssBytes / native1.peakRssBytes,
@@ -169,7 +172,10 @@ function renderMarkdown(
   const megabytes = (value: number) => (value / 1024 / 1024).toFixed(0);
   const ratio = (value: number, reference: number) => `${(value / reference).toFixed(2)}×`;
   const row = (name: string, side: SideResult) =>
-    `| ${name} | ${seconds(side.datasetSeconds)} | ${seconds(side.trainSeconds)} | ${ratio(side.trainSeconds, native1.trainSeconds)} | ${seconds(side.predictSeconds)} | ${ratio(side.predictSeconds, native1.predictSeconds)} | ${megabytes(side.peakRssBytes)} |`;
+    `| ${name} | ${seconds(side.datasetSeconds)} | ${seconds(side.trainSeconds)} | ${seconds(side.trainCpuSeconds)} | ` +
+    `${ratio(side.trainSeconds, native1.trainSeconds)} | ${ratio(side.trainCpuSeconds, native1.trainCpuSeconds)} | ` +
+    `${seconds(side.predictSeconds)} | ${seconds(side.predictCpuSeconds)} | ${ratio(side.predictSeconds, native1.predictSeconds)} | ` +
+    `${megabytes(side.peakRssBytes)} |`;
   const { machine, problem } = result;
   return [
     `# LightGBM: wasm vs Python native — ${result.date}`,
@@ -178,9 +184,13 @@ function renderMarkdown(
       `${problem.numIterations} iterations, ${String(problem.parameters.num_leaves)} leaves, deterministic, force_row_wise.`,
     `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, ` +
       `Node ${machine.node}, Python ${machine.python}, 1-min load average at start ${machine.loadAverageAtStart}.`,
+    ...(machine.loadAverageAtStart > machine.cores
+      ? ["", `**The machine was shared (load ${machine.loadAverageAtStart} on ${machine.cores} cores): wall times are inflated; CPU times are the fairer comparison.**`]
+      : []),
     "",
-    "| side | dataset s | train s | train vs native 1T | predict s (all rows) | predict vs native 1T | peak RSS MiB |",
-    "|---|---|---|---|---|---|---|",
+    "| side | dataset s | train s (wall) | train s (CPU) | train wall vs native 1T | train CPU vs native 1T | " +
+      "predict s (wall, all rows) | predict s (CPU) | predict wall vs native 1T | peak RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     row("wasm (this repo), 1 thread", wasm),
     row("Python lightgbm native, 1 thread", native1),
     row(`Python lightgbm native, ${allThreads} threads`, nativeAll),
