@@ -14,7 +14,7 @@ interface DagsFlags {
 }
 
 function targetOption(): Option {
-  return new Option("--target <target>", "kubernetes: KubernetesPodOperator steps; local: BashOperator steps running dist/cli/main.js")
+  return new Option("--target <target>", "kubernetes: KubernetesPodOperator steps; local: BashOperator steps running bin/train.js")
     .choices(["kubernetes", "local"])
     .default("kubernetes");
 }

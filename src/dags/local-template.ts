@@ -5,11 +5,11 @@ import { pythonCall, pythonValue, raw, type PythonValue } from "./python-literal
 import type { DagPlan, StepPlan } from "./task-plan.js";
 
 // The local target (`dags generate --target local`): the same DAGs, but each step is a
-// BashOperator running the built CLI (`node dist/cli/main.js …`) in a checkout, so
+// BashOperator running the built CLI (`node bin/train.js …`) in a checkout, so
 // `airflow dags test` exercises the real orchestration on a laptop without Kubernetes.
 
 const FIT_RUN_ID = "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}";
-export const LOCAL_TRAIN_COMMAND = ["node", "dist/cli/main.js"];
+export const LOCAL_TRAIN_COMMAND = ["node", "bin/train.js"];
 
 /** POSIX shell quoting; Airflow templates inside quotes still render (Jinja runs first). */
 export function shellQuote(word: string): string {

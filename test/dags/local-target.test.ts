@@ -35,7 +35,7 @@ describe("local target", () => {
     const mnist = first.get("mnist_cnn_training.py") ?? "";
     expect(mnist).toContain("regenerate with: npx train dags generate --target local --out .cache/dags-local");
     expect(mnist).toContain(`REPOSITORY = ${JSON.stringify(REPOSITORY)}`);
-    expect(mnist).toContain('node dist/cli/main.js mnist --stage fit --xcom \\"$xcom\\" --spec models/mnist_cnn.yaml 1>&2; cat \\"$xcom\\"');
+    expect(mnist).toContain('node bin/train.js mnist --stage fit --xcom \\"$xcom\\" --spec models/mnist_cnn.yaml 1>&2; cat \\"$xcom\\"');
     expect(mnist).not.toContain("KubernetesPodOperator");
     expect(mnist).not.toContain("DeadlineAlert"); // apache/airflow#73428: dags test crashes on deadlines
   });
@@ -59,8 +59,8 @@ describe("local target", () => {
 
   it("runs `airflow dags test mnist_cnn_training` end to end against a stub train CLI", { timeout: 300_000 }, async () => {
     const root = await scratchRepository();
-    await mkdir(path.join(root, "dist/cli"), { recursive: true });
-    await copyFile(path.join(PYTHON_TESTS, "stub_train_cli.mjs"), path.join(root, "dist/cli/main.js"));
+    await mkdir(path.join(root, "bin"), { recursive: true });
+    await copyFile(path.join(PYTHON_TESTS, "stub_train_cli.mjs"), path.join(root, "bin/train.js"));
     await writeFile(path.join(root, "package.json"), '{ "type": "module" }\n');
     const { pools } = await airflowDagsTest(root, "mnist_cnn_training");
     const slots = Object.fromEntries((JSON.parse(pools) as Array<{ pool: string; slots: string | number }>).map((pool) => [pool.pool, Number(pool.slots)]));
@@ -83,7 +83,7 @@ describe("local target", () => {
     // A scratch checkout: the real built CLI, and a small MNIST spec (2000 real images, one
     // epoch, a threshold they reach) so the whole DAG runs in a couple of minutes.
     const root = await scratchRepository();
-    await symlink(path.join(REPOSITORY, "dist"), path.join(root, "dist"));
+    for (const folder of ["bin", "dist"]) await symlink(path.join(REPOSITORY, folder), path.join(root, folder));
     const spec = (await readFile(path.join(REPOSITORY, "models/mnist_cnn.yaml"), "utf8"))
       .replace("  epochs: 12\n", "  epochs: 1\n  train_limit: 2000\n  test_limit: 1000\n")
       .replace("threshold: 0.985", "threshold: 0.5");

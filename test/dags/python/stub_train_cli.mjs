@@ -1,4 +1,4 @@
-// Stands in for dist/cli/main.js in orchestration tests: records each call (arguments and the
+// Stands in for bin/train.js in orchestration tests: records each call (arguments and the
 // Airflow/MLflow environment it got) and answers --xcom like the real `train` does.
 import { appendFileSync, writeFileSync } from "node:fs";
 
