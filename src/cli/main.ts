@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
+import { registerBenchCommand } from "./bench-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
 
 // Thin entry point: parse flags, run a plain async command, map typed errors to exit codes.
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const definition of Object.values(WORKFLOWS)) registerWorkflowCommand(program, definition);
+  registerBenchCommand(program);
   return program;
 }
 

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { UnavailableError } from "../runtime/errors.js";
+import { registerNativeStepKernel } from "./native/step-kernel.js";
 
 export type TensorFlowModule = typeof import("@tensorflow/tfjs");
 export const BACKEND_REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
@@ -125,6 +126,7 @@ export async function loadTensorFlow(
         throw new NativeBackendMissingError('tf.setBackend("tensorflow") failed');
       }
       await tf.ready();
+      registerNativeStepKernel(tf);
       const binding = (tf.backend() as unknown as NativeBackendLike).binding;
       return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
     } catch (err) {
