@@ -21,6 +21,9 @@ parser.add_argument("--warmup", type=int, default=5)
 parser.add_argument("--learning-rate", type=float, default=0.001)
 parser.add_argument("--seed", type=int, default=42)
 parser.add_argument("--epoch-examples", type=int, default=54_000)
+# Keras 3 compiles the train step with XLA when it can ("auto"); "off" keeps plain TensorFlow graph
+# execution (grappler + oneDNN), the closest to what tfjs-node can do op by op.
+parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto")
 args = parser.parse_args()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,7 +57,8 @@ def build_model(seed):
         ],
         name="mnist_cnn",
     )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="categorical_crossentropy", metrics=["accuracy"])
+    jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
     return model
 
 
@@ -87,6 +91,7 @@ json.dump(
     {
         "implementation": f"Keras {keras.__version__} on TensorFlow {tf.__version__} (Python {platform.python_version()})",
         "workflow": "mnist",
+        "jitCompile": bool(model.jit_compile),
         "backend": "keras-tensorflow",
         "device": "CPU (TensorFlow)",
         "tensorflowVersion": tf.__version__,

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { UnavailableError } from "../runtime/errors.js";
 import { installNativeDropout } from "./native/dropout.js";
+import { registerNativeReluGradient } from "./native/relu-gradient.js";
 import { registerNativeStepKernel } from "./native/step-kernel.js";
 
 export type TensorFlowModule = typeof import("@tensorflow/tfjs");
@@ -129,6 +130,7 @@ export async function loadTensorFlow(
       await tf.ready();
       registerNativeStepKernel(tf);
       installNativeDropout(tf);
+      registerNativeReluGradient(tf);
       const binding = (tf.backend() as unknown as NativeBackendLike).binding;
       return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
     } catch (err) {

@@ -40,6 +40,18 @@ describe.skipIf(!provisioned)("native backend kernels", () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
+  it("the Relu gradient runs TensorFlow's ReluGrad and matches the cpu backend", async () => {
+    const { tf } = await loadTensorFlow("tensorflow");
+    const { NATIVE_RELU_GRAD_KERNEL } = await import("../../src/tf/native/relu-gradient.js");
+    expect(tf.getKernel(NATIVE_RELU_GRAD_KERNEL, "tensorflow")).toBeDefined();
+    const input = Array.from({ length: 301 }, (_, index) => Math.sin(index * 1.7) * 3);
+    const gradient = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => Array.from(tf.grad((x) => tf.relu(x).mul(tf.range(0, 301)).sum())(tf.tensor1d(input)).dataSync()));
+    };
+    expect(await gradient("tensorflow")).toEqual(await gradient("cpu"));
+  });
+
   it("dropout keeps 1 − rate of the units scaled by 1/(1 − rate), with a new mask each call", async () => {
     const { tf } = await loadTensorFlow("tensorflow");
     const ones = tf.ones([200, 500]);
