@@ -5,7 +5,7 @@
 // change in machine load hits all of them; we report medians over rounds and the per-round ratio.
 //
 //   npm run bench:mnist -- [--rounds 3] [--steps 30] [--warmup 5] [--wasm-steps 10] [--no-wasm]
-//                          [--intra-op-threads N] [--inter-op-threads N] [--out benchmarks/results]
+//                          [--with-stock] [--intra-op-threads N] [--inter-op-threads N] [--out benchmarks/results]
 //
 // Writes benchmarks/results/mnist-<date>.json and .md. Needs `npm run setup` (native TensorFlow,
 // built dist/) and builds .venv/keras from scripts/python/keras.txt when missing.
@@ -26,6 +26,8 @@ const { values: flags } = parseArgs({
     "wasm-steps": { type: "string", default: "10" },
     "batch-size": { type: "string", default: "128" },
     "no-wasm": { type: "boolean", default: false },
+    // Adds tfjs-node with its stock kernels (PODTRAIN_STOCK_KERNELS=1): before/after in one run.
+    "with-stock": { type: "boolean", default: false },
     "intra-op-threads": { type: "string", default: String(os.availableParallelism()) },
     "inter-op-threads": { type: "string", default: String(os.availableParallelism()) },
     out: { type: "string", default: path.join(root, "benchmarks", "results") },
@@ -46,6 +48,7 @@ if (!fs.existsSync(python)) execFileSync(path.join(root, "scripts", "python-env.
 
 const implementations = [
   { key: "native", name: "podtrain, native TensorFlow", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--json", "--steps", flags.steps, ...common] },
+  ...(flags["with-stock"] ? [{ key: "stock", name: "podtrain, native, stock kernels", env: { PODTRAIN_STOCK_KERNELS: "1" }, command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--json", "--steps", flags.steps, ...common] }] : []),
   { key: "keras", name: "Keras 3, Python TensorFlow", command: python, args: [path.join(root, "benchmarks", "mnist", "keras_bench.py"), "--steps", flags.steps, ...common] },
   ...(flags["no-wasm"] ? [] : [{ key: "wasm", name: "podtrain, wasm (fallback)", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "wasm", "--json", "--steps", flags["wasm-steps"], ...common] }]),
 ];
@@ -55,7 +58,7 @@ const loadAtStart = os.loadavg();
 for (let round = 1; round <= Number(flags.rounds); round += 1) {
   for (const implementation of implementations) {
     const load = os.loadavg()[0];
-    const child = spawnSync(implementation.command, implementation.args, { cwd: root, env: threadEnvironment, encoding: "utf8", maxBuffer: 16 << 20 });
+    const child = spawnSync(implementation.command, implementation.args, { cwd: root, env: { ...threadEnvironment, ...implementation.env }, encoding: "utf8", maxBuffer: 16 << 20 });
     if (child.status !== 0) throw new Error(`${implementation.name} failed (exit ${child.status}):\n${child.stderr}`);
     const result = JSON.parse(child.stdout.slice(child.stdout.indexOf("{")));
     runs[implementation.key].push({ ...result, loadAverageBefore: load });
@@ -75,6 +78,7 @@ const summaries = implementations.map(({ key, name }) => {
     peakRssBytes: Math.max(...list.map((run) => run.peakRssBytes)),
     // Ratio against Keras in the same round (same load), then the median over rounds.
     ratio: median(list.map((run, round) => run.imagesPerSecond / runs.keras[round].imagesPerSecond)),
+    cpuRatio: median(list.map((run, round) => runs.keras[round].cpuMsPerStep / run.cpuMsPerStep)),
   };
 });
 
@@ -97,7 +101,7 @@ const machine = {
   interOpThreads: Number(flags["inter-op-threads"]),
 };
 const settings = { model: "src/workflows/mnist/model.ts (Keras MNIST convnet)", batchSize: Number(flags["batch-size"]), optimizer: "Adam 1e-3", steps: Number(flags.steps), wasmSteps: Number(flags["wasm-steps"]), warmup: Number(flags.warmup), rounds: Number(flags.rounds), data: "synthetic uniform images, random labels" };
-const rows = summaries.map((summary) => ({ ...summary, ratio: summary.key === "keras" ? undefined : summary.ratio }));
+const rows = summaries.map((summary) => (summary.key === "keras" ? { ...summary, ratio: undefined, cpuRatio: undefined } : summary));
 
 fs.mkdirSync(flags.out, { recursive: true });
 const base = path.join(flags.out, `mnist-${date}`);
@@ -106,7 +110,7 @@ const perRound = implementations.map(({ key, name }) => `| ${name} | ${runs[key]
 fs.writeFileSync(`${base}.md`, [
   `# MNIST training benchmark, ${date} (git ${gitSha})`,
   "",
-  `Same convnet, batch ${settings.batchSize}, ${settings.optimizer}, ${settings.warmup} warm-up steps then ${settings.steps} timed steps (wasm: ${settings.wasmSteps}); medians over ${settings.rounds} rounds in which the implementations take turns. Ratio: images/s against Keras in the same round, median over rounds.`,
+  `Same convnet, batch ${settings.batchSize}, ${settings.optimizer}, ${settings.warmup} warm-up steps then ${settings.steps} timed steps (wasm: ${settings.wasmSteps}); medians over ${settings.rounds} rounds in which the implementations take turns. Ratios are against Keras in the same round, median over rounds: images/s (wall clock), and Keras' CPU ms/step over ours (work done, all threads; far less disturbed by other load on a shared machine).`,
   "",
   markdownTable(rows),
   "",

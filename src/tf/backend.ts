@@ -128,9 +128,13 @@ export async function loadTensorFlow(
         throw new NativeBackendMissingError('tf.setBackend("tensorflow") failed');
       }
       await tf.ready();
-      registerNativeStepKernel(tf);
-      installNativeDropout(tf);
-      registerNativeReluGradient(tf);
+      // Faster training kernels (src/tf/native). PODTRAIN_STOCK_KERNELS=1 keeps tfjs-node's own:
+      // for before/after benchmarks, or to rule ours out when debugging.
+      if (process.env.PODTRAIN_STOCK_KERNELS !== "1") {
+        registerNativeStepKernel(tf);
+        installNativeDropout(tf);
+        registerNativeReluGradient(tf);
+      }
       const binding = (tf.backend() as unknown as NativeBackendLike).binding;
       return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
     } catch (err) {

@@ -23,8 +23,8 @@ describe("bench statistics and tables", () => {
   });
 
   it("renders rows with the ratio column", () => {
-    const row = { ...rowOf("ours", { imagesPerSecond: 900, msPerStep: { median: 142.2, p10: 140, p90: 150 }, cpuMsPerStep: 200, epochSeconds: 60, peakRssBytes: 512 * 2 ** 20 }), ratio: 1.05 };
-    expect(textTable([row])).toMatch(/ours\s+900\s+142\.2\s+200\.0\s+60\.0\s+512\s+1\.05×/);
+    const row = { ...rowOf("ours", { imagesPerSecond: 900, msPerStep: { median: 142.2, p10: 140, p90: 150 }, cpuMsPerStep: 200, epochSeconds: 60, peakRssBytes: 512 * 2 ** 20 }), ratio: 1.05, cpuRatio: 0.8 };
+    expect(textTable([row])).toMatch(/ours\s+900\s+142\.2\s+200\.0\s+60\.0\s+512\s+1\.05×\s+0\.80×/);
     expect(markdownTable([row]).split("\n")).toHaveLength(3);
   });
 
