@@ -68,7 +68,7 @@ describe("local target", () => {
     const calls = (await readFile(path.join(root, "calls.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(calls.map((call) => call.taskId)).toEqual(["validate", "fit", "evaluate", "register"]);
     expect(calls.map((call) => (call.args as string[]).slice(0, 3))).toEqual([
-      ["mnist", "validate"],
+      ["mnist", "validate", "--spec"],
       ["mnist", "--stage", "fit"],
       ["mnist", "--stage", "evaluate"],
       ["mnist", "--stage", "register"],

@@ -10,7 +10,7 @@ const call = {
   dagRunId: process.env.AIRFLOW_CTX_DAG_RUN_ID ?? null,
   taskId: process.env.AIRFLOW_CTX_TASK_ID ?? null,
 };
-appendFileSync(new URL("../../calls.jsonl", import.meta.url), `${JSON.stringify(call)}\n`);
+appendFileSync(new URL("../calls.jsonl", import.meta.url), `${JSON.stringify(call)}\n`);
 const xcom = args.indexOf("--xcom");
 if (xcom >= 0) {
   const result = { run_id: "stub-run-1", experiment_id: "1", metrics: { test_accuracy: 0.99 }, gate_passed: true };
