@@ -35,7 +35,8 @@ logged = runs[0].data.tags.get("podtrain.logged_model_id") if runs else None
 print(json.dumps({
   "runs": [{"id": r.info.run_id, "status": r.info.status, "params": r.data.params,
             "history": [m.step for m in client.get_metric_history(r.info.run_id, "train_loss")],
-            "artifacts": sorted(f.path for f in client.list_artifacts(r.info.run_id, "model")),
+            # MLflow 3 lists the run's model/ files and those of the logged model linked to the run together.
+            "artifacts": sorted(set(f.path for f in client.list_artifacts(r.info.run_id, "model"))),
             "loggedModel": r.data.tags.get("podtrain.logged_model_id")} for r in runs],
   "versions": sorted([{"version": v.version, "tags": v.tags, "source": v.source, "runId": v.run_id} for v in versions], key=lambda v: v["version"]),
   "candidate": alias("candidate"), "champion": alias("champion"),
