@@ -1,4 +1,5 @@
-import type { TensorFlowModule } from "./backend.js";
+import type { WorkflowContext } from "../workflows/types.js";
+import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
 import { LAYERS_MODEL_FORMAT } from "./model-io.js";
 
 // Helpers the TensorFlow.js workflows (MNIST, CIFAR-10) share: the MLmodel flavor they log,
@@ -59,4 +60,25 @@ export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, 
     count += batch.count;
   }
   return { loss: count > 0 ? lossSum / count : Number.NaN, accuracy: count > 0 ? correct / count : Number.NaN, count };
+}
+
+export interface ImageDatasetSummary {
+  dataVersion: string;
+  source: string;
+  fileHashes: Record<string, string>;
+  train: { count: number };
+  test: { count: number };
+}
+
+/** What every CNN run records about its data and backend: data version tags and backend params. */
+export async function recordImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary): Promise<void> {
+  await context.setTags({
+    "data.version": dataset.dataVersion,
+    "data.source": dataset.source,
+    "data.train_images": String(dataset.train.count),
+    "data.test_images": String(dataset.test.count),
+    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
+  });
+  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
+  context.reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
 }

@@ -4,7 +4,7 @@ import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { evaluateBatches, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { evaluateBatches, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";
@@ -23,15 +23,7 @@ async function prepare(context: WorkflowContext<Cifar10Params>) {
     ...(params.test_limit ? { testLimit: params.test_limit } : {}),
     allowPartialBatches: params.allow_partial_batches,
   });
-  await context.setTags({
-    "data.version": dataset.dataVersion,
-    "data.source": dataset.source,
-    "data.train_images": String(dataset.train.count),
-    "data.test_images": String(dataset.test.count),
-    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
-  });
-  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
-  reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
+  await recordImageRunInputs(context, loaded, dataset);
   return { ...loaded, dataset };
 }
 

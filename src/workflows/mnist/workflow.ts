@@ -2,7 +2,7 @@ import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -23,15 +23,7 @@ async function prepare(context: WorkflowContext<MnistParams>) {
   const { params, reporter } = context;
   const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
   const dataset = await loadMnist(datasetOptions(params));
-  await context.setTags({
-    "data.version": dataset.dataVersion,
-    "data.source": dataset.source,
-    "data.train_images": String(dataset.train.count),
-    "data.test_images": String(dataset.test.count),
-    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
-  });
-  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
-  reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
+  await recordImageRunInputs(context, loaded, dataset);
   return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
 }
 
