@@ -3,18 +3,15 @@ import path from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
-import { registerPowerSubcommands } from "../../src/cli/power-command.js";
 import { fetchPowerData, UCI_POWER_FILE } from "../../src/data/power/fetch.js";
 import { POWER_HEADER } from "../../src/data/power/format.js";
 import { readPowerData } from "../../src/data/power/reader.js";
 import { UnavailableError } from "../../src/runtime/errors.js";
 import { SAMPLE_LINES, temporaryDirectory } from "./fixtures.js";
 
+/** Runs `train power …` through the real program, which wires the power subcommands. */
 async function runPower(args: string[]): Promise<void> {
-  const program = buildProgram();
-  const power = program.commands.find((command) => command.name() === "power")!;
-  registerPowerSubcommands(power);
-  await program.parseAsync(["node", "train", "power", ...args]);
+  await buildProgram().parseAsync(["node", "train", "power", ...args]);
 }
 
 /** A one-entry zip archive (deflate), as the UCI download is. */
