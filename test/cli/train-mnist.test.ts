@@ -1,11 +1,12 @@
 import { mkdtemp, readFile, truncate, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { writeMnistFolder } from "../support/idx-fixtures.js";
-import { runPythonJson } from "../support/python.js";
+import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
 
 interface SeenRun {
   status: string;
@@ -93,6 +94,25 @@ describe("train mnist (CLI)", () => {
     expect(result.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/wrong magic number 0x00000801, expected 0x00000803/)]);
     expect((await readRuns(store)).map((run) => run.status)).toEqual(["FAILED"]);
+  });
+
+  it("stops at a batch boundary on SIGTERM, exits 130 and marks the run KILLED", async () => {
+    const store = path.join(workDirectory, "sigterm-mlruns");
+    const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, "bin/train.js"), "mnist", "--data-dir", dataDirectory, "--epochs", "50", "--tracking-uri", store, "--log-format", "json"], {
+      env: { ...process.env, MLFLOW_TRACKING_URI: "" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      const before = stderr.includes("epoch 1/50 done");
+      stderr += chunk.toString();
+      if (!before && stderr.includes("epoch 1/50 done")) child.kill("SIGTERM");
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(exitCode).toBe(EXIT_CODES.INTERRUPTED);
+    expect(errorLines(stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
+    const runs = await readRuns(store);
+    expect(runs.map((run) => run.status)).toEqual(["KILLED"]);
+    expect(runs[0]?.history.length).toBeLessThan(50);
   });
 
   it("rejects an unknown workflow, a bad flag value and an invalid spec before any run starts", async () => {
