@@ -74,13 +74,26 @@ const PINS = {
     libraries: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
     headers: HEADERS,
   },
-  // --gpu: the CUDA build `tensorflow==2.21.0` (same two libraries, linked against the CUDA
-  // runtime) plus the nvidia-* wheels it requires (cuda-runtime, cublas, cudnn, cufft, cusolver,
-  // cusparse, nccl, nvjitlink, …), for @tensorflow/tfjs-node-gpu. Not implemented yet: needs the
-  // wheel hashes pinned, the NVIDIA libraries placed on the binding's rpath, another hook than the
-  // package's install script (tfjs-node-gpu passes `download`, which ignores a populated deps/), and
-  // a GPU machine to test on.
-  gpu: null,
+  // --gpu: the CUDA build of the same release (`tensorflow==2.21.0`), placed into the same
+  // @tensorflow/tfjs-node binding: the binding code is identical, only the library differs. Its two
+  // libraries have no CUDA library among their DT_NEEDED entries: TensorFlow dlopens the CUDA
+  // runtime, cuBLAS, cuDNN … at start-up, from the loader path (the CUDA base image of
+  // Dockerfile.gpu provides them), and falls back to the CPU when they or a GPU are missing. That is
+  // also what lets this build be provisioned and tested on machines without a GPU.
+  gpu: {
+    variant: 'gpu',
+    package: 'tensorflow',
+    version: '2.21.0',
+    wheel: 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl',
+    // SHA-256 of the wheel as pip downloaded it from PyPI (`sha256sum`).
+    sha256: '9056fbc9ba04235810b71ae6cbd958a196e8804fb53bbcffbf3e23b56155f124',
+    size: 572440367,
+    pip: { platform: 'manylinux_2_27_x86_64', pythonVersion: '3.11', implementation: 'cp' },
+    minGlibc: '2.27',
+    tfjsPackage: '@tensorflow/tfjs-node',
+    libraries: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
+    headers: HEADERS,
+  },
 };
 
 class ProvisionError extends Error {
@@ -101,8 +114,8 @@ Provisions TensorFlow ${PINS.cpu.version} (from the PyPI wheel ${PINS.cpu.packag
 @tensorflow/tfjs-node and builds its native binding. Runs as part of \`npm run setup\`.
 
   --force   redo placement, build and verification even if everything is in place
-  --gpu     CUDA build for @tensorflow/tfjs-node-gpu (tensorflow==${PINS.cpu.version} + NVIDIA wheels):
-            not implemented yet
+  --gpu     the CUDA build (${PINS.gpu.package}==${PINS.gpu.version}) instead of ${PINS.cpu.package}: uses a GPU where the
+            CUDA 12 runtime and cuDNN 9 are on the loader path (Dockerfile.gpu), the CPU elsewhere
   --help    this text
 
 Environment: PODTRAIN_CACHE (cache dir), PODTRAIN_PYTHON (python with pip, default python3),
@@ -498,14 +511,7 @@ function stampIsCurrent(pin, pkg) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (opts.gpu) {
-    throw new ProvisionError(
-      '--gpu is not implemented yet: it will provision the CUDA build (tensorflow==2.21.0 plus the nvidia-* wheels) for @tensorflow/tfjs-node-gpu. ' +
-        'For now run without --gpu (CPU build, tensorflow-cpu==2.21.0).',
-      2,
-    );
-  }
-  const pin = PINS.cpu;
+  const pin = opts.gpu ? PINS.gpu : PINS.cpu;
   const pkg = locatePackage(pin);
 
   if (!opts.force) {

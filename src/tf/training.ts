@@ -79,6 +79,12 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
     "data.test_images": String(dataset.test.count),
     ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
   });
-  await context.logParams({ resolved_backend: loaded.backend, tensorflow_version: loaded.tensorflowVersion ?? "none", tfjs_version: loaded.tf.version.tfjs });
+  await context.logParams({
+    resolved_backend: loaded.backend,
+    tensorflow_version: loaded.tensorflowVersion ?? "none",
+    // Which TensorFlow library `npm run setup` provisioned: cpu (tensorflow-cpu) or gpu (the CUDA build).
+    tensorflow_build: loaded.provision?.variant ?? "none",
+    tfjs_version: loaded.tf.version.tfjs,
+  });
   context.reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
 }
