@@ -47,7 +47,7 @@ describe("train mnist (CLI)", () => {
     expect(result.stdout).toMatch(/^run [0-9a-f]{32} \(all\) finished/);
     const [run] = await readRuns(store);
     expect(run?.status).toBe("FINISHED");
-    expect(run?.params).toMatchObject({ epochs: "2", batch_size: "128", resolved_backend: "tensorflow", tensorflow_version: "2.21.0" });
+    expect(run?.params).toMatchObject({ epochs: "2", batch_size: "128", resolved_backend: "tensorflow", tensorflow_version: "2.21.0", tensorflow_build: "cpu" });
     expect(run?.history.map(([step]) => step)).toEqual([0, 1]);
     expect(run?.artifacts).toEqual(["model/MLmodel", "model/model.json", "model/weights.bin"]);
     expect(run?.tags["data.sha256.train-images-idx3-ubyte"]).toMatch(/^ba891046/);
