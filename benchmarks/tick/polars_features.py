@@ -5,6 +5,7 @@ Same rules as src/workflows/tick: validation per partition, 1-minute bars per (d
 rolling features per symbol across days, forward return and label within the day.
 """
 import glob, json, math, os, sys, time
+from datetime import datetime, timezone
 import polars as pl
 
 BAR_NS, HORIZONS, VOL_W, Z_W, H, DEAD_BAND = 60_000_000_000, (1, 5, 15), 30, 30, 5, 2e-4
@@ -12,14 +13,16 @@ DAY_NS = 86_400_000_000_000
 
 
 def features(input_root: str, universe: list[str]) -> tuple[pl.DataFrame, int]:
+    # Lazy scans, and each partition's day start as an integer literal: no per-row string
+    # parsing, so polars' optimizer sees the whole query (projection, predicate pushdown).
     frames = []
     for file in sorted(glob.glob(os.path.join(input_root, "date=*", "*.arrow"))):
         date = file.split("date=")[1][:10]
-        frames.append(pl.read_ipc(file).with_columns(pl.lit(date).alias("date")))
+        day_start_ns = int(datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()) * 1_000_000_000
+        frames.append(pl.scan_ipc(file).with_columns(pl.lit(date).alias("date"), pl.lit(day_start_ns, dtype=pl.Int64).alias("day_start")))
     trades = pl.concat(frames)
-    rows = trades.height
-    day_start = pl.col("date").str.to_datetime("%Y-%m-%d", time_unit="ns", time_zone="UTC").dt.epoch("ns")
-    trades = trades.with_columns((pl.col("timestamp") - day_start).alias("nanos"))
+    rows = trades.select(pl.len()).collect().item()
+    trades = trades.with_columns((pl.col("timestamp") - pl.col("day_start")).alias("nanos"))
     basic = (pl.col("nanos") >= 0) & (pl.col("nanos") < DAY_NS) & (pl.col("price") > 0) & (pl.col("size") >= 0) & pl.col("symbol").is_in(universe)
     valid = trades.filter(basic)
     previous_max = pl.col("nanos").cum_max().shift(1).over(["date", "symbol"]).fill_null(-1)
@@ -28,6 +31,7 @@ def features(input_root: str, universe: list[str]) -> tuple[pl.DataFrame, int]:
         accepted.with_columns((pl.col("nanos") // BAR_NS).alias("bar"))
         .group_by(["symbol", "date", "bar"])
         .agg(
+            pl.col("day_start").first(),
             pl.col("price").first().alias("open"), pl.col("price").max().alias("high"), pl.col("price").min().alias("low"),
             pl.col("price").last().alias("close"), pl.col("size").sum().alias("volume"),
             (pl.col("price") * pl.col("size")).sum().alias("notional"),
@@ -48,9 +52,9 @@ def features(input_root: str, universe: list[str]) -> tuple[pl.DataFrame, int]:
     ).with_columns(
         pl.when(pl.col("forward_return") > DEAD_BAND).then(1).when(pl.col("forward_return") < -DEAD_BAND).then(-1)
         .when(pl.col("forward_return").is_not_null()).then(0).otherwise(None).cast(pl.Int8).alias("label"),
-        (day_start + pl.col("bar") * BAR_NS).alias("bar_ns"),
+        (pl.col("day_start") + pl.col("bar") * BAR_NS).alias("bar_ns"),
     )
-    return out, rows
+    return out.collect(), rows
 
 
 COLUMNS = [f"return_{h}" for h in HORIZONS] + ["realized_volatility", "volume_zscore", "vwap_deviation", "trade_sign_imbalance", "high_low_range", "forward_return", "close", "volume", "trade_count"]
