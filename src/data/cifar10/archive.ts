@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
-import { Parser, type ReadEntry } from "tar";
+import type { ReadEntry } from "tar";
 import { DataError } from "../../runtime/errors.js";
 
 // Reads the batch files straight out of cifar-10-binary.tar.gz (no extraction to disk), hashing
@@ -31,6 +31,8 @@ export async function readTarGz(archive: string, wanted: ReadonlySet<string>): P
   const hash = createHash("sha256");
   let bytes = 0;
   let failure: unknown;
+  // Loaded here so commands that never read an archive (and `train --help`) do not load tar.
+  const { Parser } = await import("tar");
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
