@@ -1,7 +1,7 @@
 import { parseDurationSeconds } from "../spec/duration.js";
 import type { Deployment } from "./deployment.js";
 import { PythonImports } from "./python-file.js";
-import { call, pythonAssign, pythonCall, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";
+import { call, pythonAssign, pythonCall, pythonValue, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";
 import type { DagPlan } from "./task-plan.js";
 
 // The parts of a generated DAG file that do not depend on how steps run: module constants
@@ -175,4 +175,25 @@ export function renderReadinessSensor(plan: DagPlan, imports: PythonImports): st
     "    ",
   );
   return `    wait_for_data = ${sensor}`;
+}
+
+/**
+ * The task listing the date partitions of a run (tick): both targets map their feature step over
+ * it; `extra` carries what only one target needs (the local shell prefix).
+ */
+export function renderPartitionListing(plan: DagPlan & { partitions: NonNullable<DagPlan["partitions"]> }, imports: PythonImports, extra: Record<string, PythonValue> = {}): string {
+  const partitions = plan.partitions;
+  imports.from("common.partitions", "partition_arguments");
+  return pythonCall(
+    `partition_arguments.override(task_id="partitions", pool=${pythonValue(plan.cpuPool)})`,
+    {
+      base_arguments: partitions.baseArguments,
+      first_date: partitions.firstDate,
+      last_date: partitions.lastDate,
+      weekdays: partitions.weekdays ?? null,
+      max_partitions: partitions.maxPartitions,
+      ...extra,
+    },
+    "    ",
+  );
 }

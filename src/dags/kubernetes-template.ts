@@ -1,5 +1,5 @@
 import { imageName, type Deployment } from "./deployment.js";
-import { renderDagConstants, renderDagOpening, renderReadinessSensor, secondsOf } from "./dag-definition.js";
+import { renderDagConstants, renderDagOpening, renderPartitionListing, renderReadinessSensor, secondsOf } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
 import { call, pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
@@ -94,19 +94,7 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
   if (step.taskId !== "features" || !plan.partitions) {
     return `    ${step.taskId} = ${pythonCall("KubernetesPodOperator", podArguments(step, plan), "    ")}`;
   }
-  const partitions = plan.partitions;
-  imports.from("common.partitions", "partition_arguments");
-  const listing = pythonCall(
-    `partition_arguments.override(task_id="partitions", pool=${pythonValue(plan.cpuPool)})`,
-    {
-      base_arguments: partitions.baseArguments,
-      first_date: partitions.firstDate,
-      last_date: partitions.lastDate,
-      weekdays: partitions.weekdays ?? null,
-      max_partitions: partitions.maxPartitions,
-    },
-    "    ",
-  );
+  const listing = renderPartitionListing({ ...plan, partitions: plan.partitions }, imports);
   const mapped = pythonCall("KubernetesPodOperator.partial", podArguments(step, plan), "    ");
   return [
     "    # One feature pod per date partition (dynamic task mapping); a retry redoes one date.",

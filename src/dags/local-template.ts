@@ -1,5 +1,5 @@
 import type { Deployment } from "./deployment.js";
-import { renderDagConstants, renderDagOpening, renderReadinessSensor } from "./dag-definition.js";
+import { renderDagConstants, renderDagOpening, renderPartitionListing, renderReadinessSensor } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
 import { pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
@@ -44,20 +44,7 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
   if (step.taskId !== "features" || !plan.partitions) {
     return `    ${step.taskId} = ${pythonCall("BashOperator", bashArguments(step, plan), "    ")}`;
   }
-  const partitions = plan.partitions;
-  imports.from("common.partitions", "partition_arguments");
-  const listing = pythonCall(
-    `partition_arguments.override(task_id="partitions", pool=${pythonValue(plan.cpuPool)})`,
-    {
-      base_arguments: partitions.baseArguments,
-      first_date: partitions.firstDate,
-      last_date: partitions.lastDate,
-      weekdays: partitions.weekdays ?? null,
-      max_partitions: partitions.maxPartitions,
-      shell_prefix: LOCAL_TRAIN_COMMAND,
-    },
-    "    ",
-  );
+  const listing = renderPartitionListing({ ...plan, partitions: plan.partitions }, imports, { shell_prefix: LOCAL_TRAIN_COMMAND });
   return [
     `    partitions = ${listing}`,
     `    features = ${pythonCall("BashOperator.partial", bashArguments(step, plan), "    ")}.expand(bash_command=partitions)`,
