@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runWasmWorker } from "./wasm-worker.js";
+import { seededRandom } from "../../src/data/random.js";
 
 interface SideResult {
   datasetSeconds: number;
@@ -25,17 +26,6 @@ const REPOSITORY_ROOT = resolve(join(fileURLToPath(new URL(".", import.meta.url)
 const PYTHON = join(REPOSITORY_ROOT, ".venv", "tools", "bin", "python");
 const PYTHON_WORKER = join(REPOSITORY_ROOT, "benchmarks", "lightgbm", "python_worker.py");
 
-/** Same generator as the tests: seeded, so every run trains on identical data. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function writeProblem(directory: string, numRows: number, numColumns: number): void {
   const random = seededRandom(2024);

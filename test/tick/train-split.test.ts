@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seededRandom } from "../../src/data/tick/synthetic.js";
+import { seededRandomSfc32 as seededRandom } from "../../src/data/random.js";
 import { walkForwardSplit, type WalkForwardSplit } from "../../src/workflows/tick/walk-forward-split.js";
 
 const MINUTE = 60_000;

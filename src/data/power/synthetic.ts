@@ -1,4 +1,5 @@
 import { DAY_MS, formatTimestamp, MINUTE_MS, POWER_HEADER } from "./format.js";
+import { seededRandom } from "../random.js";
 
 // Realistic synthetic household data in the exact UCI text format, for tests, benchmarks and
 // the README quick start (the real file cannot be shipped). Shape: a daily profile with morning
@@ -13,16 +14,6 @@ export interface SyntheticOptions {
   start?: number;
 }
 
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DEFAULT_START = Date.UTC(2006, 11, 16);
 // Missing rows as the real file writes them: six `?` and an empty last field.

@@ -4,6 +4,7 @@ import type { TradeFileFormat } from "./formats.js";
 import type { TradeColumns } from "./trade-columns.js";
 import { encodeTrades } from "./write-trades.js";
 import { writeFileAtomic } from "../../tracking/fs-atomic.js";
+import { seededRandomSfc32 } from "../random.js";
 
 // Synthetic trades with the stylised facts the features are meant to catch: GARCH(1,1) volatility
 // clustering per minute, a U-shaped intraday volume profile, autocorrelated trade signs (a
@@ -44,24 +45,6 @@ const FLOW = { persistence: 0.9, deviation: 0.08 };
 
 export function syntheticSymbols(count: number): string[] {
   return Array.from({ length: count }, (_, index) => TICKERS[index] ?? `SYM${index}`);
-}
-
-/** sfc32: small, fast, good enough for simulation, and identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    let t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    t = (t + d) | 0;
-    c = (c + t) | 0;
-    return (t >>> 0) / 4_294_967_296;
-  };
-  for (let index = 0; index < 15; index += 1) next();
-  return next;
 }
 
 function isWeekday(date: string): boolean {
@@ -141,7 +124,7 @@ function corrupt(trades: TradeColumns, fraction: number, random: () => number, d
 
 /** Generates the weekdays of [from, to]; yields each day's trades in time order. */
 export function* generateSyntheticTicks(options: SyntheticTickOptions): Generator<{ date: string; trades: TradeColumns }> {
-  const random = seededRandom(options.seed);
+  const random = seededRandomSfc32(options.seed);
   const names = syntheticSymbols(options.symbols);
   const states = names.map(() => ({ logPrice: Math.log(20 + 180 * random()), variance: GARCH.minuteVolatility ** 2, shock: 0, sign: 1, flow: 0 }));
   for (const date of datesBetween(options.from, options.to)) {
