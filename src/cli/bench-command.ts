@@ -1,7 +1,8 @@
 // `train bench <workflow>`: training throughput on this machine (laptop, CI runner, GPU node),
 // printed as a table and optionally tracked in MLflow. Logic lives in src/bench.
 import path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { numberFlag } from "./flag-parsers.js";
 import { BACKEND_REQUESTS, type BackendRequest } from "../tf/backend.js";
 import { BENCH_TARGETS } from "../bench/targets.js";
 
@@ -20,37 +21,19 @@ interface BenchCommandOptions {
   json: boolean;
 }
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return parsed;
-}
-
-function nonNegativeInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError("expected an integer ≥ 0");
-  return parsed;
-}
-
-function positiveNumber(value: string): number {
-  const parsed = Number(value);
-  if (!(parsed > 0)) throw new InvalidArgumentError("expected a positive number");
-  return parsed;
-}
-
 export function registerBenchCommand(program: Command): void {
   program
     .command("bench")
     .description("measure training speed (images/s, ms/step, peak memory) of a workflow's model on this machine")
     .addArgument(program.createArgument("<workflow>", "workflow to benchmark").choices(Object.keys(BENCH_TARGETS)))
     .addOption(new Option("--backend <backend>", "TensorFlow.js backend").choices(BACKEND_REQUESTS).default("auto"))
-    .option("--batch-size <n>", "images per step", positiveInteger, 128)
-    .option("--steps <n>", "timed steps", positiveInteger, 30)
-    .option("--warmup <n>", "untimed steps first", nonNegativeInteger, 5)
-    .option("--learning-rate <rate>", "Adam learning rate", positiveNumber, 0.001)
-    .option("--seed <n>", "seed for weights and synthetic data", nonNegativeInteger, 42)
-    .option("--intra-op-threads <n>", "TensorFlow intra-op threads (sets TF_NUM_INTRAOP_THREADS; default: one per core)", positiveInteger)
-    .option("--inter-op-threads <n>", "TensorFlow inter-op threads (sets TF_NUM_INTEROP_THREADS)", positiveInteger)
+    .option("--batch-size <n>", "images per step", numberFlag({ integer: true, exclusiveMinimum: 0 }), 128)
+    .option("--steps <n>", "timed steps", numberFlag({ integer: true, exclusiveMinimum: 0 }), 30)
+    .option("--warmup <n>", "untimed steps first", numberFlag({ integer: true, minimum: 0 }), 5)
+    .option("--learning-rate <rate>", "Adam learning rate", numberFlag({ exclusiveMinimum: 0 }), 0.001)
+    .option("--seed <n>", "seed for weights and synthetic data", numberFlag({ integer: true, minimum: 0 }), 42)
+    .option("--intra-op-threads <n>", "TensorFlow intra-op threads (sets TF_NUM_INTRAOP_THREADS; default: one per core)", numberFlag({ integer: true, exclusiveMinimum: 0 }))
+    .option("--inter-op-threads <n>", "TensorFlow inter-op threads (sets TF_NUM_INTEROP_THREADS)", numberFlag({ integer: true, exclusiveMinimum: 0 }))
     .option("--track", "log the result to MLflow as a run in experiment <experiment>-bench", false)
     .option("--tracking-uri <uri>", "MLflow tracking server (http…) or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
     .option("--spec <file>", "workflow spec naming the experiment (default: models/<registered model>.yaml)")

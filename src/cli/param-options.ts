@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
+import { numberFlag } from "./flag-parsers.js";
 import type { z } from "zod";
 
 // CLI flags are derived from a workflow's zod parameter schema so flags, spec keys and MLflow
@@ -30,12 +31,6 @@ function describeField(field: z.ZodType): FieldShape {
   };
 }
 
-function parseNumber(value: string): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError("expected a number.");
-  return number;
-}
-
 export function flagName(key: string): string {
   return key.replaceAll("_", "-");
 }
@@ -54,10 +49,10 @@ export function addParamOptions(command: Command, schema: z.ZodObject): void {
       command.addOption(new Option(`--${flag}`, description));
       command.addOption(new Option(`--no-${flag}`).hideHelp());
     } else if (shape.type === "number") {
-      command.addOption(new Option(`--${flag} <number>`, description).argParser(parseNumber));
+      command.addOption(new Option(`--${flag} <number>`, description).argParser(numberFlag()));
     } else if (shape.type === "array") {
       // Lists are comma-separated on the command line: --return-horizons-bars 1,5,15.
-      const parseItem = (item: string): string | number => (shape.itemType === "number" ? parseNumber(item) : item);
+      const parseItem = (item: string): string | number => (shape.itemType === "number" ? numberFlag()(item) : item);
       command.addOption(new Option(`--${flag} <items>`, `${description}; comma-separated`).argParser((text: string) => text.split(",").map((item) => item.trim()).filter(Boolean).map(parseItem)));
     } else if (shape.choices) {
       command.addOption(new Option(`--${flag} <choice>`, description).choices(shape.choices));

@@ -1,23 +1,12 @@
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import { numberFlag } from "./flag-parsers.js";
 import { fetchPowerData, UCI_POWER_URL } from "../data/power/fetch.js";
 import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../data/power/synthetic-file.js";
 import { UsageError } from "../runtime/errors.js";
 
 // Data subcommands of `train power`: `generate` (synthetic data in the exact UCI format) and
 // `fetch` (the real archive). The entry point wires them with registerPowerSubcommands.
-
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError("expected a positive integer.");
-  return number;
-}
-
-function integer(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number)) throw new InvalidArgumentError("expected an integer.");
-  return number;
-}
 
 function isoDay(value: string): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
@@ -31,8 +20,8 @@ export function registerPowerSubcommands(power: Command): void {
     .description("write realistic synthetic household power data in the exact UCI text format (daily and weekly cycles, sub-meterings, `?` outages)")
     .option("--out <file>", "one file, like household_power_consumption.txt")
     .option("--out-dir <folder>", "one file per day instead (household_power_YYYY-MM-DD.txt)")
-    .option("--days <n>", "days of minutes to generate", positiveInteger, 365)
-    .option("--seed <n>", "random seed: the same seed gives the same bytes", integer, 1)
+    .option("--days <n>", "days of minutes to generate", numberFlag({ integer: true, exclusiveMinimum: 0 }), 365)
+    .option("--seed <n>", "random seed: the same seed gives the same bytes", numberFlag({ integer: true }), 1)
     .option("--start <YYYY-MM-DD>", "first day (default 2006-12-16, the real file's first day)", isoDay)
     .action(async (options: { out?: string; outDir?: string; days: number; seed: number; start?: number }) => {
       if (!options.out === !options.outDir) throw new UsageError("train power generate needs exactly one of --out <file> or --out-dir <folder>");

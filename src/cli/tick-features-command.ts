@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
+import { numberFlag } from "./flag-parsers.js";
 import { requireDate } from "../data/tick/partitions.js";
 import { UsageError } from "../runtime/errors.js";
 import { loadSpecFile, specPathFor } from "../spec/load.js";
@@ -25,14 +26,6 @@ interface FeaturesFlags {
   maxRejectFraction?: number;
   universe?: string[];
   spec?: string;
-}
-
-function number(flag: string, integer: boolean) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) throw new InvalidArgumentError(`${flag} expects ${integer ? "an integer" : "a number"}`);
-    return value;
-  };
 }
 
 const FLAG_OF: Record<string, string> = { bar: "--bar", label_horizon_bars: "--horizon", dead_band_bps: "--dead-band-bps", max_reject_fraction: "--max-reject-fraction", universe: "--universe" };
@@ -94,9 +87,9 @@ export function registerTickFeaturesCommand(tick: Command): void {
     .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions")
     .requiredOption("--output <dir>", "features root")
     .addOption(new Option("--bar <duration>", "bar length").default(undefined, DEFAULTS.bar))
-    .addOption(new Option("--horizon <bars>", "label horizon in bars").argParser(number("--horizon", true)).default(undefined, String(DEFAULTS.label_horizon_bars)))
-    .addOption(new Option("--dead-band-bps <bps>", "label dead band").argParser(number("--dead-band-bps", false)).default(undefined, String(DEFAULTS.dead_band_bps)))
-    .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition above this reject share").argParser(number("--max-reject-fraction", false)).default(undefined, String(DEFAULTS.max_reject_fraction)))
+    .addOption(new Option("--horizon <bars>", "label horizon in bars").argParser(numberFlag({ integer: true })).default(undefined, String(DEFAULTS.label_horizon_bars)))
+    .addOption(new Option("--dead-band-bps <bps>", "label dead band").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))
+    .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition above this reject share").argParser(numberFlag()).default(undefined, String(DEFAULTS.max_reject_fraction)))
     .addOption(new Option("--universe <symbols>", "comma-separated allowed symbols (default: all)").argParser((text: string) => text.split(",").map((symbol) => symbol.trim()).filter(Boolean)))
     .option("--spec <file>", "workflow spec (default models/tick_model.yaml)")
     .action(async (flags: FeaturesFlags) => {

@@ -1,16 +1,9 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
+import { numberFlag } from "./flag-parsers.js";
 import { TRADE_FILE_FORMATS, type TradeFileFormat } from "../data/tick/formats.js";
 import { requireDate } from "../data/tick/partitions.js";
 
 // `train tick generate`: synthetic trades in date partitions, for demos, tests and benchmarks.
-
-function positiveInteger(flag: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`${flag} expects a non-negative integer`);
-    return value;
-  };
-}
 
 interface GenerateFlags {
   out: string;
@@ -31,12 +24,12 @@ export function registerTickGenerateCommand(tick: Command): void {
     .requiredOption("--out <dir>", "output root")
     .requiredOption("--from <date>", "first date")
     .requiredOption("--to <date>", "last date (inclusive)")
-    .addOption(new Option("--symbols <n>", "number of symbols").argParser(positiveInteger("--symbols")).default(5))
-    .addOption(new Option("--trades-per-day <n>", "trades per symbol per day").argParser(positiveInteger("--trades-per-day")).default(100_000))
+    .addOption(new Option("--symbols <n>", "number of symbols").argParser(numberFlag({ integer: true, minimum: 0 })).default(5))
+    .addOption(new Option("--trades-per-day <n>", "trades per symbol per day").argParser(numberFlag({ integer: true, minimum: 0 })).default(100_000))
     .addOption(new Option("--format <format>", "file format").choices([...TRADE_FILE_FORMATS]).default("parquet"))
-    .addOption(new Option("--seed <n>", "random seed").argParser(positiveInteger("--seed")).default(1))
+    .addOption(new Option("--seed <n>", "random seed").argParser(numberFlag({ integer: true, minimum: 0 })).default(1))
     .option("--no-side", "omit the side column (features then use the tick rule)")
-    .addOption(new Option("--corrupt-fraction <f>", "share of rows damaged on purpose").argParser(Number).default(0))
+    .addOption(new Option("--corrupt-fraction <f>", "share of rows damaged on purpose").argParser(numberFlag({ minimum: 0 })).default(0))
     .action(async (flags: GenerateFlags) => {
       const { writeSyntheticTicks } = await import("../data/tick/synthetic.js");
       const result = await writeSyntheticTicks({
