@@ -57,22 +57,27 @@ const HEADERS = [
   'xla/tsl/c/tsl_status.h',
 ];
 
+// What both builds share: the release, the wheel platform, and what goes into the binding.
+const TENSORFLOW_BUILD = {
+  version: '2.21.0',
+  pip: { platform: 'manylinux_2_27_x86_64', pythonVersion: '3.11', implementation: 'cp' },
+  minGlibc: '2.27',
+  tfjsPackage: '@tensorflow/tfjs-node',
+  libraries: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
+  headers: HEADERS,
+};
+
 const PINS = {
   cpu: {
+    ...TENSORFLOW_BUILD,
     variant: 'cpu',
     package: 'tensorflow-cpu',
-    version: '2.21.0',
     wheel: 'tensorflow_cpu-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl',
     // SHA-256 of the wheel: `sha256sum` of the downloaded file, `pip hash` of it, and pip's own
     // `--require-hashes` check against the file served from files.pythonhosted.org
     // (packages/59/03/9a99555a762de8cd4a405efbd39a732d926d8e58791441889560b7675b3e/) all agree.
     sha256: '2b847d217b02ee7731ed91431daf3250daa0196c3c94614d23be27232e6e5b6c',
     size: 273829956,
-    pip: { platform: 'manylinux_2_27_x86_64', pythonVersion: '3.11', implementation: 'cp' },
-    minGlibc: '2.27',
-    tfjsPackage: '@tensorflow/tfjs-node',
-    libraries: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
-    headers: HEADERS,
   },
   // --gpu: the CUDA build of the same release (`tensorflow==2.21.0`), placed into the same
   // @tensorflow/tfjs-node binding: the binding code is identical, only the library differs. Its two
@@ -81,18 +86,13 @@ const PINS = {
   // Dockerfile.gpu provides them), and falls back to the CPU when they or a GPU are missing. That is
   // also what lets this build be provisioned and tested on machines without a GPU.
   gpu: {
+    ...TENSORFLOW_BUILD,
     variant: 'gpu',
     package: 'tensorflow',
-    version: '2.21.0',
     wheel: 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl',
     // SHA-256 of the wheel as pip downloaded it from PyPI (`sha256sum`).
     sha256: '9056fbc9ba04235810b71ae6cbd958a196e8804fb53bbcffbf3e23b56155f124',
     size: 572440367,
-    pip: { platform: 'manylinux_2_27_x86_64', pythonVersion: '3.11', implementation: 'cp' },
-    minGlibc: '2.27',
-    tfjsPackage: '@tensorflow/tfjs-node',
-    libraries: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
-    headers: HEADERS,
   },
 };
 
