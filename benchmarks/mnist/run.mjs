@@ -4,7 +4,7 @@
 // batch size, optimizer and thread settings. Implementations take turns within each round, so a
 // change in machine load hits all of them; we report medians over rounds and the per-round ratio.
 //
-//   npm run bench:mnist -- [--rounds 3] [--steps 30] [--warmup 5] [--wasm-steps 10] [--no-wasm]
+//   npm run bench:mnist -- [--rounds 3] [--steps 30] [--warmup 5] [--wasm-steps 10] [--no-wasm] [--no-eager]
 //                          [--with-stock] [--intra-op-threads N] [--inter-op-threads N] [--out benchmarks/results]
 //
 // Writes benchmarks/results/mnist-<date>.json and .md. Needs `npm run setup` (native TensorFlow,
@@ -26,6 +26,8 @@ const { values: flags } = parseArgs({
     "wasm-steps": { type: "string", default: "10" },
     "batch-size": { type: "string", default: "128" },
     "no-wasm": { type: "boolean", default: false },
+    // The eager row is the same model stepped op by op through tfjs-layers: the before/after of graph execution.
+    "no-eager": { type: "boolean", default: false },
     // Adds tfjs-node with its stock kernels (PODTRAIN_STOCK_KERNELS=1): before/after in one run.
     "with-stock": { type: "boolean", default: false },
     "intra-op-threads": { type: "string", default: String(os.availableParallelism()) },
@@ -47,8 +49,9 @@ const python = path.join(root, ".venv", "keras", "bin", "python");
 if (!fs.existsSync(python)) execFileSync(path.join(root, "scripts", "python-env.sh"), ["keras"], { stdio: "inherit" });
 
 const implementations = [
-  { key: "native", name: "podtrain, native TensorFlow", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--json", "--steps", flags.steps, ...common] },
-  ...(flags["with-stock"] ? [{ key: "stock", name: "podtrain, native, stock kernels", env: { PODTRAIN_STOCK_KERNELS: "1" }, command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--json", "--steps", flags.steps, ...common] }] : []),
+  { key: "native", name: "podtrain, native, graph step", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--execution", "graph", "--json", "--steps", flags.steps, ...common] },
+  ...(flags["no-eager"] ? [] : [{ key: "eager", name: "podtrain, native, eager (op by op)", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--execution", "eager", "--json", "--steps", flags.steps, ...common] }]),
+  ...(flags["with-stock"] ? [{ key: "stock", name: "podtrain, native, eager, stock kernels", env: { PODTRAIN_STOCK_KERNELS: "1" }, command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "tensorflow", "--execution", "eager", "--json", "--steps", flags.steps, ...common] }] : []),
   { key: "keras", name: "Keras 3, Python TensorFlow", command: python, args: [path.join(root, "benchmarks", "mnist", "keras_bench.py"), "--steps", flags.steps, ...common] },
   ...(flags["no-wasm"] ? [] : [{ key: "wasm", name: "podtrain, wasm (fallback)", command: process.execPath, args: [path.join(root, "bin", "train.js"), "bench", "mnist", "--backend", "wasm", "--json", "--steps", flags["wasm-steps"], ...common] }]),
 ];

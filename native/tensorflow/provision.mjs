@@ -34,6 +34,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyBindingPatch, BINDING_PATCH_VERSION } from './binding-patch.mjs';
 
 const STAMP_FORMAT = 1;
 const STAMP_NAME = 'PODTRAIN-PROVISION.json';
@@ -436,6 +437,11 @@ function place(pin, pkg, extracted) {
 function build(pkg) {
   const nodeDir = locateNodeDir();
   const nodeGyp = locateNodeGyp();
+  try {
+    applyBindingPatch(pkg.dir);
+  } catch (err) {
+    throw new ProvisionError(err.message);
+  }
   log(`building ${pkg.moduleName}.node (N-API ${pkg.napi}) with node-gyp, Node.js headers from ${nodeDir}/include/node …`);
   fs.rmSync(pkg.bindingPath, { force: true });
   const env = { ...process.env, npm_config_nodedir: nodeDir };
@@ -468,6 +474,7 @@ const x = tf.randomNormal([1, 5, 5, 2]);
 const w = tf.randomNormal([3, 3, 2, 4]);
 const dw = tf.grad((f) => tf.conv2d(x, f, 1, 'same').sum())(w);
 if (dw.shape.join() !== '3,3,2,4' || !Number.isFinite(dw.sum().dataSync()[0])) throw new Error('conv2d gradient check failed');
+if (typeof binding.addFunctionDef !== 'function') throw new Error('the binding lacks addFunctionDef (podtrain patch not applied)');
 console.log(JSON.stringify({ backend: tf.getBackend(), tfVersion: binding && binding.TF_Version, tfjsNode: tf.version['tfjs-node'] }));
 `;
 
@@ -493,6 +500,7 @@ function stampIsCurrent(pin, pkg) {
   if (!stamp || stamp.format !== STAMP_FORMAT) return undefined;
   if (stamp.variant !== pin.variant || stamp.tensorflowVersion !== pin.version || stamp.wheelSha256 !== pin.sha256) return undefined;
   if (stamp.tfjsNodeVersion !== pkg.version || stamp.bindingPath !== pkg.bindingPath) return undefined;
+  if (stamp.bindingPatchVersion !== BINDING_PATCH_VERSION) return undefined;
   if (!fs.existsSync(pkg.bindingPath)) return undefined;
   for (const [name, size] of Object.entries(stamp.librarySizes ?? {})) {
     let st;
@@ -556,6 +564,7 @@ function main() {
     tfjsNodeVersion: pkg.version,
     bindingPath: pkg.bindingPath,
     napiBuildVersion: pkg.napi,
+    bindingPatchVersion: BINDING_PATCH_VERSION,
     nodeVersion: process.version,
     nodeHeaders: nodeDir,
     libraryPlacement: mode,

@@ -1,14 +1,18 @@
 // Measures training throughput the way `train <workflow>` trains: the workflow's model factory,
-// compiled with its optimizer, stepped by tfjs-layers' fit loop on batches of synthetic examples
-// (timing does not depend on pixel values). Every step is timed in wall-clock and in process CPU
+// compiled with its optimizer, stepped by the same epoch loop (src/tf/fit.ts: one graph function
+// per step on native TensorFlow, tfjs-layers' trainOnBatch otherwise) on batches of synthetic
+// examples (timing does not depend on pixel values). Every step is timed in wall-clock and in process CPU
 // time; the first `warmup` steps (graph building, kernel selection, allocator growth) are dropped.
 import { loadTensorFlow, type BackendRequest } from "../tf/backend.js";
+import type { ExecutionMode } from "../tf/execution.js";
+import { fitClassifier } from "../tf/fit.js";
 import { describeMachine, type MachineDescription } from "./machine.js";
 import { median, quantile } from "./statistics.js";
 import type { BenchTarget } from "./targets.js";
 
 export interface BenchOptions {
   backend: BackendRequest;
+  execution: ExecutionMode;
   batchSize: number;
   steps: number;
   warmup: number;
@@ -20,6 +24,10 @@ export interface BenchResult {
   implementation: string;
   workflow: string;
   backend: string;
+  /** graph: one TensorFlow function per step; eager: op by op through tfjs-layers. */
+  execution: ExecutionMode;
+  /** Why graph execution was not used, when it was requested. */
+  executionFallback?: string;
   device: string;
   tensorflowVersion?: string;
   tfjsVersion: string;
@@ -59,21 +67,20 @@ export async function measureTraining(target: BenchTarget, options: BenchOptions
     wallStart = performance.now();
     cpuStart = process.cpuUsage();
   };
-  await model.fit(images, labels, {
-    batchSize: options.batchSize,
+  const fit = await fitClassifier(tf, model, images, labels, {
     epochs: 1,
+    batchSize: options.batchSize,
+    seed: options.seed,
+    execution: options.execution,
     shuffle: false,
-    verbose: 0,
-    callbacks: {
-      onBatchBegin: async () => restart(),
-      onBatchEnd: async (batch) => {
-        // tfjs-layers has already read the batch loss back (a sync point), so the step is done.
-        const cpu = process.cpuUsage(cpuStart);
-        if (batch >= options.warmup) {
-          wallMs.push(performance.now() - wallStart);
-          cpuMs.push((cpu.user + cpu.system) / 1000);
-        }
-      },
+    onBatchBegin: () => restart(),
+    onBatchEnd: (batch) => {
+      // The loop has read the batch loss back (a sync point), so the step is done.
+      const cpu = process.cpuUsage(cpuStart);
+      if (batch >= options.warmup) {
+        wallMs.push(performance.now() - wallStart);
+        cpuMs.push((cpu.user + cpu.system) / 1000);
+      }
     },
   });
   tf.dispose([images, labels]);
@@ -84,6 +91,8 @@ export async function measureTraining(target: BenchTarget, options: BenchOptions
     implementation: `podtrain (TensorFlow.js ${tf.version.tfjs})`,
     workflow: target.workflow,
     backend: loaded.backend,
+    execution: fit.execution,
+    ...(fit.fallbackReason ? { executionFallback: fit.fallbackReason } : {}),
     device: deviceOf(loaded.backend, usesGpu, machine),
     ...(loaded.tensorflowVersion ? { tensorflowVersion: loaded.tensorflowVersion } : {}),
     tfjsVersion: tf.version.tfjs,

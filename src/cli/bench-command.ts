@@ -4,10 +4,12 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { numberFlag } from "./flag-parsers.js";
 import { BACKEND_REQUESTS, type BackendRequest } from "../tf/backend.js";
+import { EXECUTION_MODES, type ExecutionMode } from "../tf/execution.js";
 import { BENCH_TARGETS } from "../bench/targets.js";
 
 interface BenchCommandOptions {
   backend: BackendRequest;
+  execution: ExecutionMode;
   batchSize: number;
   steps: number;
   warmup: number;
@@ -27,6 +29,7 @@ export function registerBenchCommand(program: Command): void {
     .description("measure training speed (images/s, ms/step, peak memory) of a workflow's model on this machine")
     .addArgument(program.createArgument("<workflow>", "workflow to benchmark").choices(Object.keys(BENCH_TARGETS)))
     .addOption(new Option("--backend <backend>", "TensorFlow.js backend").choices(BACKEND_REQUESTS).default("auto"))
+    .addOption(new Option("--execution <mode>", "graph: each step one TensorFlow function (native backend); eager: op by op through tfjs-layers").choices(EXECUTION_MODES).default("graph"))
     .option("--batch-size <n>", "images per step", numberFlag({ integer: true, exclusiveMinimum: 0 }), 128)
     .option("--steps <n>", "timed steps", numberFlag({ integer: true, exclusiveMinimum: 0 }), 30)
     .option("--warmup <n>", "untimed steps first", numberFlag({ integer: true, minimum: 0 }), 5)
@@ -47,6 +50,7 @@ export function registerBenchCommand(program: Command): void {
       const target = benchTarget(workflow);
       const result = await measureTraining(target, {
         backend: options.backend,
+        execution: options.execution,
         batchSize: options.batchSize,
         steps: options.steps,
         warmup: options.warmup,

@@ -2,6 +2,7 @@ import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { fitClassifier } from "../../tf/fit.js";
 import { recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
@@ -56,37 +57,31 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
     let epochStarted = 0;
     let progress = reporter.startProgress("epoch 1", stepsPerEpoch);
-    await model.fit(trainImages, trainLabels, {
+    const fit = await fitClassifier(tf, model, trainImages, trainLabels, {
       epochs: params.epochs,
       batchSize: params.batch_size,
-      shuffle: true,
-      ...(validationCount > 0 ? { validationData: [validationImages, validationLabels] as [Tensor, Tensor] } : {}),
-      verbose: 0,
-      callbacks: {
-        onEpochBegin: async (epoch) => {
-          epochStarted = performance.now();
-          progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
-        },
-        onBatchEnd: async (batch, logs) => {
-          progress.update(batch + 1, { loss: (logs?.loss ?? 0).toFixed(4) });
-          if (signal.aborted) model.stopTraining = true;
-        },
-        onEpochEnd: async (epoch, logs = {}) => {
-          progress.stop();
-          const seconds = (performance.now() - epochStarted) / 1000;
-          const metrics: Record<string, number> = {
-            train_loss: logs.loss ?? Number.NaN,
-            train_accuracy: logs.acc ?? Number.NaN,
-            epoch_seconds: seconds,
-            images_per_second: trainCount / seconds,
-          };
-          if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
-          if (logs.val_acc !== undefined) metrics.val_accuracy = logs.val_acc;
-          await context.logMetrics(metrics, epoch);
-          reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
-        },
+      seed: params.seed,
+      execution: params.execution,
+      ...(validationCount > 0 ? { validation: { images: validationImages, labels: validationLabels, batchSize: EVALUATION_BATCH_SIZE } } : {}),
+      signal,
+      onEpochBegin: (epoch) => {
+        epochStarted = performance.now();
+        progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
+      },
+      onBatchEnd: (batch, logs) => progress.update(batch + 1, { loss: logs.loss.toFixed(4) }),
+      onEpochEnd: async (epoch, logs) => {
+        progress.stop();
+        const seconds = (performance.now() - epochStarted) / 1000;
+        const metrics: Record<string, number> = { train_loss: logs.loss, train_accuracy: logs.accuracy, epoch_seconds: seconds, images_per_second: logs.examples / seconds };
+        if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
+        if (logs.val_accuracy !== undefined) metrics.val_accuracy = logs.val_accuracy;
+        await context.logMetrics(metrics, epoch);
+        reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
       },
     });
+    progress.stop();
+    await context.setTags({ "podtrain.execution": fit.execution, ...(fit.fallbackReason ? { "podtrain.execution_fallback": fit.fallbackReason.slice(0, 5000) } : {}) });
+    if (fit.fallbackReason) reporter.log.info({ reason: fit.fallbackReason }, "training eagerly: graph execution is not available");
     tf.dispose([trainImages, trainLabels, validationImages, validationLabels]);
     const modelDirectory = path.join(context.workDirectory, "model");
     await saveLayersModel(tf, model, modelDirectory);
