@@ -146,7 +146,7 @@ with DAG(
     fit = KubernetesPodOperator(
         task_id="fit",
         image=GPU_IMAGE,
-        arguments=["cifar10", "--stage", "fit", "--xcom"],
+        arguments=["cifar10", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
         env_vars=POD_ENV,
         container_resources=k8s.V1ResourceRequirements(
             requests={"cpu": "8", "memory": "32Gi"},

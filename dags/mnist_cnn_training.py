@@ -146,7 +146,7 @@ with DAG(
     fit = KubernetesPodOperator(
         task_id="fit",
         image=GPU_IMAGE,
-        arguments=["mnist", "--stage", "fit", "--xcom"],
+        arguments=["mnist", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
         env_vars=POD_ENV,
         container_resources=k8s.V1ResourceRequirements(
             requests={"cpu": "4", "memory": "16Gi"},

@@ -39,14 +39,19 @@ function runSide(command, args) {
 }
 
 const median = (numbers) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)];
-const runs = { "tfjs-node": [], keras: [] };
+// "tfjs-node" is the graph step `train cifar10` runs by default; "eager" the same model stepped op
+// by op through tfjs-layers (what it ran before graph execution): the before/after.
+const runs = { "tfjs-node": [], eager: [], keras: [] };
 for (let repeat = 0; repeat < Number(values.repeats); repeat += 1) {
-  runs["tfjs-node"].push(runSide(process.execPath, [path.join(here, "tfjs-throughput.mjs"), ...common]));
+  runs["tfjs-node"].push(runSide(process.execPath, [path.join(here, "tfjs-throughput.mjs"), "--execution", "graph", ...common]));
+  runs.eager.push(runSide(process.execPath, [path.join(here, "tfjs-throughput.mjs"), "--execution", "eager", ...common]));
   runs.keras.push(runSide(values.python, [path.join(here, "keras_throughput.py"), ...common]));
-  process.stderr.write(`repeat ${repeat + 1}: tfjs-node ${runs["tfjs-node"].at(-1).images_per_second.toFixed(1)} img/s, keras ${runs.keras.at(-1).images_per_second.toFixed(1)} img/s\n`);
+  process.stderr.write(`repeat ${repeat + 1}: graph ${runs["tfjs-node"].at(-1).images_per_second.toFixed(1)} img/s, eager ${runs.eager.at(-1).images_per_second.toFixed(1)} img/s, keras ${runs.keras.at(-1).images_per_second.toFixed(1)} img/s\n`);
 }
 
 const ours = median(runs["tfjs-node"].map((run) => run.images_per_second));
+const eager = median(runs.eager.map((run) => run.images_per_second));
+const eagerRatio = median(runs.eager.map((run, index) => run.images_per_second / runs.keras[index].images_per_second));
 const keras = median(runs.keras.map((run) => run.images_per_second));
 // On a shared machine other jobs steal whole seconds: the fastest single step of each side is the
 // closest to its uncontended speed, and the ratio within each back-to-back pair cancels slow drifts.
@@ -66,6 +71,8 @@ const report = {
     tfjs_node_images_per_second: ours,
     keras_images_per_second: keras,
     tfjs_node_over_keras_median_of_pairs: pairedRatio,
+    eager_images_per_second: eager,
+    eager_over_keras_median_of_pairs: eagerRatio,
     tfjs_node_best_step_images_per_second: bestStep("tfjs-node"),
     keras_best_step_images_per_second: bestStep("keras"),
     tfjs_node_over_keras_best_step: bestStep("tfjs-node") / bestStep("keras"),
@@ -83,10 +90,11 @@ ${report.data}. Model: ${report.model}. Batch ${values["batch-size"]}, ${values.
 
 | side | runtime | images/s (median) | best step, images/s | all repeats |
 |---|---|---:|---:|---|
-| podtrain (TypeScript) | tfjs-node ${sample("tfjs-node").tfjs_version} on native TensorFlow ${sample("tfjs-node").tensorflow_version}, eager ops | ${ours.toFixed(1)} | ${bestStep("tfjs-node").toFixed(1)} | ${runs["tfjs-node"].map((run) => run.images_per_second.toFixed(1)).join(", ")} |
+| podtrain (TypeScript) | tfjs-node ${sample("tfjs-node").tfjs_version} on native TensorFlow ${sample("tfjs-node").tensorflow_version}, graph step (default) | ${ours.toFixed(1)} | ${bestStep("tfjs-node").toFixed(1)} | ${runs["tfjs-node"].map((run) => run.images_per_second.toFixed(1)).join(", ")} |
+| podtrain, eager | the same, op by op through tfjs-layers (\`--execution eager\`) | ${eager.toFixed(1)} | ${bestStep("eager").toFixed(1)} | ${runs.eager.map((run) => run.images_per_second.toFixed(1)).join(", ")} |
 | Keras | Keras ${sample("keras").keras_version} on Python TensorFlow ${sample("keras").tensorflow_version}, tf.function (jit_compile=${sample("keras").jit_compile}) | ${keras.toFixed(1)} | ${bestStep("keras").toFixed(1)} | ${runs.keras.map((run) => run.images_per_second.toFixed(1)).join(", ")} |
 
-podtrain / Keras: **${pairedRatio.toFixed(2)}×** (median of the per-pair ratios), **${(bestStep("tfjs-node") / bestStep("keras")).toFixed(2)}×** on the best steps. Host batch building in podtrain (crop, flip, normalise, HWC; not in the timed step): ${sample("tfjs-node").host_batch_milliseconds.toFixed(1)} ms per batch.
+podtrain / Keras: **${pairedRatio.toFixed(2)}×** (median of the per-pair ratios), **${(bestStep("tfjs-node") / bestStep("keras")).toFixed(2)}×** on the best steps; eager / Keras: ${eagerRatio.toFixed(2)}×. Host batch building in podtrain (crop, flip, normalise, HWC; not in the timed step): ${sample("tfjs-node").host_batch_milliseconds.toFixed(1)} ms per batch.
 
 Machine: ${report.machine.cpu}, ${report.machine.logical_cpus} logical CPUs, ${report.machine.memory_gib} GiB, ${report.machine.os}, Node ${report.machine.node}; load average at the end ${report.machine.load_average_at_end.join(" / ")} (a shared machine: absolute numbers are noisy, the alternating ratio less so). Git ${gitSha.slice(0, 12)}.
 `;

@@ -86,7 +86,7 @@ export async function measureTraining(target: BenchTarget, options: BenchOptions
   tf.dispose([images, labels]);
   model.dispose();
   const medianMs = median(wallMs);
-  const usesGpu = Boolean((tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+  const { usesGpu } = loaded;
   return {
     implementation: `podtrain (TensorFlow.js ${tf.version.tfjs})`,
     workflow: target.workflow,

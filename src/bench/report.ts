@@ -60,6 +60,7 @@ export function describeResult(result: BenchResult): string {
     textTable([rowOf(`${result.workflow} on ${result.backend}`, result)]),
     "",
     `device      ${result.device}`,
+    `execution   ${result.execution === "graph" ? "graph (one TensorFlow function per step)" : `eager (op by op)${result.executionFallback ? `: ${result.executionFallback}` : ""}`}`,
     `tensorflow  ${result.tensorflowVersion ?? "none (TensorFlow.js kernels)"}; TensorFlow.js ${result.tfjsVersion}`,
     `batch       ${result.batchSize}; ${result.steps} timed steps after ${result.warmup} warm-up steps; p10–p90 ${result.msPerStep.p10.toFixed(1)}–${result.msPerStep.p90.toFixed(1)} ms/step`,
     `threads     intra-op ${machine.intraOpThreads ?? "default"}, inter-op ${machine.interOpThreads ?? "default"}`,

@@ -8,7 +8,7 @@ export async function trackBenchResult(store: TrackingStore, experiment: string,
   const now = Date.now();
   const run = await store.createRun({
     experimentId,
-    runName: `bench-${result.workflow}-${result.backend}-b${result.batchSize}`,
+    runName: `bench-${result.workflow}-${result.backend}-${result.execution}-b${result.batchSize}`,
     startTime: now,
     tags: { "podtrain.kind": "benchmark", "podtrain.workflow": result.workflow, "mlflow.source.type": "LOCAL" },
   });
@@ -26,6 +26,7 @@ export async function trackBenchResult(store: TrackingStore, experiment: string,
     metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: 0, timestamp: now })),
     params: {
       backend: result.backend,
+      execution: result.execution,
       batch_size: String(result.batchSize),
       steps: String(result.steps),
       warmup: String(result.warmup),

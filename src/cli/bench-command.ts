@@ -13,7 +13,7 @@ interface BenchCommandOptions {
   batchSize: number;
   steps: number;
   warmup: number;
-  learningRate: number;
+  learningRate?: number;
   seed: number;
   intraOpThreads?: number;
   interOpThreads?: number;
@@ -33,7 +33,7 @@ export function registerBenchCommand(program: Command): void {
     .option("--batch-size <n>", "images per step", numberFlag({ integer: true, exclusiveMinimum: 0 }), 128)
     .option("--steps <n>", "timed steps", numberFlag({ integer: true, exclusiveMinimum: 0 }), 30)
     .option("--warmup <n>", "untimed steps first", numberFlag({ integer: true, minimum: 0 }), 5)
-    .option("--learning-rate <rate>", "Adam learning rate", numberFlag({ exclusiveMinimum: 0 }), 0.001)
+    .option("--learning-rate <rate>", "learning rate of the workflow's optimizer (default: the workflow's own, 0.001 Adam for mnist, 0.05 SGD momentum for cifar10)", numberFlag({ exclusiveMinimum: 0 }))
     .option("--seed <n>", "seed for weights and synthetic data", numberFlag({ integer: true, minimum: 0 }), 42)
     .option("--intra-op-threads <n>", "TensorFlow intra-op threads (sets TF_NUM_INTRAOP_THREADS; default: one per core)", numberFlag({ integer: true, exclusiveMinimum: 0 }))
     .option("--inter-op-threads <n>", "TensorFlow inter-op threads (sets TF_NUM_INTEROP_THREADS)", numberFlag({ integer: true, exclusiveMinimum: 0 }))
@@ -54,7 +54,7 @@ export function registerBenchCommand(program: Command): void {
         batchSize: options.batchSize,
         steps: options.steps,
         warmup: options.warmup,
-        learningRate: options.learningRate,
+        learningRate: options.learningRate ?? target.defaultLearningRate,
         seed: options.seed,
       });
       let tracked: { runId: string; experimentId: string } | undefined;

@@ -76,7 +76,7 @@ function podArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValue
   return {
     task_id: step.taskId,
     image: raw(step.gpu ? "GPU_IMAGE" : "IMAGE"),
-    arguments: step.taskId === "features" ? undefined : step.arguments,
+    arguments: step.taskId === "features" ? undefined : [...step.arguments, ...(step.gpu?.podArguments ?? [])],
     env_vars: raw(step.readsFitRun ? `{**POD_ENV, "MLFLOW_RUN_ID": ${pythonValue(FIT_RUN_ID)}}` : "POD_ENV"),
     container_resources: resourcesOf(step),
     node_selector: step.gpu && Object.keys(step.gpu.nodeSelector).length > 0 ? step.gpu.nodeSelector : undefined,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { SpecError } from "../runtime/errors.js";
 import type { PodResources, WorkflowSpec } from "../spec/schema.js";
+import { WORKFLOWS } from "../workflows/catalog.js";
 import type { Deployment, Toleration } from "./deployment.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
@@ -14,6 +15,8 @@ export interface GpuRequest {
   resource: string;
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
+  /** Appended to the step's arguments on a GPU pod only (the local target has no GPU pods). */
+  podArguments: string[];
 }
 
 export interface StepPlan {
@@ -74,15 +77,21 @@ export function weekdaysOfCron(schedule: string | null): number[] | undefined {
   return [...days].sort((left, right) => left - right);
 }
 
-function gpuRequestFor(resources: PodResources, deployment: Deployment, specFile: string): GpuRequest | undefined {
+function gpuRequestFor(workflow: WorkflowSpec["workflow"], resources: PodResources, deployment: Deployment, specFile: string): GpuRequest | undefined {
   if (resources.gpu === 0) return undefined;
   const className = resources.gpu_class;
   const gpuClass = className === undefined ? undefined : deployment.gpu_classes[className];
   if (!className || !gpuClass) {
     throw new SpecError(`${specFile}: orchestration.resources.fit.gpu_class: "${className ?? ""}" is not a GPU class of the deployment config (known: ${Object.keys(deployment.gpu_classes).join(", ") || "none"})`);
   }
-  return { count: resources.gpu, resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations };
+  // On a GPU pod, insist on the GPU: a node without a working driver then fails the task (exit 69)
+  // instead of training on its CPU for many times longer. Only for workflows with a backend flag.
+  const backendSchema = (WORKFLOWS[workflow].paramsSchema as { shape?: Record<string, { safeParse(value: unknown): { success: boolean } }> }).shape?.backend;
+  const podArguments = backendSchema?.safeParse(GPU_BACKEND).success ? ["--backend", GPU_BACKEND] : [];
+  return { count: resources.gpu, resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
 }
+
+const GPU_BACKEND = "tensorflow-gpu";
 
 export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: string): DagPlan {
   const orchestration = spec.orchestration;
@@ -91,7 +100,7 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   }
   const workflowSettings = deployment.workflows[spec.workflow];
   const extra = workflowSettings?.arguments ?? [];
-  const fitGpu = gpuRequestFor(orchestration.resources.fit, deployment, specFile);
+  const fitGpu = gpuRequestFor(spec.workflow, orchestration.resources.fit, deployment, specFile);
   // A GPU pool counts GPUs: steps that hold no GPU must not take its slots.
   const cpuPool = fitGpu ? "default_pool" : orchestration.pool;
   const shape: DagShape = spec.workflow === "tick" ? "partitioned" : "validated";

@@ -4,7 +4,10 @@
 //   wasm        WebAssembly (XNNPACK) kernels of @tensorflow/tfjs-backend-wasm with our gradient
 //               kernels (src/tf/wasm): the fallback that trains where native TensorFlow is missing
 //   cpu         pure-JS kernels of @tensorflow/tfjs (always available, ~2000x slower for CNNs)
-//   auto        tensorflow when its binding loads, else cpu with a warning
+//   tensorflow-gpu  the same binding, insisting on the CUDA build (`npm run setup -- --gpu`) and a
+//               GPU that TensorFlow can see: fails instead of silently training on the CPU
+//   auto        tensorflow when its binding loads (on the GPU when the CUDA build finds one),
+//               else cpu with a warning
 //
 // Both packages are CommonJS; they are loaded with createRequire so that tfjs-node and the code
 // using the returned `tf` share one @tensorflow/tfjs instance (one engine, one kernel registry).
@@ -17,7 +20,7 @@ import { registerNativeReluGradient } from "./native/relu-gradient.js";
 import { registerNativeStepKernel } from "./native/step-kernel.js";
 
 export type TensorFlowModule = typeof import("@tensorflow/tfjs");
-export const BACKEND_REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
+export const BACKEND_REQUESTS = ["auto", "tensorflow", "tensorflow-gpu", "wasm", "cpu"] as const;
 export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 
 /** Contents of node_modules/@tensorflow/tfjs-node/deps/PODTRAIN-PROVISION.json (native/tensorflow/provision.mjs). */
@@ -37,6 +40,8 @@ export interface LoadedTensorFlow {
   tf: TensorFlowModule;
   /** The active tfjs backend: "tensorflow", "wasm" or "cpu". */
   backend: string;
+  /** Whether TensorFlow places ops on a GPU (native CUDA build with a visible GPU). */
+  usesGpu: boolean;
   /** Version of the native TensorFlow library the binding runs on (e.g. "2.21.0"); native only. */
   tensorflowVersion?: string;
   /** What `npm run setup` provisioned (wheel, SHA-256, time); native only, when the stamp exists. */
@@ -87,6 +92,22 @@ function readStamp(nativePackage: string): ProvisionStamp | undefined {
 
 interface NativeBackendLike {
   binding?: { TF_Version?: string };
+  isUsingGpuDevice?: boolean;
+}
+
+/** --backend tensorflow-gpu on a checkout or machine that cannot train on a GPU. */
+export class GpuUnavailableError extends UnavailableError {
+  readonly code = "GPU_UNAVAILABLE";
+}
+
+function requireGpu(provision: ProvisionStamp | undefined, usesGpu: boolean): void {
+  if (provision?.variant !== "gpu") {
+    const current = provision ? `this checkout has the ${provision.variant} build (${provision.package} ${provision.tensorflowVersion})` : "no provisioning record was found";
+    throw new GpuUnavailableError(`--backend tensorflow-gpu needs the CUDA build of TensorFlow, but ${current}. Run \`${SETUP_COMMAND} -- --gpu\` (the podtrain-gpu image has it), or use --backend tensorflow to train on the CPU.`);
+  }
+  if (!usesGpu) {
+    throw new GpuUnavailableError("--backend tensorflow-gpu: the CUDA build of TensorFlow is installed but sees no GPU. Check `nvidia-smi` on the node and that the pod requests a GPU (nvidia.com/gpu) with the NVIDIA container runtime; or use --backend tensorflow to train on the CPU.");
+  }
 }
 
 /**
@@ -114,7 +135,7 @@ function loadNative(nativePackage: string): LoadedTensorFlow {
     throw new NativeBackendMissingError(firstLine(err), { cause: err });
   }
   const provision = readStamp(nativePackage);
-  return provision ? { tf, backend: "tensorflow", provision } : { tf, backend: "tensorflow" };
+  return provision ? { tf, backend: "tensorflow", usesGpu: false, provision } : { tf, backend: "tensorflow", usesGpu: false };
 }
 
 /**
@@ -132,7 +153,7 @@ export async function loadTensorFlow(
   const nativePackage = options.nativePackage ?? "@tensorflow/tfjs-node";
   const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: "PODTRAIN_CPU_FALLBACK" }));
 
-  if (requested === "tensorflow" || requested === "auto") {
+  if (requested === "tensorflow" || requested === "tensorflow-gpu" || requested === "auto") {
     try {
       const loaded = loadNative(nativePackage);
       const { tf } = loaded;
@@ -147,17 +168,19 @@ export async function loadTensorFlow(
         installNativeDropout(tf);
         registerNativeReluGradient(tf);
       }
-      const binding = (tf.backend() as unknown as NativeBackendLike).binding;
-      return { ...loaded, backend: tf.getBackend(), tensorflowVersion: binding?.TF_Version };
+      const nativeBackend = tf.backend() as unknown as NativeBackendLike;
+      const usesGpu = Boolean(nativeBackend.isUsingGpuDevice);
+      if (requested === "tensorflow-gpu") requireGpu(loaded.provision, usesGpu);
+      return { ...loaded, backend: tf.getBackend(), usesGpu, tensorflowVersion: nativeBackend.binding?.TF_Version };
     } catch (err) {
-      if (requested === "tensorflow" || !(err instanceof NativeBackendMissingError)) throw err;
+      if (requested !== "auto" || !(err instanceof NativeBackendMissingError)) throw err;
       warn(`${err.message} Falling back to the pure-JS "cpu" backend, which is far slower.`);
     }
   } else if (requested === "wasm") {
     const tf = require("@tensorflow/tfjs") as TensorFlowModule;
     const { activateWasmBackend } = await import("./wasm/load.js");
     await activateWasmBackend(tf);
-    return { tf, backend: tf.getBackend() };
+    return { tf, backend: tf.getBackend(), usesGpu: false };
   } else if (requested !== "cpu") {
     throw new TypeError(`unknown backend ${JSON.stringify(requested)}: expected ${BACKEND_REQUESTS.join(", ")}`);
   }
@@ -165,5 +188,5 @@ export async function loadTensorFlow(
   const tf = require("@tensorflow/tfjs") as TensorFlowModule;
   if (!(await tf.setBackend("cpu"))) throw new Error('tf.setBackend("cpu") failed');
   await tf.ready();
-  return { tf, backend: tf.getBackend() };
+  return { tf, backend: tf.getBackend(), usesGpu: false };
 }

@@ -1,5 +1,6 @@
-// The epoch loop for in-memory image classifiers (MNIST; the benchmark), shared so that
-// `train bench` measures exactly what `train <workflow>` runs.
+// The training step and the epoch loop for in-memory image classifiers (MNIST; the benchmark),
+// shared so that `train bench` measures exactly what `train <workflow>` runs. CIFAR-10, whose
+// batches are built on the host, uses the step alone.
 //
 // Each step runs either as one TensorFlow graph function (src/tf/graph/, native backend, the
 // default) or eagerly through tfjs-layers' trainOnBatch (wasm/cpu backends, or models with a
@@ -9,7 +10,7 @@ import type { LayersModel, Tensor } from "@tensorflow/tfjs";
 import { deriveSeed, SeededRandom } from "../data/random.js";
 import type { TensorFlowModule } from "./backend.js";
 import type { ExecutionMode } from "./execution.js";
-import { createGraphTrainStep, type GraphTrainStep } from "./graph/train-step.js";
+import { createGraphTrainStep } from "./graph/train-step.js";
 
 export type { ExecutionMode } from "./execution.js";
 
@@ -47,36 +48,49 @@ export interface FitResult {
   epochsCompleted: number;
 }
 
-type StepFunction = (images: Tensor, labels: Tensor) => Promise<BatchLogs>;
-
-function eagerStep(model: LayersModel): StepFunction {
-  return async (images, labels) => {
-    const [loss = Number.NaN, accuracy = Number.NaN] = (await model.trainOnBatch(images, labels)) as number[];
-    return { loss, accuracy };
-  };
+export interface TrainStep {
+  execution: ExecutionMode;
+  /** Why graph execution was not used, when it was requested. */
+  fallbackReason?: string;
+  /** Trains on one batch and returns its loss and accuracy (a sync point, as Keras' logs are). */
+  run(images: Tensor, labels: Tensor): Promise<BatchLogs>;
+  dispose(): void;
 }
 
-function graphStep(tf: TensorFlowModule, step: GraphTrainStep): StepFunction {
-  return async (images, labels) => {
-    const { loss, accuracy } = step.step(images, labels);
-    // Reading the loss waits for the step, as Keras' fit does for its per-batch logs.
-    const result = { loss: loss.dataSync()[0] ?? Number.NaN, accuracy: accuracy.dataSync()[0] ?? Number.NaN };
-    tf.dispose([loss, accuracy]);
-    return result;
+/** One training step for `model`: a graph function when requested and possible, else trainOnBatch. */
+export function createTrainStep(tf: TensorFlowModule, model: LayersModel, options: { execution: ExecutionMode; seed: number }): TrainStep {
+  let fallbackReason: string | undefined;
+  if (options.execution === "graph") {
+    const graph = createGraphTrainStep(tf, model, options.seed);
+    if (!("unsupported" in graph)) {
+      return {
+        execution: "graph",
+        async run(images, labels) {
+          const { loss, accuracy } = graph.step(images, labels);
+          const logs = { loss: loss.dataSync()[0] ?? Number.NaN, accuracy: accuracy.dataSync()[0] ?? Number.NaN };
+          tf.dispose([loss, accuracy]);
+          return logs;
+        },
+        dispose: () => graph.dispose(),
+      };
+    }
+    fallbackReason = graph.unsupported;
+  }
+  return {
+    execution: "eager",
+    ...(fallbackReason ? { fallbackReason } : {}),
+    async run(images, labels) {
+      const [loss = Number.NaN, accuracy = Number.NaN] = (await model.trainOnBatch(images, labels)) as number[];
+      return { loss, accuracy };
+    },
+    dispose() {},
   };
 }
 
 /** Trains `model` (compiled, softmax output, one-hot labels) on in-memory tensors. */
 export async function fitClassifier(tf: TensorFlowModule, model: LayersModel, images: Tensor, labels: Tensor, options: FitOptions): Promise<FitResult> {
   const count = images.shape[0] ?? 0;
-  let graph: GraphTrainStep | undefined;
-  let fallbackReason: string | undefined;
-  if (options.execution === "graph") {
-    const created = createGraphTrainStep(tf, model, options.seed);
-    if ("unsupported" in created) fallbackReason = created.unsupported;
-    else graph = created;
-  }
-  const step = graph ? graphStep(tf, graph) : eagerStep(model);
+  const step = createTrainStep(tf, model, options);
   const order = new Int32Array(count);
   let epochsCompleted = 0;
   try {
@@ -94,7 +108,7 @@ export async function fitClassifier(tf: TensorFlowModule, model: LayersModel, im
         const indices = tf.tensor1d(order.subarray(start, end), "int32");
         const batchImages = tf.gather(images, indices);
         const batchLabels = tf.gather(labels, indices);
-        const logs = await step(batchImages, batchLabels);
+        const logs = await step.run(batchImages, batchLabels);
         tf.dispose([indices, batchImages, batchLabels]);
         const size = end - start;
         lossSum += logs.loss * size;
@@ -114,7 +128,7 @@ export async function fitClassifier(tf: TensorFlowModule, model: LayersModel, im
       await options.onEpochEnd?.(epoch, epochLogs);
     }
   } finally {
-    graph?.dispose();
+    step.dispose();
   }
-  return { execution: graph ? "graph" : "eager", ...(fallbackReason ? { fallbackReason } : {}), epochsCompleted };
+  return { execution: step.execution, ...(step.fallbackReason ? { fallbackReason: step.fallbackReason } : {}), epochsCompleted };
 }

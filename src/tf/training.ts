@@ -81,6 +81,7 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
   });
   await context.logParams({
     resolved_backend: loaded.backend,
+    resolved_device: loaded.usesGpu ? "gpu" : "cpu",
     tensorflow_version: loaded.tensorflowVersion ?? "none",
     // Which TensorFlow library `npm run setup` provisioned: cpu (tensorflow-cpu) or gpu (the CUDA build).
     tensorflow_build: loaded.provision?.variant ?? "none",

@@ -29,7 +29,7 @@ describe("bench statistics and tables", () => {
   });
 
   it("has a target per workflow built from the workflow's model factory", () => {
-    expect(Object.keys(BENCH_TARGETS)).toContain("mnist");
+    expect(Object.keys(BENCH_TARGETS)).toEqual(["mnist", "cifar10"]);
     expect(() => benchTarget("nope")).toThrow(/expected one of/);
   });
 });
@@ -42,8 +42,11 @@ describe("train bench (CLI)", () => {
         path.join(repositoryRoot, "bin", "train.js"), "bench", "mnist", "--backend", "wasm",
         "--batch-size", "16", "--steps", "2", "--warmup", "1", "--json", "--track", "--tracking-uri", trackingDirectory,
       ], { cwd: repositoryRoot, timeout: 300_000 });
-      const result = JSON.parse(stdout) as { backend: string; steps: number; imagesPerSecond: number; peakRssBytes: number; tracked: { runId: string; experimentId: string } };
+      const result = JSON.parse(stdout) as { backend: string; execution: string; executionFallback?: string; steps: number; imagesPerSecond: number; peakRssBytes: number; tracked: { runId: string; experimentId: string } };
       expect(result.backend).toBe("wasm");
+      // Graph execution needs native TensorFlow: the wasm backend steps op by op and says why.
+      expect(result.execution).toBe("eager");
+      expect(result.executionFallback).toMatch(/^the wasm backend runs ops one at a time/);
       expect(result.steps).toBe(2);
       expect(result.imagesPerSecond).toBeGreaterThan(0);
       expect(result.peakRssBytes).toBeGreaterThan(0);
@@ -52,10 +55,20 @@ describe("train bench (CLI)", () => {
       const run = await store.getRun(result.tracked.runId);
       expect(run.info.status).toBe("FINISHED");
       expect(run.params.backend).toBe("wasm");
+      expect(run.params.execution).toBe("eager");
       expect(run.metrics.images_per_second).toBeCloseTo(result.imagesPerSecond);
     } finally {
       fs.rmSync(trackingDirectory, { recursive: true, force: true });
     }
+  });
+
+  it("measures the cifar10 model as one graph function per step on native TensorFlow", async () => {
+    const { stdout } = await execFileAsync(process.execPath, [
+      path.join(repositoryRoot, "bin", "train.js"), "bench", "cifar10", "--backend", "tensorflow", "--batch-size", "8", "--steps", "2", "--warmup", "1", "--json",
+    ], { cwd: repositoryRoot, timeout: 300_000 });
+    const result = JSON.parse(stdout) as { workflow: string; backend: string; execution: string; steps: number; imagesPerSecond: number };
+    expect(result).toMatchObject({ workflow: "cifar10", backend: "tensorflow", execution: "graph", steps: 2 });
+    expect(result.imagesPerSecond).toBeGreaterThan(0);
   });
 
   it("prints a table by default", async () => {

@@ -67,6 +67,8 @@ describe.skipIf(!provisioned)("train cifar10 (native TensorFlow)", () => {
     expect(run.params).toMatchObject({ epochs: "8", schedule: "cosine", augment: "false", resolved_backend: "tensorflow", tensorflow_version: "2.21.0" });
     expect(run.tags["data.version"]).toMatch(/^[0-9a-f]{64}$/);
     expect(run.tags["data.train_images"]).toBe("200");
+    // The whole step ran as one TensorFlow function (batch norm, L2, momentum lowered).
+    expect(run.tags["podtrain.execution"]).toBe("graph");
     const artifacts = await new FileTrackingStore(tracking).listArtifacts(summary.run_id, "model");
     expect(artifacts.sort()).toEqual(["model/MLmodel", "model/model.json", "model/weights.bin"]);
   });

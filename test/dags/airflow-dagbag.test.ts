@@ -166,6 +166,8 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         expect(pod.node_selector ?? {}, where).toEqual(gpuStep ? { "ml-platform/node-pool": "gpu", "nvidia.com/gpu.present": "true" } : {});
         expect(pod.tolerations ?? [], where).toEqual(gpuStep ? [{ effect: "NoSchedule", key: "nvidia.com/gpu", operator: "Exists" }] : []);
         expect(pod.image, where).toBe(gpuStep ? "registry.example.com/ml-platform/podtrain-gpu:0.1.0" : "registry.example.com/ml-platform/podtrain:0.1.0");
+        // A GPU pod insists on the GPU, so a node without a working driver fails instead of training on its CPU.
+        expect(pod.args.includes("tensorflow-gpu"), where).toBe(gpuStep);
         const expected = taskId === "fit" ? fitSpec : defaults;
         expect(pod.resources.requests, where).toEqual({ cpu: expected?.cpu, memory: expected?.memory });
         expect(pod.resources.limits.memory, where).toBe(expected?.memory);

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type { Tensor4D } from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { loadTensorFlow, NativeBackendMissingError, type TensorFlowModule } from "../../src/tf/backend.js";
+import { GpuUnavailableError, loadTensorFlow, NativeBackendMissingError, type TensorFlowModule } from "../../src/tf/backend.js";
 
 const require = createRequire(import.meta.url);
 
@@ -69,9 +69,19 @@ describe("loadTensorFlow", () => {
     expect(maxDiff).toBeLessThan(1e-3);
   });
 
+  it.skipIf(Boolean(nativeSkipReason))("tensorflow-gpu refuses the CPU build and names the command that installs the CUDA one", async () => {
+    const stamp = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve("@tensorflow/tfjs-node/package.json")), "deps", "PODTRAIN-PROVISION.json"), "utf8")) as { variant: string };
+    // On a checkout provisioned with --gpu (the GPU image) this test does not apply.
+    if (stamp.variant !== "cpu") return;
+    const failure = loadTensorFlow("tensorflow-gpu");
+    await expect(failure).rejects.toBeInstanceOf(GpuUnavailableError);
+    await expect(failure).rejects.toThrow("--backend tensorflow-gpu needs the CUDA build of TensorFlow, but this checkout has the cpu build (tensorflow-cpu 2.21.0). Run `npm run setup -- --gpu`");
+  });
+
   it.skipIf(Boolean(nativeSkipReason))("auto picks the native backend when it is provisioned", async () => {
-    const { backend, tensorflowVersion } = await loadTensorFlow("auto");
+    const { backend, tensorflowVersion, usesGpu } = await loadTensorFlow("auto");
     expect(backend).toBe("tensorflow");
+    expect(usesGpu).toBe(false); // no GPU on the CI machines
     expect(tensorflowVersion).toBe("2.21.0");
   });
 });

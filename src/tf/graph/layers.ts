@@ -13,12 +13,15 @@ export interface LayerLike {
   getClassName(): string;
   getConfig(): Record<string, unknown>;
   readonly trainableWeights: ReadonlyArray<{ readonly shape: readonly number[] }>;
+  readonly nonTrainableWeights: ReadonlyArray<{ readonly shape: readonly number[] }>;
 }
 
 export interface LoweringContext {
   graph: FunctionGraph;
   /** Trainable weights of this layer, as function inputs, in the layer's own order. */
   weights: GraphTensor[];
+  /** Non-trainable weights (batch-norm moving statistics), as function inputs. */
+  state: GraphTensor[];
   /** int32[2] seed for this step; each dropout layer offsets it by its own index. */
   seed: GraphTensor;
   layerIndex: number;
@@ -26,12 +29,17 @@ export interface LoweringContext {
   needsInputGradient: boolean;
   /** The last layer may end in softmax: the loss then takes its logits. */
   isLast: boolean;
-  /** Static output shape without the batch dimension. */
+  /** Static shapes without the batch dimension. */
+  inputShape: readonly number[];
   outputShape: readonly number[];
 }
 
 export interface Lowered {
   output: GraphTensor;
+  /** New values of the layer's non-trainable weights after this step, in their order. */
+  stateUpdates?: GraphTensor[];
+  /** L2 factor per trainable weight (0 = none): loss += l2·Σw², gradient += 2·l2·w. */
+  l2?: number[];
   /** Emits the backward ops: returns the input gradient (if needed) and one gradient per weight. */
   backward(outputGradient: GraphTensor): { inputGradient?: GraphTensor; weightGradients: GraphTensor[] };
 }
@@ -50,10 +58,19 @@ function pair(value: unknown, fallback: number): [number, number] {
   return [fallback, fallback];
 }
 
-function checkNoRegularisers(layer: string, config: Record<string, unknown>): void {
-  for (const key of ["kernelRegularizer", "biasRegularizer", "activityRegularizer", "kernelConstraint", "biasConstraint"]) {
-    requireSetting(config[key] === null || config[key] === undefined, layer, `${key} is not lowered to graph ops`);
+function absent(value: unknown): boolean {
+  return value === null || value === undefined;
+}
+
+/** The kernel's L2 factor; any other regulariser or constraint makes the layer unsupported. */
+function kernelL2(layer: string, config: Record<string, unknown>): number {
+  for (const key of ["biasRegularizer", "activityRegularizer", "kernelConstraint", "biasConstraint", "gammaRegularizer", "betaRegularizer", "gammaConstraint", "betaConstraint"]) {
+    requireSetting(absent(config[key]), layer, `${key} is not lowered to graph ops`);
   }
+  const regularizer = config.kernelRegularizer as { className?: string; config?: { l1?: number; l2?: number } } | null | undefined;
+  if (absent(regularizer)) return 0;
+  requireSetting(regularizer!.className === "L1L2" && !regularizer!.config?.l1, layer, "only an L2 kernel regularizer is lowered");
+  return Number(regularizer!.config?.l2 ?? 0);
 }
 
 /** Activation after a linear op; softmax is only allowed on the last layer, where the loss takes the logits. */
@@ -72,7 +89,7 @@ function activate(graph: FunctionGraph, layer: string, activation: unknown, line
 const conv2d: Lowering = (config, input, context) => {
   const { graph, weights } = context;
   const layer = String(config.name);
-  checkNoRegularisers(layer, config);
+  const l2 = kernelL2(layer, config);
   requireSetting(config.dataFormat === "channelsLast", layer, "only channelsLast is lowered");
   requireSetting(pair(config.dilationRate, 1).every((rate) => rate === 1), layer, "dilation is not lowered");
   const [strideRows, strideColumns] = pair(config.strides, 1);
@@ -85,6 +102,7 @@ const conv2d: Lowering = (config, input, context) => {
   const kernelShape = graph.op("Shape", [kernel], { T: FLOAT, out_type: { type: "int32" } }, "int32");
   return {
     output: activation.output,
+    l2: bias ? [l2, 0] : [l2],
     backward(outputGradient) {
       const linearGradient = activation.backward(outputGradient);
       const kernelGradient = graph.op("Conv2DBackpropFilter", [input, kernelShape, linearGradient], convAttrs);
@@ -100,7 +118,7 @@ const conv2d: Lowering = (config, input, context) => {
 const dense: Lowering = (config, input, context) => {
   const { graph, weights } = context;
   const layer = String(config.name);
-  checkNoRegularisers(layer, config);
+  const l2 = kernelL2(layer, config);
   const kernel = weights[0]!;
   const bias = config.useBias ? weights[1] : undefined;
   const product = graph.op("MatMul", [input, kernel], { T: FLOAT, transpose_a: { bool: false }, transpose_b: { bool: false } });
@@ -108,6 +126,7 @@ const dense: Lowering = (config, input, context) => {
   const activation = activate(graph, layer, config.activation, linear, context.isLast);
   return {
     output: activation.output,
+    l2: bias ? [l2, 0] : [l2],
     backward(outputGradient) {
       const linearGradient = activation.backward(outputGradient);
       const weightGradients = [graph.op("MatMul", [input, linearGradient], { T: FLOAT, transpose_a: { bool: true }, transpose_b: { bool: false } })];
@@ -160,7 +179,64 @@ const flatten: Lowering = (_config, input, { graph, outputShape }) => {
   };
 };
 
+const activation: Lowering = (config, input, { graph, isLast }) => {
+  const applied = activate(graph, String(config.name), config.activation, input, isLast);
+  return { output: applied.output, backward: (gradient) => ({ inputGradient: applied.backward(gradient), weightGradients: [] }) };
+};
+
+const globalAveragePooling2d: Lowering = (config, input, { graph, inputShape }) => {
+  const layer = String(config.name);
+  requireSetting(absent(config.dataFormat) || config.dataFormat === "channelsLast", layer, "only channelsLast is lowered");
+  const [rows, columns, channels] = inputShape as [number, number, number];
+  const output = graph.op("Mean", [input, graph.constant([1, 2], [2], "int32")], { T: FLOAT, Tidx: { type: "int32" }, keep_dims: { bool: false } });
+  return {
+    output,
+    backward(gradient) {
+      // Each input position receives 1/(rows·columns) of its channel's gradient (broadcast multiply).
+      const perChannel = graph.op("Reshape", [gradient, graph.constant([-1, 1, 1, channels], [4], "int32")], { T: FLOAT, Tshape: { type: "int32" } });
+      const spread = graph.constant(new Array(rows * columns).fill(1 / (rows * columns)), [1, rows, columns, 1]);
+      return { inputGradient: graph.op("Mul", [perChannel, spread], { T: FLOAT }), weightGradients: [] };
+    },
+  };
+};
+
+// Batch normalisation in training mode, as tfjs-layers computes it: normalise with the batch
+// statistics, then move the moving mean/variance towards the batch's by (1 − momentum). tfjs uses
+// the biased batch variance there; TensorFlow's fused kernel reports the unbiased one, so it is
+// scaled back by (n − 1)/n.
+const batchNormalization: Lowering = (config, input, { graph, weights, state, inputShape }) => {
+  const layer = String(config.name);
+  kernelL2(layer, config);
+  requireSetting(config.axis === -1 || config.axis === inputShape.length, layer, "only the channel axis (-1) is lowered");
+  requireSetting(inputShape.length === 3, layer, "only 4-D (NHWC) inputs are lowered");
+  requireSetting(config.center !== false && config.scale !== false, layer, "center and scale must both be on");
+  const epsilon = Number(config.epsilon ?? 1e-3);
+  const momentum = Number(config.momentum ?? 0.99);
+  const [gamma, beta] = weights as [GraphTensor, GraphTensor];
+  const [movingMean, movingVariance] = state as [GraphTensor, GraphTensor];
+  const attrs = { T: FLOAT, U: FLOAT, epsilon: { float: epsilon }, data_format: { string: "NHWC" }, is_training: { bool: true } };
+  const empty = graph.constant([], [0]);
+  const [output, batchMean, batchVariance, reserve1, reserve2, reserve3] = graph.opOutputs("FusedBatchNormV3", [input, gamma, beta, empty, empty], { ...attrs, exponential_avg_factor: { float: 1 } });
+  const channels = inputShape[2]!;
+  const count = graph.op("RealDiv", [graph.op("Cast", [graph.op("Size", [input], { T: FLOAT, out_type: { type: "int32" } }, "int32")], { SrcT: { type: "int32" }, DstT: FLOAT, Truncate: { bool: false } }, "float32"), graph.constant(channels, [])], { T: FLOAT });
+  const biasedVariance = graph.op("Mul", [batchVariance!, graph.op("RealDiv", [graph.op("Sub", [count, graph.constant(1, [])], { T: FLOAT }), count], { T: FLOAT })], { T: FLOAT });
+  const decay = graph.constant(1 - momentum, []);
+  const moveTowards = (moving: GraphTensor, batch: GraphTensor) => graph.op("Sub", [moving, graph.op("Mul", [graph.op("Sub", [moving, batch], { T: FLOAT }), decay], { T: FLOAT })], { T: FLOAT });
+  return {
+    output: output!,
+    stateUpdates: [moveTowards(movingMean, batchMean!), moveTowards(movingVariance, biasedVariance)],
+    l2: [0, 0],
+    backward(gradient) {
+      const [inputGradient, gammaGradient, betaGradient] = graph.opOutputs("FusedBatchNormGradV3", [gradient, input, gamma, reserve1!, reserve2!, reserve3!], attrs);
+      return { inputGradient: inputGradient!, weightGradients: [gammaGradient!, betaGradient!] };
+    },
+  };
+};
+
 export const LOWERINGS: Readonly<Record<string, Lowering>> = {
+  Activation: activation,
+  BatchNormalization: batchNormalization,
+  GlobalAveragePooling2D: globalAveragePooling2d,
   Conv2D: conv2d,
   Dense: dense,
   Dropout: dropout,

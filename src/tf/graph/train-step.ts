@@ -1,31 +1,32 @@
 // One training step of a tfjs-layers classifier as one TensorFlow function: forward pass, softmax
-// cross-entropy, backward pass and the Adam update, executed by TensorFlow as a graph.
+// cross-entropy (plus L2 penalties), backward pass and the optimizer update, executed by
+// TensorFlow as a graph.
 //
 // Why: tfjs-node runs every op separately, each a round trip through JavaScript (tfjs-layers'
 // fit loop, the gradient tape, tensor bookkeeping), and TensorFlow sees one op at a time. Keras
-// hands TensorFlow the whole step: grappler fuses Conv2D + BiasAdd + ReLU and independent ops
-// (the two gradients of a convolution) run in parallel. Doing the same here is what closes most
-// of the gap (benchmarks/results/).
+// hands TensorFlow the whole step: the graph optimizers fuse Conv2D + BiasAdd + ReLU and
+// independent ops (the two gradients of a convolution) run in parallel. Doing the same here is
+// what closes the gap (benchmarks/results/).
 //
 // The tfjs model stays the owner of the weights: each step reads its variables, and writes the
-// updated tensors back (a handle swap, no copy), so saving, evaluating and predicting are unchanged.
-// Adam follows tfjs-core's AdamOptimizer exactly (bias-corrected moments, epsilon outside the
-// square root) so that a graph step and a tfjs step give the same weights (test/tf/graph/).
+// updated tensors back (a handle swap, no copy), so saving, evaluating and predicting are
+// unchanged. The optimizer state lives here, in the same form tfjs-core keeps it
+// (src/tf/graph/optimizers.ts), so a graph step and a tfjs step give the same weights.
+//
+// Models: a chain of layers with a lowering (src/tf/graph/layers.ts), one input, and either a
+// softmax output trained with categoricalCrossentropy or a logits output trained with
+// LOGITS_CROSS_ENTROPY (src/tf/losses.ts). Anything else is reported as unsupported and trained eagerly.
 import type { LayersModel, Tensor } from "@tensorflow/tfjs";
 import type { TensorFlowModule } from "../backend.js";
+import { LOGITS_CROSS_ENTROPY } from "../losses.js";
 import { FunctionGraph, type GraphTensor } from "./function-def.js";
 import { LOWERINGS, UnsupportedLayerError, type LayerLike, type Lowered } from "./layers.js";
 import { graphExecutionUnavailable, registerFunction, type NativeFunction } from "./native-function.js";
+import { currentLearningRate, graphOptimizerFor } from "./optimizers.js";
 
 const FLOAT: { type: "float32" } = { type: "float32" };
 const INT32: { type: "int32" } = { type: "int32" };
 
-interface AdamSettings {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
 
 interface WeightVariable {
   readonly shape: readonly number[];
@@ -33,8 +34,14 @@ interface WeightVariable {
   write(value: Tensor): unknown;
 }
 
+interface ChainLayer extends LayerLike {
+  readonly name: string;
+  readonly inboundNodes: ReadonlyArray<{ inboundLayers: ReadonlyArray<{ name: string; getClassName(): string }> }>;
+  readonly outputShape: ReadonlyArray<number | null> | ReadonlyArray<ReadonlyArray<number | null>>;
+}
+
 export interface StepResult {
-  /** Mean softmax cross-entropy of the batch (scalar tensor; the caller reads and disposes it). */
+  /** Mean loss of the batch, L2 penalties included as tfjs reports it (scalar; the caller disposes it). */
   loss: Tensor;
   /** Fraction of the batch classified correctly (scalar tensor). */
   accuracy: Tensor;
@@ -47,68 +54,110 @@ export interface GraphTrainStep {
   dispose(): void;
 }
 
-function adamSettings(model: LayersModel): AdamSettings {
-  const optimizer = model.optimizer as unknown as { getClassName(): string; getConfig(): Record<string, unknown> } | undefined;
-  if (!optimizer) throw new UnsupportedLayerError("the model is not compiled");
-  const name = optimizer.getClassName();
-  if (name !== "Adam") throw new UnsupportedLayerError(`optimizer ${name} is not lowered (Adam is)`);
-  const config = optimizer.getConfig();
-  return { learningRate: Number(config.learningRate), beta1: Number(config.beta1), beta2: Number(config.beta2), epsilon: Number(config.epsilon ?? 1e-7) };
+/** The model's layers as a chain (input layer excluded); throws when it is not one. */
+function chainOf(model: LayersModel): ChainLayer[] {
+  const layers = (model.layers as unknown as ChainLayer[]).filter((layer) => layer.getClassName() !== "InputLayer");
+  if ((model.inputs?.length ?? 1) !== 1 || (model.outputs?.length ?? 1) !== 1) throw new UnsupportedLayerError("only single-input, single-output models are lowered");
+  layers.forEach((layer, index) => {
+    const inbound = layer.inboundNodes.length === 1 ? layer.inboundNodes[0]!.inboundLayers : [];
+    const expected = index === 0 ? inbound[0]?.getClassName() === "InputLayer" : inbound[0]?.name === layers[index - 1]!.name;
+    if (inbound.length !== 1 || !expected) throw new UnsupportedLayerError(`layer ${layer.name} is not part of a plain chain (branches and shared layers are not lowered)`);
+  });
+  if (layers.length === 0) throw new UnsupportedLayerError("the model has no layers");
+  return layers;
 }
 
-function checkLossAndMetrics(model: LayersModel, layers: readonly LayerLike[]): void {
+function shapeWithoutBatch(shape: ChainLayer["outputShape"]): number[] {
+  const single = (Array.isArray(shape[0]) ? shape[0] : shape) as ReadonlyArray<number | null>;
+  return single.slice(1).map((size) => size ?? -1);
+}
+
+/** "softmax": the last layer ends in softmax, loss categoricalCrossentropy; "logits": LOGITS_CROSS_ENTROPY on a linear output. */
+function lossMode(model: LayersModel, last: ChainLayer): "softmax" | "logits" {
   const loss = (model as unknown as { loss: unknown }).loss;
-  if (loss !== "categoricalCrossentropy") throw new UnsupportedLayerError(`loss ${JSON.stringify(loss)} is not lowered (categoricalCrossentropy is)`);
-  const last = layers.at(-1)?.getConfig();
-  if (last?.activation !== "softmax") throw new UnsupportedLayerError("the last layer must end in softmax (the loss takes its logits)");
+  const activation = last.getConfig().activation ?? "linear";
+  if (loss === "categoricalCrossentropy") {
+    if (activation !== "softmax") throw new UnsupportedLayerError("categoricalCrossentropy is lowered only after a softmax output layer");
+    return "softmax";
+  }
+  if (typeof loss === "function" && (loss as { [LOGITS_CROSS_ENTROPY]?: boolean })[LOGITS_CROSS_ENTROPY]) {
+    if (activation !== "linear") throw new UnsupportedLayerError("a logits loss needs a linear output layer");
+    return "logits";
+  }
+  throw new UnsupportedLayerError(`loss ${typeof loss === "function" ? "function" : JSON.stringify(loss)} is not lowered (categoricalCrossentropy or LOGITS_CROSS_ENTROPY are)`);
 }
 
-function outputShapeOf(layer: LayerLike): number[] {
-  const shape = (layer as unknown as { outputShape: Array<number | null> }).outputShape;
-  return shape.slice(1).map((size) => size ?? -1);
+export interface TrainStepGraph {
+  graph: FunctionGraph;
+  weightCount: number;
+  stateCount: number;
+  slotsPerWeight: number;
 }
 
 /** Builds the step function's graph; throws UnsupportedLayerError naming what cannot be lowered. */
-export function buildTrainStepGraph(model: LayersModel): { graph: FunctionGraph; weightCount: number } {
-  const layers = model.layers as unknown as LayerLike[];
-  checkLossAndMetrics(model, layers);
-  const adam = adamSettings(model);
+export function buildTrainStepGraph(model: LayersModel): TrainStepGraph {
+  const layers = chainOf(model);
+  lossMode(model, layers.at(-1)!);
+  const optimizer = graphOptimizerFor(model.optimizer);
   const graph = new FunctionGraph();
   const images = graph.input("images", "float32");
   const labels = graph.input("labels", "float32");
+  const learningRate = graph.input("learning_rate", "float32");
   const stepNumber = graph.input("step", "float32"); // 1-based, as Adam's bias correction counts
   const seed = graph.input("seed", "int32");
-  const weightShapes = layers.flatMap((layer) => layer.trainableWeights.map((weight) => weight.shape));
-  const weights = weightShapes.map((_, index) => graph.input(`weight_${index}`, "float32"));
-  const firstMoments = weightShapes.map((_, index) => graph.input(`m_${index}`, "float32"));
-  const secondMoments = weightShapes.map((_, index) => graph.input(`v_${index}`, "float32"));
+  const weightCount = layers.reduce((sum, layer) => sum + layer.trainableWeights.length, 0);
+  const stateCount = layers.reduce((sum, layer) => sum + layer.nonTrainableWeights.length, 0);
+  const weights = Array.from({ length: weightCount }, (_, index) => graph.input(`weight_${index}`, "float32"));
+  const slots = Array.from({ length: weightCount }, (_, index) => Array.from({ length: optimizer.slotsPerWeight }, (_, slot) => graph.input(`slot_${index}_${slot}`, "float32")));
+  const state = Array.from({ length: stateCount }, (_, index) => graph.input(`state_${index}`, "float32"));
 
   // Forward.
   const lowered: Array<{ lowered: Lowered; weightOffset: number; weightCount: number }> = [];
+  const l2 = new Array<number>(weightCount).fill(0);
+  const stateUpdates: GraphTensor[] = [];
   let activation = images;
   let weightOffset = 0;
+  let stateOffset = 0;
+  let inputShape = shapeWithoutBatch((layers[0]!.inboundNodes[0]!.inboundLayers[0] as unknown as ChainLayer).outputShape);
   layers.forEach((layer, layerIndex) => {
     const lowering = LOWERINGS[layer.getClassName()];
     if (!lowering) throw new UnsupportedLayerError(`layer type ${layer.getClassName()} is not lowered (${Object.keys(LOWERINGS).join(", ")} are)`);
-    const weightCount = layer.trainableWeights.length;
+    const layerWeights = layer.trainableWeights.length;
+    const layerState = layer.nonTrainableWeights.length;
+    const outputShape = shapeWithoutBatch(layer.outputShape);
     const result = lowering(layer.getConfig(), activation, {
       graph,
-      weights: weights.slice(weightOffset, weightOffset + weightCount),
+      weights: weights.slice(weightOffset, weightOffset + layerWeights),
+      state: state.slice(stateOffset, stateOffset + layerState),
       seed,
       layerIndex,
       needsInputGradient: layerIndex > 0,
       isLast: layerIndex === layers.length - 1,
-      outputShape: outputShapeOf(layer),
+      inputShape,
+      outputShape,
     });
-    lowered.push({ lowered: result, weightOffset, weightCount });
-    weightOffset += weightCount;
+    if ((result.stateUpdates?.length ?? 0) !== layerState) throw new UnsupportedLayerError(`layer ${layer.name}: its non-trainable weights are not lowered`);
+    stateUpdates.push(...(result.stateUpdates ?? []));
+    result.l2?.forEach((factor, position) => (l2[weightOffset + position] = factor));
+    lowered.push({ lowered: result, weightOffset, weightCount: layerWeights });
+    weightOffset += layerWeights;
+    stateOffset += layerState;
     activation = result.output;
+    inputShape = outputShape;
   });
 
-  // Loss: mean softmax cross-entropy over the batch, taken from the logits.
+  // Loss: mean softmax cross-entropy over the batch, taken from the logits, plus L2 penalties.
   const [exampleLosses, logitGradients] = graph.opOutputs("SoftmaxCrossEntropyWithLogits", [activation, labels], { T: FLOAT });
   const axisZero = graph.constant([0], [1], "int32");
-  const loss = graph.op("Mean", [exampleLosses!, axisZero], { T: FLOAT, Tidx: INT32, keep_dims: { bool: false } });
+  let loss = graph.op("Mean", [exampleLosses!, axisZero], { T: FLOAT, Tidx: INT32, keep_dims: { bool: false } });
+  const allAxes = (rank: number) => graph.constant(Array.from({ length: rank }, (_, axis) => axis), [rank], "int32");
+  const shapes = layers.flatMap((layer) => layer.trainableWeights.map((weight) => weight.shape));
+  weights.forEach((weight, index) => {
+    if (l2[index]! > 0) {
+      const penalty = graph.op("Sum", [graph.op("Square", [weight], { T: FLOAT }), allAxes(shapes[index]!.length)], { T: FLOAT, Tidx: INT32, keep_dims: { bool: false } });
+      loss = graph.op("AddV2", [loss, graph.op("Mul", [graph.constant(l2[index]!, []), penalty], { T: FLOAT })], { T: FLOAT });
+    }
+  });
   const batchSize = graph.op("Cast", [graph.op("Size", [exampleLosses!], { T: FLOAT, out_type: INT32 }, "int32")], { SrcT: INT32, DstT: FLOAT, Truncate: { bool: false } }, "float32");
   const axisOne = graph.constant(1, [], "int32");
   const predicted = graph.op("ArgMax", [activation, axisOne], { T: FLOAT, Tidx: INT32, output_type: INT32 }, "int32");
@@ -117,43 +166,29 @@ export function buildTrainStepGraph(model: LayersModel): { graph: FunctionGraph;
   const accuracy = graph.op("Mean", [hits, axisZero], { T: FLOAT, Tidx: INT32, keep_dims: { bool: false } });
 
   // Backward, layer by layer in reverse.
-  const gradients: GraphTensor[] = new Array(weights.length);
+  const gradients: GraphTensor[] = new Array(weightCount);
   let gradient = graph.op("RealDiv", [logitGradients!, batchSize], { T: FLOAT });
   for (let index = lowered.length - 1; index >= 0; index -= 1) {
-    const { lowered: layer, weightOffset: offset, weightCount } = lowered[index]!;
+    const { lowered: layer, weightOffset: offset, weightCount: count } = lowered[index]!;
     const result = layer.backward(gradient);
-    if (result.weightGradients.length !== weightCount) throw new Error(`layer ${index} returned ${result.weightGradients.length} gradients for ${weightCount} weights`);
+    if (result.weightGradients.length !== count) throw new Error(`layer ${index} returned ${result.weightGradients.length} gradients for ${count} weights`);
     result.weightGradients.forEach((weightGradient, position) => (gradients[offset + position] = weightGradient));
     if (index > 0) gradient = result.inputGradient!;
   }
 
-  // Adam, as tfjs-core's AdamOptimizer.applyGradients computes it.
-  const constant = (value: number) => graph.constant(value, []);
-  const mul = (a: GraphTensor, b: GraphTensor) => graph.op("Mul", [a, b], { T: FLOAT });
-  const add = (a: GraphTensor, b: GraphTensor) => graph.op("AddV2", [a, b], { T: FLOAT });
-  const one = constant(1);
-  const firstCorrection = graph.op("Sub", [one, graph.op("Pow", [constant(adam.beta1), stepNumber], { T: FLOAT })], { T: FLOAT });
-  const secondCorrection = graph.op("Sub", [one, graph.op("Pow", [constant(adam.beta2), stepNumber], { T: FLOAT })], { T: FLOAT });
-  const stepSize = graph.op("RealDiv", [constant(adam.learningRate), firstCorrection], { T: FLOAT });
-  const inverseSecondCorrection = graph.op("RealDiv", [one, secondCorrection], { T: FLOAT });
-  const beta1 = constant(adam.beta1);
-  const oneMinusBeta1 = constant(1 - adam.beta1);
-  const beta2 = constant(adam.beta2);
-  const oneMinusBeta2 = constant(1 - adam.beta2);
-  const epsilon = constant(adam.epsilon);
+  // Optimizer update; outputs: loss, accuracy, then per weight its new value and slots, then state.
+  const scalars = optimizer.prepare(graph, learningRate, stepNumber);
   graph.output("loss", loss);
   graph.output("accuracy", accuracy);
   weights.forEach((weight, index) => {
-    const weightGradient = gradients[index]!;
-    const m = add(mul(beta1, firstMoments[index]!), mul(oneMinusBeta1, weightGradient));
-    const v = add(mul(beta2, secondMoments[index]!), mul(oneMinusBeta2, graph.op("Square", [weightGradient], { T: FLOAT })));
-    const denominator = add(graph.op("Sqrt", [mul(v, inverseSecondCorrection)], { T: FLOAT }), epsilon);
-    const update = graph.op("RealDiv", [mul(stepSize, m), denominator], { T: FLOAT });
-    graph.output(`new_weight_${index}`, graph.op("Sub", [weight, update], { T: FLOAT }));
-    graph.output(`new_m_${index}`, m);
-    graph.output(`new_v_${index}`, v);
+    let weightGradient = gradients[index]!;
+    if (l2[index]! > 0) weightGradient = graph.op("AddV2", [weightGradient, graph.op("Mul", [graph.constant(2 * l2[index]!, []), weight], { T: FLOAT })], { T: FLOAT });
+    const updated = optimizer.update(graph, scalars, weight, weightGradient, slots[index]!);
+    graph.output(`new_weight_${index}`, updated.weight);
+    updated.slots.forEach((slot, position) => graph.output(`new_slot_${index}_${position}`, slot));
   });
-  return { graph, weightCount: weights.length };
+  stateUpdates.forEach((update, index) => graph.output(`new_state_${index}`, update));
+  return { graph, weightCount, stateCount, slotsPerWeight: optimizer.slotsPerWeight };
 }
 
 /**
@@ -163,42 +198,43 @@ export function buildTrainStepGraph(model: LayersModel): { graph: FunctionGraph;
 export function createGraphTrainStep(tf: TensorFlowModule, model: LayersModel, seed: number): GraphTrainStep | { unsupported: string } {
   const unavailable = graphExecutionUnavailable(tf);
   if (unavailable) return { unsupported: unavailable };
-  let built: ReturnType<typeof buildTrainStepGraph>;
+  let built: TrainStepGraph;
   try {
     built = buildTrainStepGraph(model);
   } catch (error) {
     if (error instanceof UnsupportedLayerError) return { unsupported: error.message };
     throw error;
   }
-  const { graph, weightCount } = built;
-  const fn: NativeFunction = registerFunction(tf, graph, "podtrain_train_step", 2 + 3 * weightCount);
-  const variables = model.layers.flatMap((layer) => layer.trainableWeights) as unknown as WeightVariable[];
-  let firstMoments = variables.map((variable) => tf.zeros([...variable.shape]));
-  let secondMoments = variables.map((variable) => tf.zeros([...variable.shape]));
+  const { graph, weightCount, stateCount, slotsPerWeight } = built;
+  const perWeight = 1 + slotsPerWeight;
+  const fn: NativeFunction = registerFunction(tf, graph, "podtrain_train_step", 2 + perWeight * weightCount + stateCount);
+  const layers = chainOf(model);
+  const variables = layers.flatMap((layer) => layer.trainableWeights) as unknown as WeightVariable[];
+  const stateVariables = layers.flatMap((layer) => layer.nonTrainableWeights) as unknown as WeightVariable[];
+  let slots = variables.flatMap((variable) => Array.from({ length: slotsPerWeight }, () => tf.zeros([...variable.shape])));
   let stepCount = 0;
   return {
     functionName: fn.name,
     step(images, labels) {
       stepCount += 1;
-      const stepTensor = tf.scalar(stepCount);
-      const seedTensor = tf.tensor1d([seed | 0, stepCount], "int32");
-      const outputs = fn.call([images, labels, stepTensor, seedTensor, ...variables.map((variable) => variable.read()), ...firstMoments, ...secondMoments]);
-      tf.dispose([stepTensor, seedTensor, ...firstMoments, ...secondMoments]);
-      const [loss, accuracy, ...state] = outputs;
-      const next = { weights: [] as Tensor[], m: [] as Tensor[], v: [] as Tensor[] };
+      const scalars = [tf.scalar(currentLearningRate(model.optimizer)), tf.scalar(stepCount), tf.tensor1d([seed | 0, stepCount], "int32")];
+      const outputs = fn.call([images, labels, ...scalars, ...variables.map((variable) => variable.read()), ...slots, ...stateVariables.map((variable) => variable.read())]);
+      tf.dispose([...scalars, ...slots]);
+      const [loss, accuracy, ...rest] = outputs;
+      const newWeights: Tensor[] = [];
+      slots = [];
       for (let index = 0; index < weightCount; index += 1) {
-        next.weights.push(state[3 * index]!);
-        next.m.push(state[3 * index + 1]!);
-        next.v.push(state[3 * index + 2]!);
+        newWeights.push(rest[perWeight * index]!);
+        slots.push(...rest.slice(perWeight * index + 1, perWeight * (index + 1)));
       }
-      variables.forEach((variable, index) => variable.write(next.weights[index]!));
-      tf.dispose(next.weights);
-      firstMoments = next.m;
-      secondMoments = next.v;
+      const newState = rest.slice(perWeight * weightCount);
+      variables.forEach((variable, index) => variable.write(newWeights[index]!));
+      stateVariables.forEach((variable, index) => variable.write(newState[index]!));
+      tf.dispose([...newWeights, ...newState]);
       return { loss: loss!, accuracy: accuracy! };
     },
     dispose() {
-      tf.dispose([...firstMoments, ...secondMoments]);
+      tf.dispose(slots);
     },
   };
 }

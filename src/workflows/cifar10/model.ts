@@ -1,4 +1,5 @@
 import type { TensorFlowModule } from "../../tf/backend.js";
+import { logitsCrossEntropy } from "../../tf/losses.js";
 import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_IMAGE_SIDE } from "../../data/cifar10/format.js";
 import type { Cifar10Params } from "./params.js";
 
@@ -66,8 +67,6 @@ export function createCifar10Model(tf: TensorFlowModule, params: Pick<Cifar10Par
  */
 export function compileForTraining(tf: TensorFlowModule, model: Cifar10Models["training"], params: Pick<Cifar10Params, "learning_rate" | "momentum">) {
   const optimizer = tf.train.momentum(params.learning_rate, params.momentum);
-  const loss = (labels: Parameters<TensorFlowModule["losses"]["softmaxCrossEntropy"]>[0], logits: Parameters<TensorFlowModule["losses"]["softmaxCrossEntropy"]>[1]) =>
-    tf.losses.softmaxCrossEntropy(labels, logits, undefined, undefined, tf.Reduction.NONE);
-  model.compile({ optimizer, loss, metrics: ["accuracy"] });
+  model.compile({ optimizer, loss: logitsCrossEntropy(tf), metrics: ["accuracy"] });
   return optimizer;
 }

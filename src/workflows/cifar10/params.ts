@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EXECUTION_MODES } from "../../tf/execution.js";
 import { TENSORFLOW_BACKENDS } from "../mnist/params.js";
 
 export const LEARNING_RATE_SCHEDULES = ["cosine", "step", "constant"] as const;
@@ -16,6 +17,7 @@ export const cifar10ParamsSchema = z.strictObject({
   validation_split: z.number().min(0).max(0.5).default(0.1).describe("fraction of the training images held out for validation (the last ones, like Keras)"),
   seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling, augmentation and dropout"),
   backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned)"),
+  execution: z.enum(EXECUTION_MODES).default("graph").describe("graph: each training step runs as one TensorFlow function (native backend; falls back to eager elsewhere); eager: op by op through tfjs-layers"),
   train_limit: z.number().int().positive().optional().describe("use only the first N training images (smoke tests)"),
   test_limit: z.number().int().positive().optional().describe("evaluate on only the first N test images (smoke tests)"),
   allow_partial_batches: z.boolean().default(false).describe("accept batch files with fewer than the official 10000 records (hand-made subsets, test fixtures)"),

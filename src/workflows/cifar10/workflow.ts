@@ -3,6 +3,7 @@ import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_S
 import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../../data/cifar10/batches.js";
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
+import { createTrainStep } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
 import { evaluateBatches, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
@@ -37,6 +38,9 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
     const { training: model, serving } = createCifar10Model(tf, params);
     const optimizer = compileForTraining(tf, model, params);
     const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
+    const trainStep = createTrainStep(tf, model, { execution: params.execution, seed: params.seed });
+    await context.setTags({ "podtrain.execution": trainStep.execution, ...(trainStep.fallbackReason ? { "podtrain.execution_fallback": trainStep.fallbackReason.slice(0, 5000) } : {}) });
+    if (trainStep.fallbackReason) reporter.log.info({ reason: trainStep.fallbackReason }, "training eagerly: graph execution is not available");
 
     for (let epoch = 0; epoch < params.epochs && !signal.aborted; epoch += 1) {
       const learningRate = learningRateAt(epoch, params);
@@ -52,7 +56,7 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
         if (signal.aborted) break;
         const images = tf.tensor4d(batch.images, [batch.count, ...IMAGE_SHAPE]);
         const labels = tf.tensor2d(batch.labels, [batch.count, CIFAR10_CLASSES]);
-        const [loss = Number.NaN, accuracy = Number.NaN] = (await model.trainOnBatch(images, labels)) as number[];
+        const { loss, accuracy } = await trainStep.run(images, labels);
         tf.dispose([images, labels]);
         lossSum += loss * batch.count;
         accuracySum += accuracy * batch.count;
@@ -81,6 +85,7 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
 
     const modelDirectory = path.join(context.workDirectory, "model");
     if (!signal.aborted) await saveLayersModel(tf, serving, modelDirectory);
+    trainStep.dispose();
     serving.dispose();
     optimizer.dispose();
     // Serving must normalise the same way: recorded in the flavor rather than assumed.
