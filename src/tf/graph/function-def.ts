@@ -8,8 +8,8 @@
 //
 // In a FunctionDef body an input names another node's output as "<node>:<output arg>:<index>",
 // where <output arg> is the name in the op's registration (Conv2D's is "output", MatMul's
-// "product", Relu's "activations"). OUTPUT_ARGS lists them for every op podtrain emits; a test
-// registers a function using each one against the real TensorFlow library.
+// "product", Relu's "activations"). OUTPUT_ARGS lists them for every op podtrain emits; the tests
+// of test/tf/graph/ register and run functions using each of them on the real TensorFlow library.
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 
@@ -30,7 +30,6 @@ export const OUTPUT_ARGS: Readonly<Record<string, readonly string[]>> = {
   Floor: ["y"],
   FusedBatchNormV3: ["y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"],
   FusedBatchNormGradV3: ["x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"],
-  Identity: ["output"],
   MatMul: ["product"],
   MaxPool: ["output"],
   MaxPoolGrad: ["output"],
@@ -41,7 +40,6 @@ export const OUTPUT_ARGS: Readonly<Record<string, readonly string[]>> = {
   Relu: ["activations"],
   ReluGrad: ["backprops"],
   Reshape: ["output"],
-  Rsqrt: ["y"],
   Shape: ["output"],
   Size: ["output"],
   SoftmaxCrossEntropyWithLogits: ["loss", "backprop"],

@@ -110,7 +110,7 @@ const conv2d: Lowering = (config, input, context) => {
       if (bias) weightGradients.push(graph.op("BiasAddGrad", [linearGradient], { T: FLOAT, data_format: { string: "NHWC" } }));
       if (!context.needsInputGradient) return { weightGradients };
       const inputShape = graph.op("Shape", [input], { T: FLOAT, out_type: { type: "int32" } }, "int32");
-      return { inputGradient: graph.op("Conv2DBackpropInput", [inputShape, kernel, linearGradient], convAttrs), weightGradients };
+      return { inputGradient: graph.op("Conv2DBackpropInput", [inputShape, kernel, linearGradient], convAttrs, "float32"), weightGradients };
     },
   };
 };
