@@ -35,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyBindingPatch, BINDING_PATCH_VERSION } from './binding-patch.mjs';
+import { CUDA_PROBE_FILES, CUDA_SET_ID, ensureCudaLibraries, placeCudaLibraries, probeCudaLibraries } from './cuda-wheels.mjs';
 
 const STAMP_FORMAT = 1;
 const STAMP_NAME = 'PODTRAIN-PROVISION.json';
@@ -83,8 +84,9 @@ const PINS = {
   // --gpu: the CUDA build of the same release (`tensorflow==2.21.0`), placed into the same
   // @tensorflow/tfjs-node binding: the binding code is identical, only the library differs. Its two
   // libraries have no CUDA library among their DT_NEEDED entries: TensorFlow dlopens the CUDA
-  // runtime, cuBLAS, cuDNN … at start-up, from the loader path (the CUDA base image of
-  // Dockerfile.gpu provides them), and falls back to the CPU when they or a GPU are missing. That is
+  // runtime, cuBLAS, cuDNN … at start-up, through its RUNPATH ($ORIGIN/../nvidia/<component>/lib,
+  // where the pinned NVIDIA wheels of cuda-wheels.mjs are placed) or the loader path
+  // (--system-cuda), and falls back to the CPU when they, the driver or a GPU are missing. That is
   // also what lets this build be provisioned and tested on machines without a GPU.
   gpu: {
     ...TENSORFLOW_BUILD,
@@ -94,6 +96,7 @@ const PINS = {
     // SHA-256 of the wheel as pip downloaded it from PyPI (`sha256sum`).
     sha256: '9056fbc9ba04235810b71ae6cbd958a196e8804fb53bbcffbf3e23b56155f124',
     size: 572440367,
+    cudaWheels: true,
   },
 };
 
@@ -109,14 +112,18 @@ const secs = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const log = (message) => console.log(`provision: ${message}`);
 
 function usage() {
-  return `Usage: node native/tensorflow/provision.mjs [--force] [--gpu]
+  return `Usage: node native/tensorflow/provision.mjs [--force] [--gpu [--system-cuda]]
 
 Provisions TensorFlow ${PINS.cpu.version} (from the PyPI wheel ${PINS.cpu.package}==${PINS.cpu.version}) for
 @tensorflow/tfjs-node and builds its native binding. Runs as part of \`npm run setup\`.
 
   --force   redo placement, build and verification even if everything is in place
-  --gpu     the CUDA build (${PINS.gpu.package}==${PINS.gpu.version}) instead of ${PINS.cpu.package}: uses a GPU where the
-            CUDA 12 runtime and cuDNN 9 are on the loader path (Dockerfile.gpu), the CPU elsewhere
+  --gpu     the CUDA build (${PINS.gpu.package}==${PINS.gpu.version}) instead of ${PINS.cpu.package}, with the CUDA 12 / cuDNN 9
+            libraries from the NVIDIA PyPI wheels tensorflow[and-cuda] uses (≈ 2.6 GiB download, 4.2 GiB
+            unpacked; only the NVIDIA driver must come from the machine). Uses a GPU where one is visible,
+            the CPU elsewhere.
+  --system-cuda  with --gpu: skip the NVIDIA wheels and use the CUDA libraries on the loader path
+            (a CUDA base image, LD_LIBRARY_PATH)
   --help    this text
 
 Environment: PODTRAIN_CACHE (cache dir), PODTRAIN_PYTHON (python with pip, default python3),
@@ -124,15 +131,17 @@ npm_config_nodedir (Node.js headers, found automatically when installed beside n
 }
 
 function parseArgs(argv) {
-  const opts = { force: false, gpu: false };
+  const opts = { force: false, gpu: false, systemCuda: false };
   for (const arg of argv) {
     if (arg === '--force') opts.force = true;
     else if (arg === '--gpu') opts.gpu = true;
+    else if (arg === '--system-cuda') opts.systemCuda = true;
     else if (arg === '--help' || arg === '-h') {
       console.log(usage());
       process.exit(0);
     } else throw new ProvisionError(`unknown argument ${arg}\n${usage()}`, 2);
   }
+  if (opts.systemCuda && !opts.gpu) throw new ProvisionError(`--system-cuda only applies with --gpu\n${usage()}`, 2);
   return opts;
 }
 
@@ -407,7 +416,7 @@ function ensureExtracted(pin, wheelPath, dir) {
   }
 }
 
-function place(pin, pkg, extracted) {
+function place(pin, pkg, extracted, cudaDir) {
   const staging = `${pkg.depsDir}.podtrain-tmp-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const libDir = path.join(staging, 'lib');
@@ -429,6 +438,7 @@ function place(pin, pkg, extracted) {
     fs.mkdirSync(path.dirname(dst), { recursive: true });
     fs.copyFileSync(path.join(extracted, 'include', h), dst);
   }
+  if (cudaDir) modes.add(placeCudaLibraries(cudaDir, staging, linkOrCopy));
   fs.rmSync(pkg.depsDir, { recursive: true, force: true });
   fs.renameSync(staging, pkg.depsDir);
   return [...modes].join('+');
@@ -495,12 +505,19 @@ function verify(pin, pkg) {
   return info;
 }
 
-function stampIsCurrent(pin, pkg) {
+/** The CUDA wheel set this provisioning places, if any. */
+function cudaSetFor(pin, opts) {
+  return pin.cudaWheels && !opts.systemCuda ? CUDA_SET_ID : undefined;
+}
+
+function stampIsCurrent(pin, pkg, opts) {
   const stamp = readJson(pkg.stampPath);
   if (!stamp || stamp.format !== STAMP_FORMAT) return undefined;
   if (stamp.variant !== pin.variant || stamp.tensorflowVersion !== pin.version || stamp.wheelSha256 !== pin.sha256) return undefined;
   if (stamp.tfjsNodeVersion !== pkg.version || stamp.bindingPath !== pkg.bindingPath) return undefined;
   if (stamp.bindingPatchVersion !== BINDING_PATCH_VERSION) return undefined;
+  if ((stamp.cudaWheels ?? null) !== (cudaSetFor(pin, opts) ?? null)) return undefined;
+  if (stamp.cudaWheels && !CUDA_PROBE_FILES.every((file) => fs.existsSync(path.join(pkg.depsDir, file)))) return undefined;
   if (!fs.existsSync(pkg.bindingPath)) return undefined;
   for (const [name, size] of Object.entries(stamp.librarySizes ?? {})) {
     let st;
@@ -523,7 +540,7 @@ function main() {
   const pkg = locatePackage(pin);
 
   if (!opts.force) {
-    const stamp = stampIsCurrent(pin, pkg);
+    const stamp = stampIsCurrent(pin, pkg, opts);
     if (stamp) {
       log(`TensorFlow ${pin.version} (${pin.wheel}) already provisioned for ${pin.tfjsPackage} ${pkg.version}, binding built ${stamp.provisionedAt}; nothing to do (${secs()}). Use --force to redo.`);
       return;
@@ -546,13 +563,20 @@ function main() {
     log(`using extracted libraries in ${extracted}`);
   }
 
-  const mode = place(pin, pkg, extracted);
+  const tools = { run, pythonCmd, sha256File, log, fail: (message) => { throw new ProvisionError(message); } };
+  const cudaDir = cudaSetFor(pin, opts) ? ensureCudaLibraries(cacheRoot(), tools) : undefined;
+  const mode = place(pin, pkg, extracted, cudaDir);
   log(`placed libraries (${mode}) and headers in ${pkg.depsDir} (${secs()})`);
 
   const { nodeDir } = build(pkg);
   log(`built ${path.relative(projectRoot, pkg.bindingPath)} (${secs()})`);
 
   const info = verify(pin, pkg);
+  let cuda;
+  if (cudaDir) {
+    cuda = probeCudaLibraries(pkg.depsDir, tools);
+    log(`CUDA runtime ${cuda.cudart}, cuDNN ${cuda.cudnn} load; ${cuda.devices} GPU(s) visible${cuda.deviceCountStatus === 0 ? '' : ` (cudaGetDeviceCount status ${cuda.deviceCountStatus}: no usable driver here, TensorFlow will use the CPU)`}`);
+  }
   const librarySizes = Object.fromEntries(pin.libraries.map((l) => [l, fs.statSync(path.join(pkg.depsDir, 'lib', l)).size]));
   const stamp = {
     format: STAMP_FORMAT,
@@ -565,6 +589,7 @@ function main() {
     bindingPath: pkg.bindingPath,
     napiBuildVersion: pkg.napi,
     bindingPatchVersion: BINDING_PATCH_VERSION,
+    ...(cudaDir ? { cudaWheels: CUDA_SET_ID, cudaRuntime: cuda.cudart, cudnn: cuda.cudnn } : {}),
     nodeVersion: process.version,
     nodeHeaders: nodeDir,
     libraryPlacement: mode,
