@@ -64,6 +64,9 @@ function chainOf(model: LayersModel): ChainLayer[] {
     if (inbound.length !== 1 || !expected) throw new UnsupportedLayerError(`layer ${layer.name} is not part of a plain chain (branches and shared layers are not lowered)`);
   });
   if (layers.length === 0) throw new UnsupportedLayerError("the model has no layers");
+  // tfjs moves a frozen layer's weights to nonTrainableWeights, which the lowerings do not expect.
+  const frozen = layers.find((layer) => (layer as unknown as { trainable: boolean }).trainable === false && layer.trainableWeights.length + layer.nonTrainableWeights.length > 0);
+  if (frozen) throw new UnsupportedLayerError(`layer ${frozen.name} is frozen (trainable: false); frozen layers are not lowered`);
   return layers;
 }
 

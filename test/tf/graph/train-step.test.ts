@@ -129,5 +129,8 @@ describe("createGraphTrainStep", () => {
     const tanh = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "tanh" }), tf.layers.dense({ units: 2, activation: "softmax" })] });
     tanh.compile({ optimizer: "adam", loss: "categoricalCrossentropy" });
     expect(() => buildTrainStepGraph(tanh)).toThrow(/activation tanh is not lowered/);
+    const frozen = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, trainable: false }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    frozen.compile({ optimizer: "adam", loss: "categoricalCrossentropy" });
+    expect(createGraphTrainStep(tf, frozen, 1)).toEqual({ unsupported: expect.stringMatching(/^layer dense_Dense\d+ is frozen \(trainable: false\); frozen layers are not lowered$/) });
   });
 });
