@@ -2,8 +2,8 @@
 //
 // `addFunctionDef(bytes)` registers a serialized tensorflow.FunctionDef in the binding's eager
 // context (TFE_ContextAddFunctionDef). The function can then run as one op through the binding's
-// existing `executeOp`, and TensorFlow executes its body as a graph: grappler's rewrites (conv +
-// bias + ReLU fusion, constant folding) and independent ops in parallel on the inter-op pool.
+// existing `executeOp`, and TensorFlow executes its body as a graph, with its graph rewrites
+// (oneDNN's conv + bias + ReLU fusion, common-subexpression elimination, constant folding).
 // That is how podtrain runs a whole training step in one call (src/tf/graph/), the way Keras'
 // compiled train_step runs, instead of one eager op at a time through JavaScript.
 //

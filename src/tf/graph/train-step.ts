@@ -4,9 +4,9 @@
 //
 // Why: tfjs-node runs every op separately, each a round trip through JavaScript (tfjs-layers'
 // fit loop, the gradient tape, tensor bookkeeping), and TensorFlow sees one op at a time. Keras
-// hands TensorFlow the whole step: the graph optimizers fuse Conv2D + BiasAdd + ReLU and
-// independent ops (the two gradients of a convolution) run in parallel. Doing the same here is
-// what closes the gap (benchmarks/results/).
+// hands TensorFlow the whole step, and its graph optimizations apply (oneDNN fuses Conv2D +
+// BiasAdd + ReLU, and the bias gradient into the filter gradient). Doing the same here is what
+// closes the gap (benchmarks/README.md).
 //
 // The tfjs model stays the owner of the weights: each step reads its variables, and writes the
 // updated tensors back (a handle swap, no copy), so saving, evaluating and predicting are
