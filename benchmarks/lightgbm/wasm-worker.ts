@@ -33,7 +33,7 @@ export async function runWasmWorker(workDirectory: string) {
   };
   started = performance.now();
   let startedCpu = process.cpuUsage();
-  const { booster } = train({ parameters, train: trainData, numIterations: request.numIterations });
+  const { booster } = await train({ parameters, train: trainData, numIterations: request.numIterations });
   const trainSeconds = (performance.now() - started) / 1000;
   const trainCpuSeconds = cpuSeconds(startedCpu);
 

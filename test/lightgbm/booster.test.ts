@@ -10,10 +10,10 @@ let booster: Booster;
 
 beforeAll(async () => {
   trainData = await Dataset.fromMatrix({ ...problem });
-  booster = train({
+  booster = (await train({
     parameters: { objective: "binary", num_leaves: 15, seed: 11, deterministic: true, force_row_wise: true },
     train: trainData, numIterations: 20,
-  }).booster;
+  })).booster;
 });
 
 afterAll(() => {
@@ -72,9 +72,9 @@ describe("Booster.saveModelToString / Booster.loadModelFromString", () => {
   });
 
   it("returns models larger than the first buffer guess", async () => {
-    const big = train({
+    const big = (await train({
       parameters: { objective: "binary", num_leaves: 63, min_data_in_leaf: 2 }, train: trainData, numIterations: 250,
-    }).booster;
+    })).booster;
     try {
       const text = big.saveModelToString();
       expect(text.length).toBeGreaterThan(1 << 20);

@@ -47,7 +47,7 @@ async function compareWithPython(name: string, problem: Problem, parameters: Lig
   expect(versions.lightgbm).toBe("4.6.0");
 
   const trainData = await Dataset.fromMatrix({ ...problem, parameters: explicitParameters });
-  const { booster } = train({ parameters: explicitParameters, train: trainData, numIterations });
+  const { booster } = await train({ parameters: explicitParameters, train: trainData, numIterations });
   try {
     const pythonModel = readFileSync(join(directory, "model.txt"), "utf8");
     expect(treeSections(booster.saveModelToString())).toBe(treeSections(pythonModel));

@@ -19,7 +19,7 @@ describe("train", () => {
     const problem = makeRegressionProblem(2000, 5);
     const { trainData, validData } = await trainAndValidData(problem, 1500);
     const reports: IterationReport[] = [];
-    const result = train({
+    const result = await train({
       parameters: { objective: "regression", num_leaves: 15, learning_rate: 0.1, seed: 7, deterministic: true },
       train: trainData, valid: [validData], numIterations: 40, onIteration: (report) => reports.push(report),
     });
@@ -37,7 +37,7 @@ describe("train", () => {
     const problem = makeBinaryProblem(2000, 5);
     const { trainData, validData } = await trainAndValidData(problem, 1500);
     const reports: IterationReport[] = [];
-    const result = train({
+    const result = await train({
       parameters: { objective: "binary", metric: ["binary_logloss", "auc"], num_leaves: 15, seed: 3 },
       train: trainData, valid: [validData], validNames: ["holdout"], numIterations: 30, evaluateTraining: true,
       onIteration: (report) => reports.push(report),
@@ -56,7 +56,7 @@ describe("train", () => {
     const noisy = { ...problem, labels: problem.labels.map((_, index) => Math.sin(index * 12.9898) * 43758.5453 % 1) };
     const { trainData, validData } = await trainAndValidData(noisy, 800);
     let roundsSeen = 0;
-    const result = train({
+    const result = await train({
       parameters: { objective: "regression", num_leaves: 31, learning_rate: 0.3, min_data_in_leaf: 5 },
       train: trainData, valid: [validData], numIterations: 200, earlyStoppingRounds: 5,
       onIteration: () => { roundsSeen += 1; },
@@ -71,8 +71,8 @@ describe("train", () => {
 
   it("needs a validation set for early stopping", async () => {
     const { trainData } = await trainAndValidData(makeRegressionProblem(100, 2), 80);
-    expect(() => train({ parameters: {}, train: trainData, earlyStoppingRounds: 3 }))
-      .toThrow("earlyStoppingRounds needs at least one validation set in `valid`");
+    await expect(train({ parameters: {}, train: trainData, earlyStoppingRounds: 3 }))
+      .rejects.toThrow("earlyStoppingRounds needs at least one validation set in `valid`");
   });
 
   it("reports a bad parameter with LightGBM's message, and the module keeps working", async () => {
@@ -81,7 +81,7 @@ describe("train", () => {
     disposables.push(trainData);
     let failure: unknown;
     try {
-      train({ parameters: { objective: "no_such_objective" }, train: trainData, numIterations: 2 });
+      await train({ parameters: { objective: "no_such_objective" }, train: trainData, numIterations: 2 });
     } catch (error) {
       failure = error;
     }
@@ -89,9 +89,29 @@ describe("train", () => {
     expect((failure as LightGBMError).message).toMatch(/^LGBM_BoosterCreate failed: Unknown objective type name: no_such_objective/);
     expect((failure as LightGBMError).returnCode).toBe(-1);
 
-    const result = train({ parameters: { objective: "regression" }, train: trainData, numIterations: 5 });
+    const result = await train({ parameters: { objective: "regression" }, train: trainData, numIterations: 5 });
     disposables.push(result.booster);
     const predictions = result.booster.predict(problem);
     expect(meanSquaredError(predictions, problem.labels)).toBeLessThan(meanSquaredError(new Float64Array(300), problem.labels));
+  });
+
+  it("yields to the event loop while boosting and stops between rounds once the signal aborts", async () => {
+    const problem = makeRegressionProblem(2000, 5);
+    const trainData = await Dataset.fromMatrix({ ...problem });
+    disposables.push(trainData);
+    const controller = new AbortController();
+    let rounds = 0;
+    // A timer can only fire if train() gives the event loop a turn: that is what lets a SIGTERM in.
+    const timer = setTimeout(() => controller.abort(), 150);
+    const result = await train({
+      parameters: { objective: "regression", learning_rate: 0.001, min_data_in_leaf: 1 }, train: trainData, numIterations: 1_000_000,
+      signal: controller.signal, onIteration: ({ iteration }) => void (rounds = iteration),
+    });
+    clearTimeout(timer);
+    disposables.push(result.booster);
+    expect(result.aborted).toBe(true);
+    expect(rounds).toBeGreaterThan(0);
+    expect(rounds).toBeLessThan(1_000_000);
+    expect(result.bestIteration).toBe(rounds);
   });
 });

@@ -1,10 +1,11 @@
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
-import { runPythonJson } from "../support/python.js";
+import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 interface SeenRun {
@@ -97,6 +98,34 @@ describe("train power (CLI, end to end)", () => {
     expect(evaluate.stdout).toMatch(/continued an existing run/);
     expect(evaluate.stdout).toMatch(/test_skill_vs_seasonal_naive\s+0\.\d+/);
   });
+
+  it("stops boosting on SIGTERM, exits 130 and marks the run KILLED with no model registered", async () => {
+    const store = path.join(directory, "sigterm-mlruns");
+    // Far more rounds than the test waits for, and no early stop: only the signal can end boosting.
+    const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, "bin/train.js"), "power", "--data-file", dataFile, "--tracking-uri", store,
+      "--num-iterations", "1000000", "--early-stopping-rounds", "1000000", "--log-format", "json"], { env: { ...process.env, MLFLOW_TRACKING_URI: "" } });
+    let stderr = "";
+    let killed = false;
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!killed && stderr.includes("hourly features and time split ready")) {
+        killed = true;
+        setTimeout(() => child.kill("SIGTERM"), 1500);
+      }
+    });
+    const started = Date.now();
+    const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(exitCode).toBe(EXIT_CODES.INTERRUPTED);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(errorLines(stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
+    const seen = await runPythonJson<{ statuses: string[]; models: number }>(`
+import json
+from mlflow import MlflowClient
+client = MlflowClient("file://${store}")
+runs = [run for experiment in client.search_experiments() for run in client.search_runs([experiment.experiment_id])]
+print(json.dumps({"statuses": [run.info.status for run in runs], "models": len(client.search_registered_models())}))`);
+    expect(seen).toEqual({ statuses: ["KILLED"], models: 0 });
+  }, 120_000);
 
   it("fails clearly without data, and with a corrupt file names file and line", async () => {
     const store = path.join(directory, "failing-mlruns");

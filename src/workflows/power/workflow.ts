@@ -3,7 +3,7 @@ import path from "node:path";
 import { CALENDAR_FEATURES, targetLagName } from "../../data/power/features.js";
 import { sliceRows, type RowRange } from "../../data/power/split.js";
 import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
-import { DataError } from "../../runtime/errors.js";
+import { DataError, InterruptedError } from "../../runtime/errors.js";
 import type { WorkflowModule } from "../types.js";
 import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "./mlflow-lightgbm.js";
@@ -39,7 +39,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
   validate: validatePower,
 
   async fit(context) {
-    const { params, reporter } = context;
+    const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const parameters = lightgbmParameters(params);
     const trainRows = rowsOf(prepared, prepared.split.train);
@@ -51,13 +51,14 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const progress = reporter.startProgress("boosting", params.num_iterations);
     let result;
     try {
-      result = train({
+      result = await train({
         parameters,
         train: trainSet,
         valid: [validationSet],
         validNames: ["validation"],
         numIterations: params.num_iterations,
         earlyStoppingRounds: params.early_stopping_rounds,
+        signal,
         onIteration: ({ iteration, evaluations }) => {
           history.push(evaluations[0]?.value ?? Number.NaN);
           progress.update(iteration, { rmse: (evaluations[0]?.value ?? Number.NaN).toFixed(4) });
@@ -70,6 +71,11 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     }
     const seconds = (performance.now() - started) / 1000;
     const { booster, bestIteration } = result;
+    // A SIGTERM stops boosting between rounds; the run is then marked KILLED, nothing is saved.
+    if (result.aborted || signal.aborted) {
+      booster.dispose();
+      throw new InterruptedError(String(signal.reason ?? "signal"));
+    }
     try {
       // The per-round validation curve, as metric steps (MLflow charts it).
       for (const [index, rmse] of history.entries()) await context.logMetrics({ validation_rmse: rmse }, index + 1);
@@ -85,7 +91,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
   },
 
   async evaluate(context, modelDirectory) {
-    const { params, reporter } = context;
+    const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const { table, split } = prepared;
     const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"));

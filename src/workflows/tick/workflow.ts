@@ -58,17 +58,17 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
     const progress = reporter.startProgress("boosting", params.num_iterations);
     let booster: Booster | undefined;
     try {
-      const result = train({
+      const result = await train({
         parameters, train: trainSet, valid: [validationSet], validNames: [VALIDATION_NAME],
-        numIterations: params.num_iterations, earlyStoppingRounds: params.early_stopping_rounds,
+        numIterations: params.num_iterations, earlyStoppingRounds: params.early_stopping_rounds, signal,
         onIteration: (report) => {
           history.push(report);
           progress.update(report.iteration);
         },
       });
       booster = result.booster;
-      // train() runs synchronously, so a SIGTERM is only seen once it returns: stop here.
-      if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+      // A SIGTERM stops boosting between rounds; the run is then marked KILLED, nothing is saved.
+      if (result.aborted || signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
       progress.stop();
       const fitSeconds = (performance.now() - started) / 1000;
       for (const report of history) {
