@@ -55,13 +55,16 @@ describe("splitBatch", () => {
 });
 
 describe("retry policy", () => {
-  it("reads MLflow's environment variables and draws full-jitter delays under the doubling ceiling", () => {
+  it("reads MLflow's environment variables and draws equal-jitter delays between half and all of the doubling ceiling", () => {
     expect(resolveRetryPolicy({})).toEqual(DEFAULT_RETRY_POLICY);
     expect(resolveRetryPolicy({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: "2", MLFLOW_HTTP_REQUEST_TIMEOUT: "7" })).toMatchObject({ maxRetries: 2, requestTimeoutMs: 7000 });
     expect(() => resolveRetryPolicy({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: "many" })).toThrow(/MLFLOW_HTTP_REQUEST_MAX_RETRIES must be a non-negative number/);
-    expect(backoffDelay(DEFAULT_RETRY_POLICY, 3, () => 0.999)).toBe(7992);
-    expect(backoffDelay(DEFAULT_RETRY_POLICY, 30, () => 0.5)).toBe(DEFAULT_RETRY_POLICY.maxDelayMs / 2);
-    expect(backoffDelay(DEFAULT_RETRY_POLICY, 3, () => 0)).toBe(0);
+    expect(backoffDelay(DEFAULT_RETRY_POLICY, 3, () => 0.999)).toBe(7996);
+    // Equal jitter: never below half the ceiling, so the default retries always span 45 s.
+    expect(backoffDelay(DEFAULT_RETRY_POLICY, 0, () => 0)).toBe(500);
+    expect(Array.from({ length: DEFAULT_RETRY_POLICY.maxRetries }, (_, retry) => backoffDelay(DEFAULT_RETRY_POLICY, retry, () => 0)).reduce((a, b) => a + b)).toBe(45_500);
+    expect(backoffDelay(DEFAULT_RETRY_POLICY, 30, () => 0.5)).toBe(DEFAULT_RETRY_POLICY.maxDelayMs * 0.75);
+    expect(backoffDelay(DEFAULT_RETRY_POLICY, 3, () => 0)).toBe(4000);
   });
 });
 

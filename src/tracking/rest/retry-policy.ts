@@ -16,12 +16,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+// Waits before retries 1..7 are at least 0.5, 1, 2, 4, 8, 15, 15 s (equal jitter below): 45 s in
+// all, longer than an MLflow server takes to restart (20–30 s measured here), and at most 91 s.
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxRetries: 6,
-  totalTimeoutMs: 60_000,
+  maxRetries: 7,
+  totalTimeoutMs: 120_000,
   requestTimeoutMs: 120_000,
   baseDelayMs: 1_000,
-  maxDelayMs: 20_000,
+  maxDelayMs: 30_000,
 };
 
 /** Defaults, then the MLflow environment variables, then explicit overrides (tests, checkAvailable). */
@@ -34,11 +36,13 @@ export function resolveRetryPolicy(environment: Environment, overrides: Partial<
   return { ...policy, ...overrides };
 }
 
-/** "Full jitter" (AWS architecture blog): uniform in [0, min(cap, base * 2^retry)], so that many
- * pods retrying against one recovering server do not arrive in lockstep. */
+/** "Equal jitter" (AWS architecture blog): uniform in [c/2, c] for c = min(cap, base · 2^retry).
+ * The random half keeps many pods retrying against one recovering server out of lockstep; the
+ * fixed half guarantees the retries span a server restart, which full jitter (uniform in [0, c])
+ * does not: by bad luck all its waits can be short. */
 export function backoffDelay(policy: RetryPolicy, retryIndex: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retryIndex);
-  return Math.floor(random() * ceiling);
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }
 
 function parseNonNegative(name: string, text: string): number {
