@@ -40,6 +40,7 @@ describe("fitClassifier", () => {
       const trained = model("adam");
       const epochs: EpochLogs[] = [];
       let batches = 0;
+      const tensorsBefore = tf.memory().numTensors;
       const result = await fitClassifier(tf, trained, images, labels, {
         epochs: 8, batchSize: 16, seed: 9, execution: "graph",
         validation: { images, labels },
@@ -47,6 +48,8 @@ describe("fitClassifier", () => {
         onEpochEnd: (_epoch, logs) => void epochs.push(logs),
       });
       expect(result).toEqual({ execution: "graph", epochsCompleted: 8 });
+      // Every step's outputs replace the weights and optimizer state they came from: nothing leaks.
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
       runs.push({ weights: trained.getWeights().flatMap((weight) => [...weight.dataSync()]), epochs, batches });
     }
     expect(runs[0]!.batches).toBe(8 * 4); // ceil(50 / 16) per epoch, the last one partial
