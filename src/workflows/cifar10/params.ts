@@ -16,7 +16,7 @@ export const cifar10ParamsSchema = z.strictObject({
   augment: z.boolean().default(true).describe("random crop of the 4-pixel padded image and horizontal flip, drawn per batch from the seed"),
   validation_split: z.number().min(0).max(0.5).default(0.1).describe("fraction of the training images held out for validation (the last ones, like Keras)"),
   seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling, augmentation and dropout"),
-  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned)"),
+  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned, on the GPU when the CUDA build sees one; tensorflow-gpu: fail unless it does)"),
   execution: z.enum(EXECUTION_MODES).default("graph").describe("graph: each training step runs as one TensorFlow function (native backend; falls back to eager elsewhere); eager: op by op through tfjs-layers"),
   train_limit: z.number().int().positive().optional().describe("use only the first N training images (smoke tests)"),
   test_limit: z.number().int().positive().optional().describe("evaluate on only the first N test images (smoke tests)"),

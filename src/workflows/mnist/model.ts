@@ -5,7 +5,8 @@ import type { MnistParams } from "./params.js";
 /**
  * The classic Keras MNIST convnet: conv32-conv64-maxpool-dropout-dense128-dropout-dense10.
  * Dropout layers get no seed on purpose: tfjs reuses a seeded dropout mask on every step, which
- * turns dropout into a fixed smaller network and costs accuracy.
+ * turns dropout into a fixed smaller network and costs accuracy. The graph step (src/tf/graph)
+ * draws its masks from the run seed and the step number instead, so runs are reproducible.
  */
 export function createMnistModel(tf: TensorFlowModule, params: Pick<MnistParams, "learning_rate" | "seed">) {
   const seed = params.seed;

@@ -11,7 +11,7 @@ export const mnistParamsSchema = z.strictObject({
   learning_rate: z.number().positive().default(0.001).describe("Adam learning rate"),
   validation_split: z.number().min(0).max(0.5).default(0.1).describe("fraction of the training images held out for validation"),
   seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling and dropout"),
-  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned; wasm: WebAssembly fallback that trains)"),
+  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned, on the GPU when the CUDA build sees one; tensorflow-gpu: fail unless it does; wasm: WebAssembly fallback that trains)"),
   execution: z.enum(EXECUTION_MODES).default("graph").describe("graph: each training step runs as one TensorFlow function (native backend; falls back to eager elsewhere); eager: op by op through tfjs-layers"),
   train_limit: z.number().int().positive().optional().describe("use only the first N training images (smoke tests)"),
   test_limit: z.number().int().positive().optional().describe("evaluate on only the first N test images (smoke tests)"),
