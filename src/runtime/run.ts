@@ -136,6 +136,7 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
   };
   const want = (stage: Exclude<Stage, "all">) => options.stage === "all" || options.stage === stage;
 
+  const loadedOnce = new Map<string, Promise<unknown>>();
   const context: WorkflowContext<Record<string, unknown>> = {
     spec: loaded.spec,
     params: options.params,
@@ -148,6 +149,10 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     },
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
+    once: <T>(key: string, load: () => Promise<T>) => {
+      if (!loadedOnce.has(key)) loadedOnce.set(key, load());
+      return loadedOnce.get(key) as Promise<T>;
+    },
   };
   const modelUri = `${run.artifactUri}/${MODEL_ARTIFACT_PATH}`;
   let localModelDirectory: string | undefined;

@@ -17,6 +17,11 @@ export interface WorkflowContext<Params> {
   logMetrics(metrics: Record<string, number>, step?: number): Promise<void>;
   logParams(params: Record<string, string | number | boolean>): Promise<void>;
   setTags(tags: Record<string, string>): Promise<void>;
+  /**
+   * Runs `load` once per run and key: the stages of one `train` invocation (fit, then evaluate)
+   * share what it returns, e.g. the dataset read and checked for fit. Nothing outlives the run.
+   */
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 export interface FitResult {

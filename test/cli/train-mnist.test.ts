@@ -53,6 +53,8 @@ describe("train mnist (CLI)", () => {
     expect(run?.tags["data.sha256.train-images-idx3-ubyte"]).toMatch(/^ba891046/);
     expect(run?.tags["podtrain.version"]).toBe("0.1.0");
     expect(run?.tags["podtrain.execution"]).toBe("graph");
+    // Fit and evaluate in one process share one read of the data.
+    expect(result.stderr.match(/"msg":"data and backend ready"/g)).toHaveLength(1);
     const returned = JSON.parse(await readFile(xcom, "utf8")) as { run_id: string; metrics: Record<string, number>; gate_passed: boolean };
     expect(returned.metrics.test_accuracy).toBeGreaterThan(0.8);
     // 2000 images cannot reach the spec's 0.985 threshold: gated, nothing registered.

@@ -14,18 +14,21 @@ import { learningRateAt } from "./schedule.js";
 const IMAGE_SHAPE: [number, number, number] = [CIFAR10_IMAGE_SIDE, CIFAR10_IMAGE_SIDE, CIFAR10_CHANNELS];
 const EVALUATION_BATCH_SIZE = 500;
 
-async function prepare(context: WorkflowContext<Cifar10Params>) {
-  const { params, reporter } = context;
-  const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-  const dataset = await loadCifar10({
-    ...(params.data_file ? { dataFile: params.data_file } : {}),
-    ...(params.data_dir ? { dataDir: params.data_dir } : {}),
-    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
-    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
-    allowPartialBatches: params.allow_partial_batches,
+/** Backend and dataset, loaded, checked and recorded once per run (fit and evaluate share them). */
+function prepare(context: WorkflowContext<Cifar10Params>) {
+  return context.once("cifar10.prepare", async () => {
+    const { params, reporter } = context;
+    const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
+    const dataset = await loadCifar10({
+      ...(params.data_file ? { dataFile: params.data_file } : {}),
+      ...(params.data_dir ? { dataDir: params.data_dir } : {}),
+      ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
+      ...(params.test_limit ? { testLimit: params.test_limit } : {}),
+      allowPartialBatches: params.allow_partial_batches,
+    });
+    await recordImageRunInputs(context, loaded, dataset);
+    return { ...loaded, dataset };
   });
-  await recordImageRunInputs(context, loaded, dataset);
-  return { ...loaded, dataset };
 }
 
 export const cifar10Workflow: WorkflowModule<Cifar10Params> = {

@@ -20,12 +20,15 @@ function toTensors(tf: TensorFlowModule, split: MnistSplit) {
   }));
 }
 
-async function prepare(context: WorkflowContext<MnistParams>) {
-  const { params, reporter } = context;
-  const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-  const dataset = await loadMnist(datasetOptions(params));
-  await recordImageRunInputs(context, loaded, dataset);
-  return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
+/** Backend and dataset, loaded, checked and recorded once per run (fit and evaluate share them). */
+function prepare(context: WorkflowContext<MnistParams>) {
+  return context.once("mnist.prepare", async () => {
+    const { params, reporter } = context;
+    const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
+    const dataset = await loadMnist(datasetOptions(params));
+    await recordImageRunInputs(context, loaded, dataset);
+    return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
+  });
 }
 
 function datasetOptions(params: MnistParams) {

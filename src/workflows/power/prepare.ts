@@ -9,14 +9,12 @@ import type { WorkflowContext } from "../types.js";
 import type { PowerParams } from "./params.js";
 
 // Data → features → time split, shared by fit and evaluate. With `--stage all` both run in one
-// process on the same context, so the result is cached per context instead of reading twice.
+// process on the same context, which runs the preparation once for both (context.once).
 
 export interface PreparedPower {
   table: FeatureTable;
   split: TimeSplit;
 }
-
-const prepared = new WeakMap<object, Promise<PreparedPower>>();
 
 export function powerSource(params: PowerParams): PowerSource {
   if (params.data_file && params.data_dir) throw new UsageError("pass either --data-file or --data-dir, not both");
@@ -27,13 +25,9 @@ export function powerSource(params: PowerParams): PowerSource {
   );
 }
 
+/** Data, features and split, prepared once per run: fit and evaluate of one process share them. */
 export function preparePower(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
-  let result = prepared.get(context);
-  if (!result) {
-    result = load(context);
-    prepared.set(context, result);
-  }
-  return result;
+  return context.once("power.prepared", () => load(context));
 }
 
 /** Reads, resamples, builds features and splits: every check the data gets, without tracking. */

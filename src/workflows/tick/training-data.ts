@@ -107,14 +107,7 @@ async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<
   return data;
 }
 
-// fit and evaluate of one process share one context: read the window once for both.
-const cache = new WeakMap<object, Promise<TickTrainingData>>();
-
+/** The training window, read once per run: fit and evaluate of one process share it. */
 export function tickTrainingData(context: WorkflowContext<TickParams>): Promise<TickTrainingData> {
-  let data = cache.get(context);
-  if (!data) {
-    data = buildTrainingData(context);
-    cache.set(context, data);
-  }
-  return data;
+  return context.once("tick.trainingData", () => buildTrainingData(context));
 }
