@@ -4,7 +4,7 @@
 // called in reverse layer order (reverse-mode differentiation written out per layer, with the same
 // kernels TensorFlow's own gradient functions use: Conv2DBackpropFilter/Input, MaxPoolGrad,
 // ReluGrad, BiasAddGrad). A layer or setting without a lowering makes the model unsupported; the
-// caller then trains it with tfjs-layers' fit instead.
+// caller then trains it eagerly with tfjs-layers' trainOnBatch instead.
 import type { FunctionGraph, GraphTensor } from "./function-def.js";
 
 const FLOAT: { type: "float32" } = { type: "float32" };
@@ -119,6 +119,8 @@ const dense: Lowering = (config, input, context) => {
   const { graph, weights } = context;
   const layer = String(config.name);
   const l2 = kernelL2(layer, config);
+  // tfjs applies Dense to the last axis of higher-rank inputs; MatMul here takes [batch, features].
+  requireSetting(context.inputShape.length === 1, layer, "only [batch, features] inputs are lowered");
   const kernel = weights[0]!;
   const bias = config.useBias ? weights[1] : undefined;
   const product = graph.op("MatMul", [input, kernel], { T: FLOAT, transpose_a: { bool: false }, transpose_b: { bool: false } });
