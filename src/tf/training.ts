@@ -1,5 +1,6 @@
 import type { WorkflowContext } from "../workflows/types.js";
 import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
+import type { ExecutionMode } from "./execution.js";
 import { LAYERS_MODEL_FORMAT } from "./model-io.js";
 
 // Helpers the TensorFlow.js workflows (MNIST, CIFAR-10) share: the MLmodel flavor they log,
@@ -88,4 +89,10 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
     tfjs_version: loaded.tf.version.tfjs,
   });
   context.reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
+}
+
+/** Records how the steps ran (tag podtrain.execution) and, after a fallback to eager, why. */
+export async function recordExecution(context: WorkflowContext<unknown>, step: { execution: ExecutionMode; fallbackReason?: string }): Promise<void> {
+  await context.setTags({ "podtrain.execution": step.execution, ...(step.fallbackReason ? { "podtrain.execution_fallback": step.fallbackReason.slice(0, 5000) } : {}) });
+  if (step.fallbackReason) context.reporter.log.info({ reason: step.fallbackReason }, "training eagerly: graph execution is not available");
 }

@@ -5,7 +5,7 @@ import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
 import { createTrainStep } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { evaluateBatches, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { evaluateBatches, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";
@@ -42,8 +42,7 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
     const optimizer = compileForTraining(tf, model, params);
     const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
     const trainStep = createTrainStep(tf, model, { execution: params.execution, seed: params.seed });
-    await context.setTags({ "podtrain.execution": trainStep.execution, ...(trainStep.fallbackReason ? { "podtrain.execution_fallback": trainStep.fallbackReason.slice(0, 5000) } : {}) });
-    if (trainStep.fallbackReason) reporter.log.info({ reason: trainStep.fallbackReason }, "training eagerly: graph execution is not available");
+    await recordExecution(context, trainStep);
 
     for (let epoch = 0; epoch < params.epochs && !signal.aborted; epoch += 1) {
       const learningRate = learningRateAt(epoch, params);

@@ -3,7 +3,7 @@ import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
 import { fitClassifier } from "../../tf/fit.js";
-import { recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -83,8 +83,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
       },
     });
     progress.stop();
-    await context.setTags({ "podtrain.execution": fit.execution, ...(fit.fallbackReason ? { "podtrain.execution_fallback": fit.fallbackReason.slice(0, 5000) } : {}) });
-    if (fit.fallbackReason) reporter.log.info({ reason: fit.fallbackReason }, "training eagerly: graph execution is not available");
+    await recordExecution(context, fit);
     tf.dispose([trainImages, trainLabels, validationImages, validationLabels]);
     const modelDirectory = path.join(context.workDirectory, "model");
     await saveLayersModel(tf, model, modelDirectory);
