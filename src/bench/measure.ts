@@ -5,7 +5,7 @@
 // time; the first `warmup` steps (graph building, kernel selection, allocator growth) are dropped.
 import { loadTensorFlow, type BackendRequest } from "../tf/backend.js";
 import type { ExecutionMode } from "../tf/execution.js";
-import { fitClassifier } from "../tf/fit.js";
+import { fitClassifier, tensorBatchSource } from "../tf/fit.js";
 import { describeMachine, type MachineDescription } from "./machine.js";
 import { median, quantile } from "./statistics.js";
 import type { BenchTarget } from "./targets.js";
@@ -67,12 +67,10 @@ export async function measureTraining(target: BenchTarget, options: BenchOptions
     wallStart = performance.now();
     cpuStart = process.cpuUsage();
   };
-  const fit = await fitClassifier(tf, model, images, labels, {
+  const fit = await fitClassifier(tf, model, tensorBatchSource(tf, images, labels, { batchSize: options.batchSize, seed: options.seed, shuffle: false }), {
     epochs: 1,
-    batchSize: options.batchSize,
     seed: options.seed,
     execution: options.execution,
-    shuffle: false,
     onBatchBegin: () => restart(),
     onBatchEnd: (batch) => {
       // The loop has read the batch loss back (a sync point), so the step is done.

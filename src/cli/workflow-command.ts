@@ -7,6 +7,8 @@ import { loadSpecFile, parseParams, specPathFor } from "../spec/load.js";
 import { UsageError } from "../runtime/errors.js";
 import { openTrackingStore } from "../tracking/resolve.js";
 import type { WorkflowDefinition } from "../workflows/types.js";
+import { DEFAULT_GRACE_PERIOD_SECONDS } from "../runtime/signals.js";
+import { numberFlag } from "./flag-parsers.js";
 import { addParamOptions, paramOverrides } from "./param-options.js";
 
 interface CommonOptions {
@@ -19,6 +21,8 @@ interface CommonOptions {
   register: boolean;
   xcom?: string | boolean;
   logFormat: LogFormat;
+  gracePeriod: number;
+  checkpointDir?: string;
 }
 
 export function registerWorkflowCommand(program: Command, definition: WorkflowDefinition): Command {
@@ -35,6 +39,8 @@ export function registerWorkflowCommand(program: Command, definition: WorkflowDe
     .addOption(new Option("--stage <stage>", "part of the flow to run (DAG steps run one each)").choices(STAGES).default("all"))
     .option("--no-register", "skip the registration gate")
     .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
+    .addOption(new Option("--grace-period <seconds>", "on SIGTERM/SIGINT: stop at the next step, checkpoint, mark the run KILLED and exit within this many seconds (keep it below the pod's terminationGracePeriodSeconds)").argParser(numberFlag({ exclusiveMinimum: 0 })).default(DEFAULT_GRACE_PERIOD_SECONDS))
+    .option("--checkpoint-dir <dir>", "write training checkpoints to <dir>/<run id>/ (a mounted volume) instead of the run's MLflow artifacts (checkpoints/)")
     .addOption(new Option("--log-format <format>", "log lines for humans or JSON for pods").choices(["auto", "pretty", "json"]).default("auto"));
   addParamOptions(command, definition.paramsSchema);
   registerValidateCommand(command, definition);
@@ -84,6 +90,8 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     reporter,
     stage: options.stage,
     register: options.register,
+    gracePeriodSeconds: options.gracePeriod,
+    ...(options.checkpointDir ? { checkpointDirectory: path.resolve(options.checkpointDir) } : {}),
     ...(options.runKey ? { runKey: options.runKey } : {}),
     ...((options.runId ?? process.env.MLFLOW_RUN_ID) ? { runId: options.runId ?? process.env.MLFLOW_RUN_ID } : {}),
     ...(options.runName ? { runName: options.runName } : {}),

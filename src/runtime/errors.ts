@@ -10,7 +10,10 @@ export const EXIT_CODES = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   CONFIG: 78,
+  /** 128 + SIGINT: what a shell reports for Ctrl-C. */
   INTERRUPTED: 130,
+  /** 128 + SIGTERM: what Kubernetes and Airflow expect from a pod stopped with SIGTERM. */
+  TERMINATED: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -59,12 +62,18 @@ export class NotImplementedError extends PodtrainError {
   }
 }
 
-/** The run was stopped by SIGINT/SIGTERM (Airflow kills pods with SIGTERM). */
+/** The run was stopped by SIGINT/SIGTERM (Airflow and Kubernetes stop pods with SIGTERM). */
 export class InterruptedError extends PodtrainError {
+  readonly signal: string;
   constructor(signal: string) {
-    super(`interrupted by ${signal}`, EXIT_CODES.INTERRUPTED);
+    // 128 + the signal number, as a shell reports a process killed by it.
+    super(`interrupted by ${signal}`, signal === "SIGTERM" ? EXIT_CODES.TERMINATED : EXIT_CODES.INTERRUPTED);
+    this.signal = signal;
   }
 }
+
+/** A resumed run whose hyper-parameters differ from the ones it was started with. */
+export class ResumeMismatchError extends UsageError {}
 
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof PodtrainError ? error.exitCode : EXIT_CODES.SOFTWARE;

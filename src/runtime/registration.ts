@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { WorkflowSpec } from "../spec/schema.js";
 import type { TrackingStore } from "../tracking/store.js";
+import { InterruptedError } from "./errors.js";
 import { type GateDecision, decideGate } from "./gate.js";
 
 export interface RegistrationResult {
@@ -15,8 +16,12 @@ const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.version", "podtrain.image", "po
  * lineage tags and the candidate alias; the champion alias moves only through `train promote`
  * (or when the spec explicitly sets registry.auto_promote).
  */
-export async function registerIfGatePasses(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger }): Promise<RegistrationResult> {
+export async function registerIfGatePasses(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger; signal?: AbortSignal }): Promise<RegistrationResult> {
   const { store, spec, runId, log } = input;
+  // A signal between the calls below stops before the next write: no version, no alias move.
+  const stopIfInterrupted = () => {
+    if (input.signal?.aborted) throw new InterruptedError(String(input.signal.reason ?? "signal"));
+  };
   const name = spec.registered_model;
   const run = await store.getRun(runId);
   // A retried register task must not create a second version for the same run.
@@ -36,6 +41,7 @@ export async function registerIfGatePasses(input: { store: TrackingStore; spec: 
   const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== "podtrain.gate.reason"));
   // MLflow 3: a version points at the logged model when the server has one for this run.
   const loggedModelId = run.tags["podtrain.logged_model_id"];
+  stopIfInterrupted();
   const version = await store.registry.createModelVersion({
     name,
     source: loggedModelId ? `models:/${loggedModelId}` : input.modelUri,
@@ -43,6 +49,7 @@ export async function registerIfGatePasses(input: { store: TrackingStore; spec: 
     runId,
     tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
   });
+  stopIfInterrupted();
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {
     await store.registry.setAlias(name, spec.registry.champion_alias, version.version);

@@ -7,7 +7,8 @@ import type { RunInfo, TrackingStore } from "../tracking/store.js";
 import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
 import { codeVersionTags, readCodeVersion } from "./code-version.js";
-import { InterruptedError, PodtrainError, UsageError } from "./errors.js";
+import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
+import { InterruptedError, PodtrainError, ResumeMismatchError, UsageError } from "./errors.js";
 import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
 import type { Reporter } from "./reporter.js";
 import { withAbortOnSignals } from "./signals.js";
@@ -17,6 +18,8 @@ export type Stage = (typeof STAGES)[number];
 
 const RUN_KEY_TAG = "podtrain.run_key";
 const STAGES_DONE_TAG = "podtrain.stages_done";
+/** Training epochs whose metrics are logged: a resumed run does not log them again. */
+const EPOCHS_LOGGED_TAG = "podtrain.fit.epochs_logged";
 
 export interface RunOptions {
   definition: WorkflowDefinition;
@@ -31,6 +34,10 @@ export interface RunOptions {
   runName?: string;
   register: boolean;
   xcomPath?: string;
+  /** Seconds from SIGTERM/SIGINT until the process exits, checkpoint or not (default 25). */
+  gracePeriodSeconds?: number;
+  /** Checkpoints go to <checkpointDirectory>/<run id>/ (a mounted volume) instead of the run's artifacts. */
+  checkpointDirectory?: string;
 }
 
 export interface RunSummary {
@@ -102,7 +109,13 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
 
   const workDirectory = await mkdtemp(path.join(os.tmpdir(), `podtrain-${definition.name}-`));
   try {
-    return await withAbortOnSignals(log, async (signal) => {
+    // A forced exit (second signal, grace period spent) still leaves the run KILLED, not RUNNING.
+    const markKilled = async (reason: string) => {
+      await store.logBatch(run.runId, { tags: { "podtrain.error": reason } });
+      await store.updateRun(run.runId, { status: "KILLED", endTime: Date.now() });
+    };
+    const signals = { ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}), onForcedExit: markKilled };
+    return await withAbortOnSignals(log, signals, async (signal) => {
       const summary = await executeStages(options, module, run, workDirectory, signal);
       if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
       await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
@@ -135,6 +148,10 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     await store.logBatch(runId, { tags: { [STAGES_DONE_TAG]: [...stagesDone].sort().join(",") } });
   };
   const want = (stage: Exclude<Stage, "all">) => options.stage === "all" || options.stage === stage;
+  const stopIfInterrupted = () => {
+    if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+  };
+  let epochsLogged = Number(current.tags[EPOCHS_LOGGED_TAG] ?? 0);
 
   const loadedOnce = new Map<string, Promise<unknown>>();
   const context: WorkflowContext<Record<string, unknown>> = {
@@ -147,6 +164,13 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
       const timestamp = Date.now();
       return store.logBatch(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step, timestamp })) });
     },
+    logEpochMetrics: async (metrics, epoch) => {
+      if (epoch < epochsLogged) return;
+      const timestamp = Date.now();
+      epochsLogged = epoch + 1;
+      await store.logBatch(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: epoch, timestamp })), tags: { [EPOCHS_LOGGED_TAG]: String(epochsLogged) } });
+    },
+    checkpoints: options.checkpointDirectory ? directoryCheckpoints(options.checkpointDirectory, runId, reporter.log) : artifactCheckpoints(store, runId, workDirectory, reporter.log),
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
     once: <T>(key: string, load: () => Promise<T>) => {
@@ -158,9 +182,10 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
   let localModelDirectory: string | undefined;
 
   if (want("fit") && !stagesDone.has("fit")) {
+    refuseChangedParams(options, current.params, runId);
     await context.logParams(stringParams(options.params));
     const fitted = await module.fit(context);
-    if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+    stopIfInterrupted();
     await writeMLmodel(fitted.modelDirectory, { runId, flavors: fitted.flavors, ...(fitted.signature ? { signature: fitted.signature } : {}) });
     await store.logArtifacts(runId, fitted.modelDirectory, MODEL_ARTIFACT_PATH);
     await logLoggedModel(store, run, fitted.modelDirectory, Object.keys(fitted.flavors)[0] ?? "custom");
@@ -168,19 +193,24 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     await markDone("fit");
   }
   if (want("evaluate") && !stagesDone.has("evaluate")) {
+    stopIfInterrupted();
     if (!stagesDone.has("fit")) throw new UsageError(`run ${runId} has no fitted model yet: run --stage fit first`);
     if (!localModelDirectory) {
       localModelDirectory = path.join(workDirectory, "downloaded-model");
       await store.downloadArtifacts(runId, MODEL_ARTIFACT_PATH, localModelDirectory);
     }
     const metrics = await module.evaluate(context, localModelDirectory);
+    stopIfInterrupted();
     await context.logMetrics(metrics);
     await markDone("evaluate");
   }
   let registration: RegistrationResult | undefined;
   if (want("register") && options.register) {
     if (!stagesDone.has("evaluate")) throw new UsageError(`run ${runId} is not evaluated yet: run --stage evaluate first`);
-    registration = await registerIfGatePasses({ store, spec: loaded.spec, runId, modelUri, log: reporter.log });
+    // Nothing is registered for a run that was told to stop; registration checks again before each write.
+    stopIfInterrupted();
+    registration = await registerIfGatePasses({ store, spec: loaded.spec, runId, modelUri, log: reporter.log, signal });
+    stopIfInterrupted();
     await markDone("register");
   }
   const metrics = (await store.getRun(runId)).metrics;
@@ -199,6 +229,20 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
         }
       : {}),
   };
+}
+
+/**
+ * A run resumed with other hyper-parameters would mix two trainings in one model: refuse it
+ * (resuming with other values is a new run, under another run key).
+ */
+function refuseChangedParams(options: RunOptions, logged: Record<string, string>, runId: string): void {
+  const given = stringParams(options.params);
+  const changed = Object.keys(options.definition.paramsSchema.shape)
+    .filter((key) => key in logged && logged[key] !== given[key])
+    .map((key) => `${key}=${given[key] ?? "(unset)"} (the run has ${logged[key]})`);
+  if (changed.length > 0) {
+    throw new ResumeMismatchError(`run ${runId} was started with other parameters, so it cannot be resumed with ${changed.join(", ")}: use the run's values, or start a new run (another --run-key)`);
+  }
 }
 
 export const LOGGED_MODEL_TAG = "podtrain.logged_model_id";

@@ -1,25 +1,57 @@
 import type { Logger } from "pino";
+import { InterruptedError } from "./errors.js";
 
-// Airflow stops a pod with SIGTERM (then SIGKILL after the grace period): turn the first signal
-// into an abort so the workflow stops at a batch boundary and the run is marked KILLED; a second
-// signal exits at once.
+// Kubernetes stops a pod with SIGTERM, then SIGKILLs it after terminationGracePeriodSeconds
+// (30 s by default). The first SIGTERM/SIGINT aborts the signal the workflow polls between
+// steps, so it stops at the next step boundary, writes a checkpoint and marks the run KILLED.
+// The whole shutdown is bounded by the grace period: when it runs out, or on a second signal,
+// the run is still marked KILLED (a bounded, best-effort call) before the process exits, so a
+// preempted run is never left RUNNING.
 const HANDLED_SIGNALS = ["SIGINT", "SIGTERM"] as const;
-const EXIT_ON_SECOND_SIGNAL = 130;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 25;
+/** At most this long for the last "mark the run KILLED" call once the process must go. */
+const FORCED_EXIT_CLEANUP_MS = 3000;
 
-export async function withAbortOnSignals<T>(log: Logger, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export interface SignalOptions {
+  /** Seconds from the first signal until the process exits whatever it is doing. */
+  gracePeriodSeconds?: number;
+  /** Last words on a forced exit (mark the run KILLED); bounded by the remaining grace period. */
+  onForcedExit?(reason: string): Promise<void>;
+}
+
+/** Resolves on the next turn of the event loop: lets signal handlers run between synchronous steps. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
+  const graceMs = (options.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS) * 1000;
+  let deadline = Number.POSITIVE_INFINITY;
+  let forcing = false;
+  const forceExit = (first: NodeJS.Signals, why: string) => {
+    if (forcing) return;
+    forcing = true;
+    const interrupted = new InterruptedError(first);
+    log.error({ signal: first }, `${why}: marking the run KILLED and exiting`);
+    process.stderr.write(`train: error: ${interrupted.message} (${why})\n`);
+    const bound = Math.max(250, Math.min(FORCED_EXIT_CLEANUP_MS, deadline - Date.now()));
+    const cleanup = options.onForcedExit?.(`${interrupted.message} (${why})`).catch(() => undefined) ?? Promise.resolve();
+    void Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, bound).unref())]).finally(() => process.exit(interrupted.exitCode));
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      log.error({ signal }, "second signal: exiting without cleanup");
-      process.exit(EXIT_ON_SECOND_SIGNAL);
+      forceExit(controller.signal.reason as NodeJS.Signals, `second signal ${signal}`);
+      return;
     }
-    log.warn({ signal }, "stopping at the next batch boundary; send the signal again to exit at once");
+    deadline = Date.now() + graceMs;
+    log.warn({ signal, grace_period_s: graceMs / 1000 }, "stopping at the next step boundary; send the signal again to exit at once");
     controller.abort(signal);
+    setTimeout(() => forceExit(signal, `grace period of ${graceMs / 1000} s ran out`), Math.max(0, graceMs - FORCED_EXIT_CLEANUP_MS)).unref();
   };
   for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
   try {
     return await body(controller.signal);
   } finally {
-    for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
+    // Keep handling signals until the caller has marked the run; the CLI entry point exits next.
+    if (!controller.signal.aborted) for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
   }
 }

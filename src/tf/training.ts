@@ -1,6 +1,9 @@
 import type { WorkflowContext } from "../workflows/types.js";
 import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
+import type { Progress } from "../runtime/reporter.js";
+import { yieldToEventLoop } from "../runtime/signals.js";
 import type { ExecutionMode } from "./execution.js";
+import type { FitOptions } from "./fit.js";
 import { LAYERS_MODEL_FORMAT } from "./model-io.js";
 
 // Helpers the TensorFlow.js workflows (MNIST, CIFAR-10) share: the MLmodel flavor they log,
@@ -59,6 +62,7 @@ export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, 
     lossSum += batchLoss;
     correct += batchCorrect;
     count += batch.count;
+    await yieldToEventLoop();
   }
   return { loss: count > 0 ? lossSum / count : Number.NaN, accuracy: count > 0 ? correct / count : Number.NaN, count };
 }
@@ -95,4 +99,29 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
 export async function recordExecution(context: WorkflowContext<unknown>, step: { execution: ExecutionMode; fallbackReason?: string }): Promise<void> {
   await context.setTags({ "podtrain.execution": step.execution, ...(step.fallbackReason ? { "podtrain.execution_fallback": step.fallbackReason.slice(0, 5000) } : {}) });
   if (step.fallbackReason) context.reporter.log.info({ reason: step.fallbackReason }, "training eagerly: graph execution is not available");
+}
+
+/**
+ * Progress bar, epoch log line and epoch metrics for the shared loop: train_loss/accuracy,
+ * val_loss/accuracy, epoch_seconds, images_per_second, plus the workflow's own (learning rate).
+ */
+export function epochReporting(context: WorkflowContext<{ epochs: number }>, batchesPerEpoch: number, extraMetrics: (epoch: number) => Record<string, number> = () => ({})): Pick<FitOptions, "onEpochBegin" | "onBatchEnd" | "onEpochEnd"> & { stop(): void } {
+  const { reporter, params } = context;
+  let progress: Progress | undefined;
+  return {
+    onEpochBegin: (epoch, firstBatch) => {
+      progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, batchesPerEpoch);
+      if (firstBatch > 0) progress.update(firstBatch);
+    },
+    onBatchEnd: (batch, logs) => progress?.update(batch + 1, { loss: logs.loss.toFixed(4) }),
+    onEpochEnd: async (epoch, logs) => {
+      progress?.stop();
+      const metrics: Record<string, number> = { train_loss: logs.loss, train_accuracy: logs.accuracy, ...extraMetrics(epoch), epoch_seconds: logs.seconds, images_per_second: logs.examples / logs.seconds };
+      if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
+      if (logs.val_accuracy !== undefined) metrics.val_accuracy = logs.val_accuracy;
+      await context.logEpochMetrics(metrics, epoch);
+      reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
+    },
+    stop: () => progress?.stop(),
+  };
 }

@@ -214,6 +214,11 @@ export class FileTrackingStore implements TrackingStore {
     return files.map((file) => path.posix.join(artifactPath, file.split(path.sep).join("/"))).sort();
   }
 
+  async deleteArtifacts(runId: string, artifactPath: string): Promise<void> {
+    checkKey("artifact path", artifactPath);
+    await rm(path.join(await this.runDirectory(runId), "artifacts", artifactPath), { recursive: true, force: true });
+  }
+
   async updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void> {
     const metaFile = path.join(await this.runDirectory(runId), META_FILE);
     const meta = await readYaml<RunMeta>(metaFile);

@@ -82,6 +82,8 @@ export interface TrackingStore {
   downloadArtifacts(runId: string, artifactPath: string, localDirectory: string): Promise<void>;
   /** Lists artifact paths (files only, relative to the run's artifact root). */
   listArtifacts(runId: string, artifactPath?: string): Promise<string[]>;
+  /** Removes the run's artifacts under `artifactPath` (old checkpoints); optional for stores that cannot. */
+  deleteArtifacts?(runId: string, artifactPath: string): Promise<void>;
   updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void>;
   readonly registry: ModelRegistry;
   readonly loggedModels?: LoggedModelStore;

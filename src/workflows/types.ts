@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { CheckpointStore } from "../runtime/checkpoints.js";
 import type { Reporter } from "../runtime/reporter.js";
 import type { WorkflowName, WorkflowSpec } from "../spec/schema.js";
 import type { SignatureSpec } from "../tracking/mlmodel.js";
@@ -15,6 +16,13 @@ export interface WorkflowContext<Params> {
   /** Scratch folder for this run, removed afterwards. */
   workDirectory: string;
   logMetrics(metrics: Record<string, number>, step?: number): Promise<void>;
+  /**
+   * Logs one training epoch's metrics at step `epoch`, once: an epoch a resumed run trains
+   * again (it was logged, then the process died before the next checkpoint) is not logged twice.
+   */
+  logEpochMetrics(metrics: Record<string, number>, epoch: number): Promise<void>;
+  /** Where this run's training checkpoints go (--checkpoint-dir, else the run's artifacts). */
+  checkpoints: CheckpointStore;
   logParams(params: Record<string, string | number | boolean>): Promise<void>;
   setTags(tags: Record<string, string>): Promise<void>;
   /**

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadTensorFlow, type TensorFlowModule } from "../../src/tf/backend.js";
-import { fitClassifier, type EpochLogs } from "../../src/tf/fit.js";
+import { encodeTrainingState, restoreTrainingState, type TrainingState } from "../../src/tf/checkpoint.js";
+import { fitClassifier, tensorBatchSource, type EpochLogs } from "../../src/tf/fit.js";
 
 let tf: TensorFlowModule;
 beforeAll(async () => {
@@ -41,13 +42,19 @@ describe("fitClassifier", () => {
       const epochs: EpochLogs[] = [];
       let batches = 0;
       const tensorsBefore = tf.memory().numTensors;
-      const result = await fitClassifier(tf, trained, images, labels, {
-        epochs: 8, batchSize: 16, seed: 9, execution: "graph",
-        validation: { images, labels },
+      const result = await fitClassifier(tf, trained, tensorBatchSource(tf, images, labels, { batchSize: 16, seed: 9 }), {
+        epochs: 8, seed: 9, execution: "graph",
+        validate: async () => {
+          const [loss, accuracy] = trained.evaluate(images, labels) as Array<{ dataSync(): Float32Array; dispose(): void }>;
+          const logs = { loss: loss!.dataSync()[0]!, accuracy: accuracy!.dataSync()[0]! };
+          loss!.dispose();
+          accuracy!.dispose();
+          return logs;
+        },
         onBatchEnd: () => void (batches += 1),
         onEpochEnd: (_epoch, logs) => void epochs.push(logs),
       });
-      expect(result).toEqual({ execution: "graph", epochsCompleted: 8 });
+      expect(result).toEqual({ execution: "graph", epochsCompleted: 8, interrupted: false });
       // Every step's outputs replace the weights and optimizer state they came from: nothing leaks.
       expect(tf.memory().numTensors).toBe(tensorsBefore);
       runs.push({ weights: trained.getWeights().flatMap((weight) => [...weight.dataSync()]), epochs, batches });
@@ -63,8 +70,8 @@ describe("fitClassifier", () => {
     const { images, labels } = data(40);
     const trained = model("sgd");
     const losses: number[] = [];
-    const result = await fitClassifier(tf, trained, images, labels, { epochs: 3, batchSize: 8, seed: 1, execution: "graph", onEpochEnd: (_epoch, logs) => void losses.push(logs.loss) });
-    expect(result).toEqual({ execution: "eager", fallbackReason: "optimizer SGD is not lowered (Adam, Momentum are)", epochsCompleted: 3 });
+    const result = await fitClassifier(tf, trained, tensorBatchSource(tf, images, labels, { batchSize: 8, seed: 1 }), { epochs: 3, seed: 1, execution: "graph", onEpochEnd: (_epoch, logs) => void losses.push(logs.loss) });
+    expect(result).toEqual({ execution: "eager", fallbackReason: "optimizer SGD is not lowered (Adam, Momentum are)", epochsCompleted: 3, interrupted: false });
     expect(losses[2]).toBeLessThan(losses[0]!);
   });
 
@@ -72,14 +79,70 @@ describe("fitClassifier", () => {
     const { images, labels } = data(64);
     const controller = new AbortController();
     let batches = 0;
-    const result = await fitClassifier(tf, model("adam"), images, labels, {
-      epochs: 5, batchSize: 8, seed: 1, execution: "eager", signal: controller.signal,
+    const result = await fitClassifier(tf, model("adam"), tensorBatchSource(tf, images, labels, { batchSize: 8, seed: 1 }), {
+      epochs: 5, seed: 1, execution: "eager", signal: controller.signal,
       onBatchEnd: (batch) => {
         batches += 1;
         if (batch === 2) controller.abort();
       },
     });
-    expect(result).toEqual({ execution: "eager", epochsCompleted: 0 });
+    expect(result).toEqual({ execution: "eager", epochsCompleted: 0, interrupted: true });
     expect(batches).toBe(3);
   });
+});
+
+describe("fitClassifier checkpoints and resume", () => {
+  type Saved = { state: TrainingState; data: Uint8Array };
+  async function train(options: { optimizer: "adam" | "momentum"; execution: "graph" | "eager"; dropout: boolean; stopAtStep?: number; resumeFrom?: Saved; initSeed?: number }) {
+    const { images, labels } = data(45);
+    const built = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: options.initSeed ?? 1 }) }),
+        tf.layers.flatten(),
+        ...(options.dropout ? [tf.layers.dropout({ rate: 0.2 })] : []),
+        tf.layers.dense({ units: 2, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: (options.initSeed ?? 1) + 1 }) }),
+      ],
+    });
+    built.compile({ optimizer: options.optimizer === "adam" ? tf.train.adam(0.01) : tf.train.momentum(0.05, 0.9), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+    const controller = new AbortController();
+    let stepsSeen = options.resumeFrom?.state.position.step ?? 0;
+    const saved: Saved[] = [];
+    const epochs: EpochLogs[] = [];
+    const result = await fitClassifier(tf, built, tensorBatchSource(tf, images, labels, { batchSize: 8, seed: 3 }), {
+      epochs: 4, seed: 3, execution: options.execution, signal: controller.signal,
+      onBatchEnd: () => {
+        stepsSeen += 1;
+        if (stepsSeen === options.stopAtStep) controller.abort("SIGTERM");
+      },
+      onEpochEnd: (_epoch, logs) => void epochs.push(logs),
+      resume: async (step) => (options.resumeFrom ? restoreTrainingState(tf, built, step, { name: "test", location: "memory", ...options.resumeFrom }) : undefined),
+      checkpoint: { everyEpochs: 1, everyMilliseconds: Number.POSITIVE_INFINITY, write: async (position, step) => void saved.push(await encodeTrainingState(built, step, position)) },
+    });
+    const weights = built.getWeights().flatMap((weight) => [...weight.dataSync()]);
+    built.dispose();
+    tf.dispose([images, labels]);
+    return { result, saved, epochs, weights };
+  }
+
+  for (const [optimizer, execution, dropout] of [["adam", "graph", true], ["momentum", "graph", true], ["adam", "eager", false]] as const) {
+    it(`stopped at any step and resumed ends with the uninterrupted weights (${optimizer}, ${execution})`, async () => {
+      const uninterrupted = await train({ optimizer, execution, dropout });
+      expect(uninterrupted.result.epochsCompleted).toBe(4);
+      for (const stopAtStep of [3, 6, 13]) {
+        const stopped = await train({ optimizer, execution, dropout, stopAtStep });
+        expect(stopped.result.interrupted).toBe(true);
+        const last = stopped.saved.at(-1)!;
+        expect(last.state.position.step).toBe(stopAtStep);
+        // Other initial weights: everything must come from the checkpoint.
+        const resumed = await train({ optimizer, execution, dropout, resumeFrom: last, initSeed: 77 });
+        expect(resumed.result).toMatchObject({ epochsCompleted: 4, interrupted: false });
+        const largest = Math.max(...uninterrupted.weights.map((value, index) => Math.abs(value - resumed.weights[index]!)));
+        expect(largest).toBeLessThanOrEqual(1e-6);
+        // Epoch means of the resumed epochs equal the uninterrupted ones (the running sums are in the checkpoint).
+        const all = [...stopped.epochs, ...resumed.epochs];
+        expect(all.map((logs) => logs.examples)).toEqual([45, 45, 45, 45]);
+        all.forEach((logs, epoch) => expect(Math.abs(logs.loss - uninterrupted.epochs[epoch]!.loss)).toBeLessThan(1e-6));
+      }
+    });
+  }
 });

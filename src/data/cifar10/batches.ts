@@ -87,6 +87,8 @@ export interface BatchOptions {
   seed: number;
   /** Images [start, end) of the split (validation hold-out without copying). */
   range?: [number, number];
+  /** Skip the batches before this one (a resumed epoch); their crops are still drawn, so later batches are unchanged. */
+  firstBatch?: number;
 }
 
 /** One epoch of batches over `split`; the same (seed, epoch) always gives the same batches. */
@@ -95,7 +97,9 @@ export function* epochBatches(split: Cifar10Split, epoch: number, options: Batch
   const order = Uint32Array.from({ length: end - start }, (_, index) => start + index);
   const random = new SeededRandom(deriveSeed(options.seed, epoch));
   if (options.shuffle) random.shuffle(order);
-  for (let first = 0; first < order.length; first += options.batchSize) {
+  const skipped = Math.min(order.length, (options.firstBatch ?? 0) * options.batchSize);
+  if (options.augment) for (let slot = 0; slot < skipped; slot += 1) drawPlacement(random);
+  for (let first = skipped; first < order.length; first += options.batchSize) {
     const count = Math.min(options.batchSize, order.length - first);
     const images = new Float32Array(count * CIFAR10_PIXELS_PER_IMAGE);
     const labels = new Float32Array(count * CIFAR10_CLASSES);

@@ -51,6 +51,10 @@ export interface GraphTrainStep {
   readonly functionName: string;
   /** Trains on one batch (NHWC images, one-hot labels) and updates the model's weights. */
   step(images: Tensor, labels: Tensor): StepResult;
+  /** Steps taken and the optimizer slots, per weight in order (owned by the step: do not dispose). */
+  state(): { iterations: number; slots: Tensor[] };
+  /** Continues from a checkpoint: takes ownership of `slots` (same count and shapes as state()'s). */
+  restore(iterations: number, slots: Tensor[]): void;
   dispose(): void;
 }
 
@@ -235,6 +239,15 @@ export function createGraphTrainStep(tf: TensorFlowModule, model: LayersModel, s
       stateVariables.forEach((variable, index) => variable.write(newState[index]!));
       tf.dispose([...newWeights, ...newState]);
       return { loss: loss!, accuracy: accuracy! };
+    },
+    state: () => ({ iterations: stepCount, slots }),
+    restore(iterations, restored) {
+      const expected = slots.map((slot) => slot.shape.join("x"));
+      const given = restored.map((slot) => slot.shape.join("x"));
+      if (expected.join(",") !== given.join(",")) throw new Error(`optimizer state does not fit the model: expected slots ${expected.join(", ")}, got ${given.join(", ")}`);
+      tf.dispose(slots);
+      slots = restored;
+      stepCount = iterations;
     },
     dispose() {
       tf.dispose(slots);

@@ -21,6 +21,7 @@ export const ENDPOINTS = {
   uploadArtifact: { method: "PUT", path: "/api/2.0/mlflow-artifacts/artifacts/{artifact_path}" },
   downloadArtifact: { method: "GET", path: "/api/2.0/mlflow-artifacts/artifacts/{artifact_path}" },
   listArtifacts: { method: "GET", path: "/api/2.0/mlflow-artifacts/artifacts" },
+  deleteArtifact: { method: "DELETE", path: "/api/2.0/mlflow-artifacts/artifacts/{artifact_path}" },
   createMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/create/{artifact_path}" },
   completeMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/complete/{artifact_path}" },
   abortMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/abort/{artifact_path}" },

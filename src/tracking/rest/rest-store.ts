@@ -125,6 +125,11 @@ export class RestTrackingStore implements TrackingStore {
     }
   }
 
+  async deleteArtifacts(runId: string, artifactPath: string): Promise<void> {
+    const remote = path.posix.join(await this.artifactRoot(runId), artifactPath);
+    await this.client.request("deleteArtifact", { pathParameters: { artifact_path: remote } }, async (response) => void (await response.arrayBuffer()));
+  }
+
   async updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void> {
     await this.client.call("updateRun", { json: { run_id: runId, status: input.status, end_time: input.endTime, run_name: input.runName } });
   }

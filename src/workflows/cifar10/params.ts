@@ -18,6 +18,8 @@ export const cifar10ParamsSchema = z.strictObject({
   seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling, augmentation and dropout"),
   backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned, on the GPU when the CUDA build sees one; tensorflow-gpu: fail unless it does)"),
   execution: z.enum(EXECUTION_MODES).default("graph").describe("graph: each training step runs as one TensorFlow function (native backend; falls back to eager elsewhere); eager: op by op through tfjs-layers"),
+  checkpoint_every_epochs: z.number().int().positive().default(1).describe("write a training checkpoint (weights, optimizer state, position) every N epochs; a retried fit resumes from the newest"),
+  checkpoint_every_minutes: z.number().positive().default(10).describe("also write a checkpoint at least this often, inside an epoch if need be"),
   train_limit: z.number().int().positive().optional().describe("use only the first N training images (smoke tests)"),
   test_limit: z.number().int().positive().optional().describe("evaluate on only the first N test images (smoke tests)"),
   allow_partial_batches: z.boolean().default(false).describe("accept batch files with fewer than the official 10000 records (hand-made subsets, test fixtures)"),

@@ -3,9 +3,11 @@ import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_S
 import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../../data/cifar10/batches.js";
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
-import { createTrainStep } from "../../tf/fit.js";
+import { InterruptedError } from "../../runtime/errors.js";
+import { checkpointing } from "../../tf/checkpoint.js";
+import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { evaluateBatches, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { epochReporting, evaluateBatches, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";
@@ -40,56 +42,39 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
     const table = normalisationTable();
     const { training: model, serving } = createCifar10Model(tf, params);
     const optimizer = compileForTraining(tf, model, params);
-    const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
-    const trainStep = createTrainStep(tf, model, { execution: params.execution, seed: params.seed });
-    await recordExecution(context, trainStep);
-
-    for (let epoch = 0; epoch < params.epochs && !signal.aborted; epoch += 1) {
-      const learningRate = learningRateAt(epoch, params);
-      optimizer.setLearningRate(learningRate);
-      const started = performance.now();
-      const progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
-      let lossSum = 0;
-      let accuracySum = 0;
-      let seen = 0;
-      let step = 0;
-      // Train images are [0, trainCount): like Keras' validation_split, the last ones are held out.
-      for (const batch of epochBatches(dataset.train, epoch, { batchSize: params.batch_size, augment: params.augment, shuffle: true, seed: params.seed, range: [0, trainCount] }, table)) {
-        if (signal.aborted) break;
-        const images = tf.tensor4d(batch.images, [batch.count, ...IMAGE_SHAPE]);
-        const labels = tf.tensor2d(batch.labels, [batch.count, CIFAR10_CLASSES]);
-        const { loss, accuracy } = await trainStep.run(images, labels);
-        tf.dispose([images, labels]);
-        lossSum += loss * batch.count;
-        accuracySum += accuracy * batch.count;
-        seen += batch.count;
-        step += 1;
-        progress.update(step, { loss: loss.toFixed(4) });
-      }
-      progress.stop();
-      if (signal.aborted) break;
-      const seconds = (performance.now() - started) / 1000;
-      const metrics: Record<string, number> = {
-        train_loss: lossSum / Math.max(seen, 1),
-        train_accuracy: accuracySum / Math.max(seen, 1),
-        learning_rate: learningRate,
-        epoch_seconds: seconds,
-        images_per_second: seen / seconds,
-      };
-      if (validationCount > 0) {
-        const validation = await evaluateBatches(tf, serving, epochBatches(dataset.train, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0, range: [trainCount, dataset.train.count] }, table), IMAGE_SHAPE, signal);
-        metrics.val_loss = validation.loss;
-        metrics.val_accuracy = validation.accuracy;
-      }
-      await context.logMetrics(metrics, epoch);
-      reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
-    }
-
+    // Train images are [0, trainCount): like Keras' validation_split, the last ones are held out.
+    const source: BatchSource = {
+      batchesPerEpoch: Math.ceil(trainCount / params.batch_size),
+      *batches(epoch, firstBatch) {
+        for (const batch of epochBatches(dataset.train, epoch, { batchSize: params.batch_size, augment: params.augment, shuffle: true, seed: params.seed, range: [0, trainCount], firstBatch }, table)) {
+          yield { images: tf.tensor4d(batch.images, [batch.count, ...IMAGE_SHAPE]), labels: tf.tensor2d(batch.labels, [batch.count, CIFAR10_CLASSES]), count: batch.count };
+        }
+      },
+    };
+    const reporting = epochReporting(context, source.batchesPerEpoch, (epoch) => ({ learning_rate: learningRateAt(epoch, params) }));
+    const fit = await fitClassifier(tf, model, source, {
+      epochs: params.epochs,
+      seed: params.seed,
+      execution: params.execution,
+      signal,
+      ...(validationCount > 0
+        ? { validate: () => evaluateBatches(tf, serving, epochBatches(dataset.train, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0, range: [trainCount, dataset.train.count] }, table), IMAGE_SHAPE, signal) }
+        : {}),
+      ...checkpointing(tf, model, context),
+      onStart: (step) => recordExecution(context, step),
+      ...reporting,
+      // Also when an epoch is resumed in the middle: the rate is a function of the epoch alone.
+      onEpochBegin: (epoch, firstBatch) => {
+        optimizer.setLearningRate(learningRateAt(epoch, params));
+        return reporting.onEpochBegin?.(epoch, firstBatch);
+      },
+    });
+    reporting.stop();
     const modelDirectory = path.join(context.workDirectory, "model");
-    if (!signal.aborted) await saveLayersModel(tf, serving, modelDirectory);
-    trainStep.dispose();
+    if (!fit.interrupted) await saveLayersModel(tf, serving, modelDirectory);
     serving.dispose();
     optimizer.dispose();
+    if (fit.interrupted) throw new InterruptedError(String(signal.reason ?? "signal"));
     // Serving must normalise the same way: recorded in the flavor rather than assumed.
     const preprocessing = { layout: "NHWC", scale: "1/255", mean: [...CIFAR10_MEAN], std: [...CIFAR10_STD], class_names: [...CIFAR10_CLASS_NAMES] };
     return {

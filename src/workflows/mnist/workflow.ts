@@ -2,8 +2,10 @@ import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { fitClassifier } from "../../tf/fit.js";
-import { recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { InterruptedError } from "../../runtime/errors.js";
+import { checkpointing } from "../../tf/checkpoint.js";
+import { fitClassifier, tensorBatchSource } from "../../tf/fit.js";
+import { epochReporting, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -18,6 +20,17 @@ function toTensors(tf: TensorFlowModule, split: MnistSplit) {
     images: tf.tensor4d(pixels, [split.count, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1]),
     labels: tf.oneHot(tf.tensor1d(split.labels, "int32"), MNIST_CLASSES).toFloat(),
   }));
+}
+
+type Tensor = ReturnType<TensorFlowModule["tensor"]>;
+
+/** Keras-style evaluate of the compiled model on in-memory tensors (the validation split). */
+async function evaluateTensors(model: ReturnType<typeof createMnistModel>, images: Tensor, labels: Tensor) {
+  const [loss, accuracy] = model.evaluate(images, labels, { batchSize: EVALUATION_BATCH_SIZE }) as Tensor[];
+  const logs = { loss: (await loss!.data())[0] ?? Number.NaN, accuracy: (await accuracy!.data())[0] ?? Number.NaN };
+  loss!.dispose();
+  accuracy!.dispose();
+  return logs;
 }
 
 /** Backend and dataset, loaded, checked and recorded once per run (fit and evaluate share them). */
@@ -52,39 +65,28 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     const validationCount = Math.floor(dataset.train.count * params.validation_split);
     const trainCount = dataset.train.count - validationCount;
     // Like Keras' validation_split: the last images are held out, before any shuffling.
-    type Tensor = ReturnType<TensorFlowModule["tensor"]>;
     const [trainImages, validationImages] = tf.split(all.images, [trainCount, validationCount]) as [Tensor, Tensor];
     const [trainLabels, validationLabels] = tf.split(all.labels, [trainCount, validationCount]) as [Tensor, Tensor];
     tf.dispose(all);
     const model = createMnistModel(tf, params);
-    const stepsPerEpoch = Math.ceil(trainCount / params.batch_size);
-    let epochStarted = 0;
-    let progress = reporter.startProgress("epoch 1", stepsPerEpoch);
-    const fit = await fitClassifier(tf, model, trainImages, trainLabels, {
+    const source = tensorBatchSource(tf, trainImages, trainLabels, { batchSize: params.batch_size, seed: params.seed });
+    const reporting = epochReporting(context, source.batchesPerEpoch);
+    const fit = await fitClassifier(tf, model, source, {
       epochs: params.epochs,
-      batchSize: params.batch_size,
       seed: params.seed,
       execution: params.execution,
-      ...(validationCount > 0 ? { validation: { images: validationImages, labels: validationLabels, batchSize: EVALUATION_BATCH_SIZE } } : {}),
       signal,
-      onEpochBegin: (epoch) => {
-        epochStarted = performance.now();
-        progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, stepsPerEpoch);
-      },
-      onBatchEnd: (batch, logs) => progress.update(batch + 1, { loss: logs.loss.toFixed(4) }),
-      onEpochEnd: async (epoch, logs) => {
-        progress.stop();
-        const seconds = (performance.now() - epochStarted) / 1000;
-        const metrics: Record<string, number> = { train_loss: logs.loss, train_accuracy: logs.accuracy, epoch_seconds: seconds, images_per_second: logs.examples / seconds };
-        if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
-        if (logs.val_accuracy !== undefined) metrics.val_accuracy = logs.val_accuracy;
-        await context.logMetrics(metrics, epoch);
-        reporter.log.info({ epoch: epoch + 1, ...roundMetrics(metrics) }, `epoch ${epoch + 1}/${params.epochs} done`);
-      },
+      ...(validationCount > 0 ? { validate: () => evaluateTensors(model, validationImages, validationLabels) } : {}),
+      ...checkpointing(tf, model, context),
+      onStart: (step) => recordExecution(context, step),
+      ...reporting,
     });
-    progress.stop();
-    await recordExecution(context, fit);
+    reporting.stop();
     tf.dispose([trainImages, trainLabels, validationImages, validationLabels]);
+    if (fit.interrupted) {
+      model.dispose();
+      throw new InterruptedError(String(signal.reason ?? "signal"));
+    }
     const modelDirectory = path.join(context.workDirectory, "model");
     await saveLayersModel(tf, model, modelDirectory);
     model.dispose();
