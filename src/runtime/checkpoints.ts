@@ -44,6 +44,8 @@ export interface CheckpointStore {
   save(ordinal: number, state: Record<string, unknown>, data: Uint8Array): Promise<{ name: string; bytes: number }>;
   /** The newest checkpoint that reads back intact; damaged ones are skipped with a warning. */
   loadNewest(): Promise<Checkpoint | undefined>;
+  /** Removes them all: once the fitted model is logged, nothing resumes from them. */
+  clear(): Promise<void>;
 }
 
 export function checkpointName(ordinal: number): string {
@@ -109,6 +111,7 @@ export function directoryCheckpoints(root: string, runId: string, log: Logger): 
       }
       return undefined;
     },
+    clear: () => rm(directory, { recursive: true, force: true }),
   };
 }
 
@@ -156,6 +159,9 @@ export function artifactCheckpoints(store: TrackingStore, runId: string, scratch
         }
       }
       return undefined;
+    },
+    async clear() {
+      if ((await names()).length > 0) await store.deleteArtifacts?.(runId, CHECKPOINT_ARTIFACT_PATH);
     },
   };
 }

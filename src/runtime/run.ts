@@ -191,6 +191,7 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     await logLoggedModel(store, run, fitted.modelDirectory, Object.keys(fitted.flavors)[0] ?? "custom");
     localModelDirectory = fitted.modelDirectory;
     await markDone("fit");
+    await context.checkpoints.clear().catch((error: Error) => reporter.log.warn({ reason: error.message }, "could not remove the run's training checkpoints"));
   }
   if (want("evaluate") && !stagesDone.has("evaluate")) {
     stopIfInterrupted();

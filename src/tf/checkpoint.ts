@@ -101,7 +101,16 @@ export function checkpointing(tf: TensorFlowModule, model: LayersModel, context:
     async write(position, step) {
       const started = performance.now();
       const { state, data } = await encodeTrainingState(model, step, position);
-      const saved = await store.save(position.step, state, data);
+      let saved: { name: string; bytes: number };
+      try {
+        saved = await store.save(position.step, state, data);
+      } catch (error) {
+        // On the way out the run must still end KILLED (and exit 143), not FAILED: the retry
+        // resumes from an older checkpoint instead.
+        if (!context.signal.aborted) throw error;
+        log.warn({ checkpoint: store.location, reason: (error as Error).message }, "could not write the checkpoint on the way out");
+        return;
+      }
       log.info({ checkpoint: saved.name, epoch: position.epoch, batch: position.batch, step: position.step, bytes: saved.bytes, seconds: Math.round(performance.now() - started) / 1000 }, "wrote checkpoint");
     },
   };

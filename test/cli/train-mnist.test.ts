@@ -99,7 +99,7 @@ describe("train mnist (CLI)", () => {
     expect((await readRuns(store)).map((run) => run.status)).toEqual(["FAILED"]);
   });
 
-  it("stops at a batch boundary on SIGTERM, exits 130 and marks the run KILLED", async () => {
+  it("stops at a batch boundary on SIGTERM, exits 143 and marks the run KILLED", async () => {
     const store = path.join(workDirectory, "sigterm-mlruns");
     const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, "bin/train.js"), "mnist", "--data-dir", dataDirectory, "--epochs", "50", "--tracking-uri", store, "--log-format", "json"], {
       env: { ...process.env, MLFLOW_TRACKING_URI: "" },
@@ -111,7 +111,7 @@ describe("train mnist (CLI)", () => {
       if (!before && stderr.includes("epoch 1/50 done")) child.kill("SIGTERM");
     });
     const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect(exitCode).toBe(EXIT_CODES.INTERRUPTED);
+    expect(exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(errorLines(stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
     const runs = await readRuns(store);
     expect(runs.map((run) => run.status)).toEqual(["KILLED"]);

@@ -99,7 +99,7 @@ describe("train power (CLI, end to end)", () => {
     expect(evaluate.stdout).toMatch(/test_skill_vs_seasonal_naive\s+0\.\d+/);
   });
 
-  it("stops boosting on SIGTERM, exits 130 and marks the run KILLED with no model registered", async () => {
+  it("stops boosting on SIGTERM, exits 143 and marks the run KILLED with no model registered", async () => {
     const store = path.join(directory, "sigterm-mlruns");
     // Far more rounds than the test waits for, and no early stop: only the signal can end boosting.
     const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, "bin/train.js"), "power", "--data-file", dataFile, "--tracking-uri", store,
@@ -115,7 +115,7 @@ describe("train power (CLI, end to end)", () => {
     });
     const started = Date.now();
     const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect(exitCode).toBe(EXIT_CODES.INTERRUPTED);
+    expect(exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(errorLines(stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
     const seen = await runPythonJson<{ statuses: string[]; models: number }>(`
