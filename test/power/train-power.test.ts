@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
+import { runTrainWithSignals } from "../support/signals.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 interface SeenRun {
@@ -126,6 +127,27 @@ runs = [run for experiment in client.search_experiments() for run in client.sear
 print(json.dumps({"statuses": [run.info.status for run in runs], "models": len(client.search_registered_models())}))`);
     expect(seen).toEqual({ statuses: ["KILLED"], models: 0 });
   }, 120_000);
+
+  it("SIGTERM right after evaluation: nothing is registered and candidate does not move (the same run without a signal registers)", async () => {
+    // A gate every run passes: only the signal can keep the version out of the registry.
+    const spec = path.join(directory, "power_lgbm.yaml");
+    await writeFile(spec, (await readFile(path.join(REPOSITORY_ROOT, "models/power_lgbm.yaml"), "utf8")).replace("threshold: 0.05", "threshold: -1000"));
+    const registered = async (store: string) => runPythonJson<{ statuses: string[]; versions: number }>(`
+import json
+from mlflow import MlflowClient
+client = MlflowClient("file://${store}")
+runs = [run for experiment in client.search_experiments() for run in client.search_runs([experiment.experiment_id])]
+print(json.dumps({"statuses": [run.info.status for run in runs], "versions": len(client.search_model_versions("name='power_lgbm'")) if client.search_registered_models() else 0}))`);
+    const args = (store: string) => ["power", "--spec", spec, "--data-file", dataFile, "--tracking-uri", store, "--log-format", "json"];
+    const control = path.join(directory, "after-evaluation-control");
+    expect((await runTrainWithSignals(args(control))).exitCode).toBe(0);
+    expect(await registered(control)).toEqual({ statuses: ["FINISHED"], versions: 1 });
+    const store = path.join(directory, "after-evaluation-sigterm");
+    const stopped = await runTrainWithSignals(args(store), { after: /"msg":"evaluated on the held-out weeks"/, signals: ["SIGTERM"] });
+    expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
+    expect(errorLines(stopped.stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
+    expect(await registered(store)).toEqual({ statuses: ["KILLED"], versions: 0 });
+  }, 240_000);
 
   it("fails clearly without data, and with a corrupt file names file and line", async () => {
     const store = path.join(directory, "failing-mlruns");
