@@ -222,12 +222,13 @@ export async function fitClassifier(tf: TensorFlowModule, model: LayersModel, so
       if (options.signal?.aborted) break;
       await options.onEpochBegin?.(position.epoch, position.batch);
       let segmentStarted = performance.now();
-      for (const batch of source.batches(position.epoch, position.batch)) {
-        if (options.signal?.aborted) {
-          tf.dispose([batch.images, batch.labels]);
-          break;
-        }
+      const batches = source.batches(position.epoch, position.batch)[Symbol.iterator]();
+      while (position.batch < source.batchesPerEpoch && !options.signal?.aborted) {
+        // Before the batch is built: `train bench` times building it (gather, augmentation) and the step.
         await options.onBatchBegin?.(position.batch);
+        const next = batches.next();
+        if (next.done) throw new Error(`the batch source ended after ${position.batch} of ${source.batchesPerEpoch} batches`);
+        const batch = next.value;
         const logs = await step.run(batch.images, batch.labels);
         tf.dispose([batch.images, batch.labels]);
         position = { ...position, batch: position.batch + 1, step: position.step + 1, lossSum: position.lossSum + logs.loss * batch.count, accuracySum: position.accuracySum + logs.accuracy * batch.count, seen: position.seen + batch.count };
