@@ -116,8 +116,9 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     };
     const signals = { ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}), onForcedExit: markKilled };
     return await withAbortOnSignals(log, signals, async (signal) => {
+      // Every stage checks the signal before it starts and before it writes; a signal that comes
+      // after the last write finds the work done, and the run is FINISHED, not KILLED.
       const summary = await executeStages(options, module, run, workDirectory, signal);
-      if (signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
       await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
       if (options.xcomPath) log.info({ xcom: await writeXcom(options.xcomPath, { ...summary, reused }) }, "wrote XCom return value");
       return { ...summary, ...(reused ? { reused } : {}) };
@@ -211,7 +212,6 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     // Nothing is registered for a run that was told to stop; registration checks again before each write.
     stopIfInterrupted();
     registration = await registerIfGatePasses({ store, spec: loaded.spec, runId, modelUri, log: reporter.log, signal });
-    stopIfInterrupted();
     await markDone("register");
   }
   const metrics = (await store.getRun(runId)).metrics;
