@@ -19,6 +19,13 @@ export interface SignalOptions {
   onForcedExit?(reason: string): Promise<void>;
 }
 
+let forcedExitUnderway = false;
+
+/** True once a forced exit has printed the error line: the CLI must not print a second one. */
+export function isForcedExitUnderway(): boolean {
+  return forcedExitUnderway;
+}
+
 /** Resolves on the next turn of the event loop: lets signal handlers run between synchronous steps. */
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -30,6 +37,7 @@ export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions,
   const forceExit = (first: NodeJS.Signals, why: string) => {
     if (forcing) return;
     forcing = true;
+    forcedExitUnderway = true;
     const interrupted = new InterruptedError(first);
     log.error({ signal: first }, `${why}: marking the run KILLED and exiting`);
     process.stderr.write(`train: error: ${interrupted.message} (${why})\n`);
