@@ -12,7 +12,8 @@ import type { TrackingStore } from "../tracking/store.js";
 // training loop needs to continue, plus the data's size and SHA-256). The manifest is written
 // last: a checkpoint without one, or whose data does not match it, is half-written or corrupted
 // and is skipped with a warning in favour of the next older one. Only the newest
-// KEPT_CHECKPOINTS are kept.
+// KEPT_CHECKPOINTS are kept; saving also removes any with a later step than the one saved (a
+// damaged one the run resumed past, or the rest of a timeline it abandoned).
 
 export const CHECKPOINT_FORMAT = "podtrain-checkpoint/1";
 export const CHECKPOINT_ARTIFACT_PATH = "checkpoints";
@@ -50,6 +51,12 @@ export interface CheckpointStore {
 
 export function checkpointName(ordinal: number): string {
   return `ckpt-${String(ordinal).padStart(10, "0")}`;
+}
+
+/** Which of `names` (sorted) go once `saved` is written: later ones, and all but the last kept. */
+function prunable(names: string[], saved: string): string[] {
+  const upToSaved = names.filter((name) => name <= saved);
+  return [...names.filter((name) => name > saved), ...upToSaved.slice(0, -KEPT_CHECKPOINTS)];
 }
 
 function sha256(data: Uint8Array): string {
@@ -94,7 +101,7 @@ export function directoryCheckpoints(root: string, runId: string, log: Logger): 
         throw error;
       }
       // Older checkpoints and temporary folders a killed attempt left behind.
-      for (const old of (await names()).slice(0, -KEPT_CHECKPOINTS)) await rm(path.join(directory, old), { recursive: true, force: true });
+      for (const old of prunable(await names(), name)) await rm(path.join(directory, old), { recursive: true, force: true });
       for (const entry of await readdir(directory)) if (entry.startsWith(".ckpt-") && !entry.includes(`.tmp-${process.pid}-`)) await rm(path.join(directory, entry), { recursive: true, force: true });
       return { name, bytes: data.byteLength };
     },
@@ -137,7 +144,7 @@ export function artifactCheckpoints(store: TrackingStore, runId: string, scratch
         await rm(local, { recursive: true, force: true });
       }
       if (store.deleteArtifacts) {
-        for (const old of (await names()).slice(0, -KEPT_CHECKPOINTS)) await store.deleteArtifacts(runId, `${CHECKPOINT_ARTIFACT_PATH}/${old}`);
+        for (const old of prunable(await names(), name)) await store.deleteArtifacts(runId, `${CHECKPOINT_ARTIFACT_PATH}/${old}`);
       }
       return { name, bytes: data.byteLength };
     },

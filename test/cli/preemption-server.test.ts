@@ -32,7 +32,7 @@ describe("preempted fit resumed through the MLflow server's artifact store", () 
     const store = new RestTrackingStore(server.uri);
     const args = ["mnist", "--spec", specFile, "--train-limit", "1200", "--test-limit", "200", "--batch-size", "32", "--epochs", "3", "--run-key", "dag/server-1",
       "--tracking-uri", server.uri, "--log-format", "json", "--checkpoint-every-epochs", "1"];
-    const stopped = await runTrainWithSignals(args, { after: /"msg":"wrote checkpoint"/, delayMs: 500, signals: ["SIGTERM"] });
+    const stopped = await runTrainWithSignals(args, { after: /"msg":"epoch 2\/3 11\/34"/, signals: ["SIGTERM"] });
     expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(errorLines(stopped.stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
     console.info(`mnist (MLflow server): SIGTERM → exit in ${Math.round(stopped.msToExit!)} ms`);

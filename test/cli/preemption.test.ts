@@ -81,6 +81,11 @@ function largestDifference(left: Float32Array, right: Float32Array): number {
   return largest;
 }
 
+/**
+ * The JSON progress line after step 11 of 34 in epoch 2: the signal lands inside epoch 2 however
+ * fast or slow the machine is (it is handled within one step).
+ */
+const MNIST_MID_EPOCH_2 = /"msg":"epoch 2\/3 11\/34"/;
 const checkpointLines = (result: SignalledRun) => logLines(result.stderr).filter((line) => line.msg === "wrote checkpoint");
 const TRAINING_METRICS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"];
 
@@ -108,8 +113,7 @@ describe("train mnist: preemption and resume", () => {
 
   it("SIGTERM mid-epoch: exits 143 within the bound, run KILLED with a checkpoint; the retry resumes it to the uninterrupted weights and registers once", async () => {
     const store = path.join(directory, "mnist-sigterm");
-    // Half a second after epoch 1's checkpoint: inside epoch 2 (34 steps per epoch).
-    const stopped = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-1"), { after: /"msg":"wrote checkpoint"/, delayMs: 500, signals: ["SIGTERM"] });
+    const stopped = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-1"), { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] });
     expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(stopped.msToExit!).toBeLessThan(EXIT_BOUND_MS);
     console.info(`mnist: SIGTERM → exit in ${Math.round(stopped.msToExit!)} ms`);
@@ -144,7 +148,7 @@ describe("train mnist: preemption and resume", () => {
 
   it("kill -9 mid-epoch: the retry takes over the RUNNING run and resumes from the last complete checkpoint", async () => {
     const store = path.join(directory, "mnist-kill9");
-    const killedRun = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"), { after: /"msg":"wrote checkpoint"/, delayMs: 500, signals: ["SIGKILL"] });
+    const killedRun = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"), { after: MNIST_MID_EPOCH_2, signals: ["SIGKILL"] });
     expect(killedRun.exitSignal).toBe("SIGKILL");
     expect((await runsIn(store)).map((run) => run.status)).toEqual(["RUNNING"]);
     const resumed = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"));
@@ -160,7 +164,7 @@ describe("train mnist: preemption and resume", () => {
     const store = path.join(directory, "mnist-corrupt");
     const checkpoints = path.join(directory, "mnist-corrupt-volume");
     const args = mnist(store, "--run-key", "dag/run-c", "--checkpoint-dir", checkpoints);
-    const stopped = await runTrainWithSignals(args, { after: /"msg":"wrote checkpoint"/, delayMs: 500, signals: ["SIGTERM"] });
+    const stopped = await runTrainWithSignals(args, { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] });
     expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
     const [run] = await runsIn(store);
     const folder = path.join(checkpoints, run!.runId);
@@ -194,7 +198,7 @@ describe("train mnist: preemption and resume", () => {
 
   it("two SIGTERMs: the run is KILLED, not left RUNNING; resuming with other hyper-parameters is refused (exit 64)", async () => {
     const store = path.join(directory, "mnist-double");
-    const stopped = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-2"), { after: /"msg":"wrote checkpoint"/, delayMs: 300, signals: ["SIGTERM", "SIGTERM"], gapMs: 20 });
+    const stopped = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-2"), { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM", "SIGTERM"], gapMs: 20 });
     expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(stopped.msToExit!).toBeLessThan(EXIT_BOUND_MS);
     expect(errorLines(stopped.stderr)).toHaveLength(1);
@@ -210,13 +214,13 @@ describe("train mnist: preemption and resume", () => {
     const blocked = path.join(directory, "not-a-folder");
     await writeFile(blocked, "");
     const store = path.join(directory, "mnist-unwritable");
-    const unwritable = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-u", "--checkpoint-dir", blocked, "--checkpoint-every-epochs", "100"), { after: /"msg":"epoch 1\/3 done"/, delayMs: 200, signals: ["SIGTERM"] });
+    const unwritable = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-u", "--checkpoint-dir", blocked, "--checkpoint-every-epochs", "100"), { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] });
     expect(unwritable.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(logLines(unwritable.stderr).some((line) => line.msg === "could not write the checkpoint on the way out")).toBe(true);
     expect((await runsIn(store)).map((run) => run.status)).toEqual(["KILLED"]);
     // A grace period too short for the checkpoint: the process goes anyway, the run marked KILLED.
     const graceStore = path.join(directory, "mnist-grace");
-    const short = await runTrainWithSignals(mnist(graceStore, "--run-key", "dag/run-g", "--grace-period", "0.001"), { after: /"msg":"epoch 1\/3 done"/, delayMs: 200, signals: ["SIGTERM"] });
+    const short = await runTrainWithSignals(mnist(graceStore, "--run-key", "dag/run-g", "--grace-period", "0.001"), { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] });
     expect(short.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(short.msToExit!).toBeLessThan(EXIT_BOUND_MS);
     expect(errorLines(short.stderr)).toEqual(["train: error: interrupted by SIGTERM (grace period of 0.001 s ran out)"]);
@@ -242,8 +246,8 @@ describe("train cifar10: preemption and resume", () => {
     expect(plain.exitCode, plain.stderr).toBe(0);
     const store = path.join(directory, "cifar-sigterm");
     await mkdir(store, { recursive: true });
-    // 9 steps per epoch; the first checkpoint is at the end of epoch 1.
-    const stopped = await runTrainWithSignals(cifar(store, "--run-key", "dag/c-1"), { after: /"msg":"wrote checkpoint"/, delayMs: 400, signals: ["SIGTERM"] });
+    // 9 steps per epoch: the signal comes after step 3 of epoch 2.
+    const stopped = await runTrainWithSignals(cifar(store, "--run-key", "dag/c-1"), { after: /"msg":"epoch 2\/2 3\/9"/, signals: ["SIGTERM"] });
     expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
     expect(stopped.msToExit!).toBeLessThan(EXIT_BOUND_MS);
     console.info(`cifar10: SIGTERM → exit in ${Math.round(stopped.msToExit!)} ms`);

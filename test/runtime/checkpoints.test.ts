@@ -51,6 +51,9 @@ describe.each([
     expect([...newest!.data]).toEqual([...bytes(15)]);
     expect(KEPT_CHECKPOINTS).toBe(2);
     expect(await names()).toEqual(["ckpt-0000000010", "ckpt-0000000015"]);
+    // Resumed from step 10 (say 15 was damaged): the next save drops 15, a step of an abandoned attempt.
+    await store.save(12, { step: 12 }, bytes(12));
+    expect(await names()).toEqual(["ckpt-0000000010", "ckpt-0000000012"]);
     expect(warnings).toEqual([]);
     await store.clear();
     expect(await names()).toEqual([]);
