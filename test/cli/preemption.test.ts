@@ -209,6 +209,15 @@ describe("train mnist: preemption and resume", () => {
     expect((await runsIn(store)).map((run) => run.status)).not.toContain("RUNNING");
   }, 120_000);
 
+  it("SIGINT (Ctrl-C) stops the same way with exit 130", async () => {
+    const store = path.join(directory, "mnist-sigint");
+    const stopped = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-i"), { after: MNIST_MID_EPOCH_2, signals: ["SIGINT"] });
+    expect(stopped.exitCode).toBe(EXIT_CODES.INTERRUPTED);
+    expect(errorLines(stopped.stderr)).toEqual(["train: error: interrupted by SIGINT"]);
+    expect(checkpointLines(stopped).at(-1)).toMatchObject({ epoch: 1 });
+    expect((await runsIn(store)).map((run) => run.status)).toEqual(["KILLED"]);
+  }, 120_000);
+
   it("a checkpoint that cannot be written on SIGTERM, or a grace period that runs out, still ends with the run KILLED and exit 143", async () => {
     // A file where the checkpoint folder should be: the write on the signal fails.
     const blocked = path.join(directory, "not-a-folder");

@@ -146,3 +146,27 @@ describe("fitClassifier checkpoints and resume", () => {
     });
   }
 });
+
+describe("fitClassifier checkpoint schedule", () => {
+  async function positions(everyEpochs: number, everyMilliseconds: number) {
+    const { images, labels } = data(45);
+    const trained = model("adam");
+    const written: Array<[number, number]> = [];
+    await fitClassifier(tf, trained, tensorBatchSource(tf, images, labels, { batchSize: 8, seed: 3 }), {
+      epochs: 4, seed: 3, execution: "graph",
+      checkpoint: { everyEpochs, everyMilliseconds, write: async (position) => void written.push([position.epoch, position.batch]) },
+    });
+    trained.dispose();
+    tf.dispose([images, labels]);
+    return written;
+  }
+
+  it("writes every N epochs and after the last one; with the time interval passed, after every step too", async () => {
+    expect(await positions(2, Number.POSITIVE_INFINITY)).toEqual([[2, 0], [4, 0]]);
+    expect(await positions(3, Number.POSITIVE_INFINITY)).toEqual([[3, 0], [4, 0]]);
+    // 6 batches per epoch: inside an epoch after batches 1..5, then at its end.
+    const everyStep = await positions(100, 0);
+    expect(everyStep.slice(0, 7)).toEqual([[0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [1, 0], [1, 1]]);
+    expect(everyStep).toHaveLength(4 * 6);
+  });
+});
