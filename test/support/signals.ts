@@ -5,6 +5,8 @@ import { REPOSITORY_ROOT } from "./python.js";
 // Runs the real `train` binary and sends it real signals once a log line shows up: how a
 // Kubernetes pod is stopped (SIGTERM, then SIGKILL after the grace period) or preempted.
 
+const GUARD_MS = 100_000;
+
 export interface SignalledRun {
   exitCode: number | null;
   /** The signal that ended the process (SIGKILL), when it did not exit by itself. */
@@ -51,7 +53,8 @@ export function runTrainWithSignals(args: string[], plan?: SignalPlan, env: Reco
         );
       });
     });
-    const guard = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    // Shorter than the tests' own timeouts, so a run that ignores its signal cannot outlive the test.
+    const guard = setTimeout(() => child.kill("SIGKILL"), GUARD_MS);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(guard);

@@ -5,6 +5,7 @@ import { partitionDirectory } from "../../src/data/tick/partitions.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { runPythonJson } from "../support/python.js";
+import { runTrainWithSignals } from "../support/signals.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 // generate → features → `train tick`, all through the real CLI, then the run read back with the
@@ -120,5 +121,18 @@ describe("train tick (CLI, end to end)", () => {
     ]);
     const [run] = await readRun(store);
     expect(run?.status).toBe("FAILED");
+  });
+
+  it("stops boosting between rounds on SIGTERM: exit 143 within seconds, run KILLED, nothing registered", async () => {
+    const store = path.join(root, "mlruns-sigterm");
+    // Rounds without end: only the signal stops boosting.
+    const stopped = await runTrainWithSignals(["tick", "--features-dir", features, "--as-of", "2026-01-30", "--window", "20d", "--num-iterations", "1000000", "--early-stopping-rounds", "1000000",
+      "--tracking-uri", store, "--log-format", "json"], { after: /"msg":"boosting 1\/1000000"/, delayMs: 1000, signals: ["SIGTERM"] });
+    expect(stopped.exitCode).toBe(EXIT_CODES.TERMINATED);
+    expect(stopped.msToExit!).toBeLessThan(10_000);
+    expect(errorLines(stopped.stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
+    const runs = await readRun(store);
+    expect(runs.map((run) => run.status)).toEqual(["KILLED"]);
+    expect(modelFiles(store)).toEqual([]);
   });
 });
