@@ -9,8 +9,10 @@ import { InterruptedError } from "./errors.js";
 // preempted run is never left RUNNING.
 const HANDLED_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export const DEFAULT_GRACE_PERIOD_SECONDS = 25;
-/** At most this long for the last "mark the run KILLED" call once the process must go. */
+/** At most this long (and at most a quarter of the grace period) for the last "mark the run KILLED" call. */
 const FORCED_EXIT_CLEANUP_MS = 3000;
+/** Even a grace period already spent gets this long to mark the run. */
+const MINIMUM_CLEANUP_MS = 250;
 
 export interface SignalOptions {
   /** Seconds from the first signal until the process exits whatever it is doing. */
@@ -41,9 +43,9 @@ export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions,
     const interrupted = new InterruptedError(first);
     log.error({ signal: first }, `${why}: marking the run KILLED and exiting`);
     process.stderr.write(`train: error: ${interrupted.message} (${why})\n`);
-    const bound = Math.max(250, Math.min(FORCED_EXIT_CLEANUP_MS, deadline - Date.now()));
+    const bound = Math.max(MINIMUM_CLEANUP_MS, Math.min(FORCED_EXIT_CLEANUP_MS, deadline - Date.now()));
     const cleanup = options.onForcedExit?.(`${interrupted.message} (${why})`).catch(() => undefined) ?? Promise.resolve();
-    void Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, bound).unref())]).finally(() => process.exit(interrupted.exitCode));
+    void Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, bound))]).finally(() => process.exit(interrupted.exitCode));
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -53,7 +55,9 @@ export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions,
     deadline = Date.now() + graceMs;
     log.warn({ signal, grace_period_s: graceMs / 1000 }, "stopping at the next step boundary; send the signal again to exit at once");
     controller.abort(signal);
-    setTimeout(() => forceExit(signal, `grace period of ${graceMs / 1000} s ran out`), Math.max(0, graceMs - FORCED_EXIT_CLEANUP_MS)).unref();
+    // The checkpoint gets the grace period less the time kept back for marking the run.
+    const reserve = Math.min(FORCED_EXIT_CLEANUP_MS, graceMs / 4);
+    setTimeout(() => forceExit(signal, `grace period of ${graceMs / 1000} s ran out`), graceMs - reserve).unref();
   };
   for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
   try {
