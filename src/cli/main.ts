@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
+import { redactSecrets } from "../runtime/redact.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
@@ -41,8 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`train: error: ${message}\n`);
-    if (process.env.PODTRAIN_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write(`train: error: ${redactSecrets(message)}\n`);
+    if (process.env.PODTRAIN_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack)}\n`);
     return exitCodeOf(error);
   }
 }

@@ -9,6 +9,8 @@ export const EXIT_CODES = {
   DATA: 65,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  /** EX_TEMPFAIL: another attempt owns the run right now; retrying later can succeed. */
+  TEMPORARY: 75,
   CONFIG: 78,
   INTERRUPTED: 130,
 } as const;
@@ -49,6 +51,17 @@ export class DataError extends PodtrainError {
 export class UnavailableError extends PodtrainError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, EXIT_CODES.UNAVAILABLE, options);
+  }
+}
+
+/**
+ * Another attempt (a zombie pod, a racing retry) owns the run for this run key, or won the race
+ * to create it. Exit 75 tells Airflow the failure is temporary: a later retry finds the run
+ * finished, or its owner's lease expired, and continues it.
+ */
+export class RunOwnedError extends PodtrainError {
+  constructor(message: string) {
+    super(message, EXIT_CODES.TEMPORARY);
   }
 }
 

@@ -16,6 +16,12 @@ const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.version", "podtrain.image", "po
  * (or when the spec explicitly sets registry.auto_promote).
  */
 export async function registerIfGatePasses(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger }): Promise<RegistrationResult> {
+  // The local store serializes registrations under its lock; a server relies on reconcile below.
+  const { store } = input;
+  return store.withExclusiveLock ? store.withExclusiveLock(() => register(input)) : register(input);
+}
+
+async function register(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger }): Promise<RegistrationResult> {
   const { store, spec, runId, log } = input;
   const name = spec.registered_model;
   const run = await store.getRun(runId);
@@ -43,6 +49,14 @@ export async function registerIfGatePasses(input: { store: TrackingStore; spec: 
     runId,
     tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
   });
+  // At most one version per run, even when two attempts register at once: version numbers are
+  // assigned in commit order, so whoever created a higher one sees the lower one and deletes its own.
+  const kept = (await store.registry.findModelVersionsByRun(name, runId))[0];
+  if (kept && kept.version !== version.version) {
+    await store.registry.deleteModelVersion(name, version.version);
+    log.warn({ model: name, version: kept.version, deleted: version.version }, "another attempt registered this run first: deleted the duplicate version");
+    return { gate, version: kept.version };
+  }
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {
     await store.registry.setAlias(name, spec.registry.champion_alias, version.version);

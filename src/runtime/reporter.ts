@@ -1,6 +1,8 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
+import { writeSync } from "node:fs";
 import { Writable } from "node:stream";
+import { redactSecrets } from "./redact.js";
 
 // Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
 // per line (pino) that log collectors can parse. Everything goes to stderr: stdout carries only
@@ -22,7 +24,7 @@ export interface Reporter {
 function humanStream(output: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(chunk.toString()) as Record<string, unknown>;
+      const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(redactSecrets(chunk.toString())) as Record<string, unknown>;
       const levelName = pino.levels.labels[level as number] ?? "info";
       const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
       const clock = new Date(time as number).toISOString().slice(11, 19);
@@ -37,7 +39,7 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
   const level = process.env.PODTRAIN_LOG_LEVEL ?? "info";
   const log = interactive
     ? pino({ level, base: undefined }, humanStream(output))
-    : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+    : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, redactedStderr());
   return {
     log,
     interactive,
@@ -55,6 +57,11 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
       };
     },
   };
+}
+
+/** Every JSON log line is redacted of credentials on its way out (one line per write, synchronous). */
+function redactedStderr(): { write(line: string): void } {
+  return { write: (line) => void writeSync(2, redactSecrets(line)) };
 }
 
 /** Without a terminal, progress becomes a JSON line at most every 10 % (and at the end). */
