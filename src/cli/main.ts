@@ -17,7 +17,8 @@ export function buildProgram(): Command {
   const program = new Command("train")
     .description("podtrain: train models, track them in MLflow, run as Airflow pod tasks")
     .version(process.env.npm_package_version ?? "0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
+    // Commander's own usage errors come out like ours: one `train: error: …` line, exit 64.
+    .configureOutput({ outputError: (text, write) => write(`train: ${text.trim().replace(/\s*\n\s*/g, " ")} (run with --help for usage)\n`) })
     .enablePositionalOptions()
     .exitOverride();
   const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));

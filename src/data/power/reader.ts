@@ -94,6 +94,14 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
   for (const file of files) summaries.push(await readOneFile(file, state, onRow));
   const rows = summaries.reduce((total, file) => total + file.rows, 0);
   if (rows === 0) throw new DataError(`${files.join(", ")}: no data rows after the header`);
+  // The forecast target: without one usable reading there is nothing to learn, whatever the span.
+  const target = VALUE_COLUMNS.indexOf("global_active_power");
+  if (state.missing[target]! + state.rejected[target]! >= rows) {
+    const bounds = VALUE_BOUNDS.global_active_power;
+    throw new DataError(
+      `${files.join(", ")}: none of the ${rows} rows has a usable Global_active_power (${state.missing[target]} missing "?", ${state.rejected[target]} outside ${bounds.min}-${bounds.max} ${bounds.unit}): check the file or its export`,
+    );
+  }
   const dataVersion = summaries.length === 1
     ? summaries[0]!.sha256
     : createHash("sha256").update(summaries.map((file) => `${path.basename(file.path)}:${file.sha256}`).sort().join("\n")).digest("hex");
