@@ -53,7 +53,8 @@ function secretsOf(environment: Record<string, string | undefined>): string[] {
 
 // Anything that looks like an Authorization value, configured or not: a header echoed as
 // `authorization: Bearer …`, JSON `"Authorization": "Basic …"`, or a bare scheme and credential.
-const AUTHORIZATION_VALUE = /(authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token|digest)\s+)?[^\s"',;}]+/gi;
+// A backslash ends the value too, so an escaped quote inside a JSON log line stays intact.
+const AUTHORIZATION_VALUE = /(authorization\\?["']?\s*[:=]\s*\\?["']?)(?:(?:bearer|basic|token|digest)\s+)?[^\s"'\\,;}]+/gi;
 const SCHEME_CREDENTIAL = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi;
 const URL_USER_INFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi;
 

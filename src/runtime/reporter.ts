@@ -24,11 +24,11 @@ export interface Reporter {
 function humanStream(output: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(redactSecrets(chunk.toString())) as Record<string, unknown>;
+      const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(chunk.toString()) as Record<string, unknown>;
       const levelName = pino.levels.labels[level as number] ?? "info";
       const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
       const clock = new Date(time as number).toISOString().slice(11, 19);
-      output.write(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`);
+      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
       callback();
     },
   });
