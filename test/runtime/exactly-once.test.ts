@@ -1,7 +1,10 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
+import { pino } from "pino";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { registerIfGatePasses } from "../../src/runtime/registration.js";
+import { loadSpecFile, specPathFor } from "../../src/spec/load.js";
 import { LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../../src/runtime/run-ownership.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
@@ -87,6 +90,25 @@ describe("exactly one run and one model version per run key under racing attempt
       expect(outcome.codes).toContain(0);
     }
   }, 600_000);
+
+  for (const kind of ["rest", "local"] as const) {
+    it(`two registrations of one run at once leave one version (${kind} store)`, async () => {
+      const store: TrackingStore = kind === "rest" ? new RestTrackingStore(server.uri) : new FileTrackingStore(path.join(directory, "mlruns-register"));
+      await store.checkAvailable();
+      const loaded = await loadSpecFile(specPathFor("power_lgbm"));
+      const experimentId = await store.getOrCreateExperiment(loaded.spec.experiment);
+      const log = pino({ level: "silent" });
+      for (let repetition = 0; repetition < REPETITIONS; repetition++) {
+        const run = await store.createRun({ experimentId, runName: `register-race-${repetition}`, startTime: Date.now(), tags: {} });
+        await store.logBatch(run.runId, { metrics: [{ key: loaded.spec.gate.metric, value: 0.5, step: 0, timestamp: Date.now() }] });
+        const register = () => registerIfGatePasses({ store, spec: loaded.spec, runId: run.runId, modelUri: `${run.artifactUri}/model`, log });
+        const results = await Promise.all(Array.from({ length: ATTEMPTS }, register));
+        const versions = await store.registry.findModelVersionsByRun(MODEL, run.runId);
+        expect(versions).toHaveLength(1);
+        expect(new Set(results.map((result) => result.version))).toEqual(new Set([versions[0]!.version]));
+      }
+    }, 120_000);
+  }
 
   it("a retry refuses a run whose owner is alive (exit 75) and takes over one whose lease expired", async () => {
     const root = path.join(directory, "mlruns-lease");
