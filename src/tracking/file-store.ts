@@ -97,6 +97,12 @@ export class FileTrackingStore implements TrackingStore {
   }
 
   async getOrCreateExperiment(name: string): Promise<string> {
+    // Under the lock: two first runs at once must not create two experiments of one name.
+    const found = await this.findExperiment(name);
+    return found ?? this.withExclusiveLock(async () => (await this.findExperiment(name)) ?? this.createExperiment(name));
+  }
+
+  private async findExperiment(name: string): Promise<string | undefined> {
     for (const experiment of await this.listExperiments()) {
       if (experiment.name === name) {
         if (experiment.lifecycle_stage !== LIFECYCLE_ACTIVE) {
@@ -105,6 +111,10 @@ export class FileTrackingStore implements TrackingStore {
         return experiment.experiment_id;
       }
     }
+    return undefined;
+  }
+
+  private async createExperiment(name: string): Promise<string> {
     // MLflow's FileStore uses random integer ids; collisions are checked anyway.
     let experimentId: string;
     do experimentId = `${randomInt(1, 2 ** 47)}${randomInt(100_000, 1_000_000)}`; while (await exists(path.join(this.root, experimentId)));

@@ -1,3 +1,4 @@
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
@@ -83,6 +84,9 @@ describe("exactly one run and one model version per run key under racing attempt
   it(`on the local store: ${ATTEMPTS} concurrent attempts × ${REPETITIONS}`, async () => {
     const root = path.join(directory, "mlruns");
     const outcomes = await race(root, new FileTrackingStore(root), "local");
+    // The first attempts also raced to create the experiment: one folder for the name.
+    const names = await Promise.all((await readdir(root)).map((entry) => readFile(path.join(root, entry, "meta.yaml"), "utf8").then((text) => /^name: (.*)$/m.exec(text)?.[1], () => undefined)));
+    expect(names.filter((name) => name === EXPERIMENT)).toHaveLength(1);
     console.log(`local race outcomes: ${JSON.stringify(outcomes)}`);
     for (const outcome of outcomes) {
       expect(outcome.runs).toBe(1);
@@ -110,42 +114,44 @@ describe("exactly one run and one model version per run key under racing attempt
     }, 120_000);
   }
 
-  it("a retry refuses a run whose owner is alive (exit 75) and takes over one whose lease expired", async () => {
-    const root = path.join(directory, "mlruns-lease");
-    const store = new FileTrackingStore(root);
-    await store.checkAvailable();
-    const experimentId = await store.getOrCreateExperiment(EXPERIMENT);
-    // What a zombie pod leaves: a RUNNING run with its lease, and a stale error and try number.
-    const zombie = await store.createRun({
-      experimentId,
-      runName: "zombie",
-      startTime: Date.now(),
-      tags: { [RUN_KEY_TAG]: "lease-key", [LEASE_OWNER_TAG]: "0badc0de pid=1 host=other-pod try=1", [LEASE_HEARTBEAT_TAG]: String(Date.now()), "podtrain.error": "old failure", "airflow.try_number": "1" },
-    });
-    const alive = await train(root, "lease-key", [], { PODTRAIN_LEASE_SECONDS: "30" });
-    expect(alive.exitCode, alive.stderr).toBe(EXIT_CODES.TEMPORARY);
-    expect(errorLines(alive.stderr)).toEqual([expect.stringMatching(new RegExp(`^train: error: run ${zombie.runId} is owned by attempt 0badc0de pid=1 host=other-pod try=1, alive \\d+ s ago \\(lease 30 s\\)`))]);
-    expect((await store.getRun(zombie.runId)).info.status).toBe("RUNNING");
+  for (const kind of ["local", "rest"] as const) {
+    it(`a retry refuses a run whose owner is alive (exit 75) and takes over one whose lease expired (${kind} store)`, async () => {
+      const root = kind === "rest" ? server.uri : path.join(directory, "mlruns-lease");
+      const store: TrackingStore = kind === "rest" ? new RestTrackingStore(server.uri) : new FileTrackingStore(root);
+      await store.checkAvailable();
+      const experimentId = await store.getOrCreateExperiment(EXPERIMENT);
+      // What a zombie pod leaves: a RUNNING run with its lease, and a stale error and try number.
+      const zombie = await store.createRun({
+        experimentId,
+        runName: "zombie",
+        startTime: Date.now(),
+        tags: { [RUN_KEY_TAG]: "lease-key", [LEASE_OWNER_TAG]: "0badc0de pid=1 host=other-pod try=1", [LEASE_HEARTBEAT_TAG]: String(Date.now()), "podtrain.error": "old failure", "airflow.try_number": "1" },
+      });
+      const alive = await train(root, "lease-key", [], { PODTRAIN_LEASE_SECONDS: "30" });
+      expect(alive.exitCode, alive.stderr).toBe(EXIT_CODES.TEMPORARY);
+      expect(errorLines(alive.stderr)).toEqual([expect.stringMatching(new RegExp(`^train: error: run ${zombie.runId} is owned by attempt 0badc0de pid=1 host=other-pod try=1, alive \\d+ s ago \\(lease 30 s\\)`))]);
+      expect((await store.getRun(zombie.runId)).info.status).toBe("RUNNING");
 
-    // The owner died: its heartbeat is older than the lease, so the retry continues the run.
-    await store.logBatch(zombie.runId, { tags: { [LEASE_HEARTBEAT_TAG]: String(Date.now() - 5_000) } });
-    const retry = await train(root, "lease-key", [], { PODTRAIN_LEASE_SECONDS: "2", AIRFLOW_CTX_DAG_ID: "power", AIRFLOW_CTX_DAG_RUN_ID: "manual", AIRFLOW_CTX_TASK_ID: "fit", AIRFLOW_CTX_TRY_NUMBER: "2" });
-    expect(retry.exitCode, retry.stderr).toBe(0);
-    expect(retry.stdout).toContain(`run ${zombie.runId} (all) finished (continued an existing run)`);
-    const after = await store.getRun(zombie.runId);
-    expect(after.info.status).toBe("FINISHED");
-    // The continued run carries this try's ids and no stale error.
-    expect(after.tags["podtrain.error"]).toBeUndefined();
-    expect(after.tags["airflow.try_number"]).toBe("2");
-    expect(after.tags[LEASE_OWNER_TAG]).toMatch(/^[0-9a-f]{8} pid=\d+ host=\S+ try=2$/);
-    expect(await countFor(store, "lease-key")).toEqual({ runs: 1, versions: 1 });
-  }, 120_000);
+      // The owner died: its heartbeat is older than the lease, so the retry continues the run.
+      await store.logBatch(zombie.runId, { tags: { [LEASE_HEARTBEAT_TAG]: String(Date.now() - 5_000) } });
+      const retry = await train(root, "lease-key", [], { PODTRAIN_LEASE_SECONDS: "2", AIRFLOW_CTX_DAG_ID: "power", AIRFLOW_CTX_DAG_RUN_ID: "manual", AIRFLOW_CTX_TASK_ID: "fit", AIRFLOW_CTX_TRY_NUMBER: "2" });
+      expect(retry.exitCode, retry.stderr).toBe(0);
+      expect(retry.stdout).toContain(`run ${zombie.runId} (all) finished (continued an existing run)`);
+      const after = await store.getRun(zombie.runId);
+      expect(after.info.status).toBe("FINISHED");
+      // The continued run carries this try's ids and no stale error.
+      expect(after.tags["podtrain.error"]).toBeUndefined();
+      expect(after.tags["airflow.try_number"]).toBe("2");
+      expect(after.tags[LEASE_OWNER_TAG]).toMatch(/^[0-9a-f]{8} pid=\d+ host=\S+ try=2$/);
+      expect(await countFor(store, "lease-key")).toEqual({ runs: 1, versions: 1 });
+    }, 120_000);
+  }
 
   it("continuing a run with other hyper-parameters is refused instead of re-registering the old model", async () => {
     const root = path.join(directory, "mlruns-params");
     expect((await train(root, "params-key")).exitCode).toBe(0);
-    const changed = await train(root, "params-key", ["--test-weeks", "2"]);
+    const changed = await train(root, "params-key", ["--num-leaves", "15"]);
     expect(changed.exitCode).toBe(EXIT_CODES.USAGE);
-    expect(errorLines(changed.stderr)).toEqual([expect.stringMatching(/^train: error: run [0-9a-f]{32} was trained with other parameters than this attempt asks for: test_weeks=2 \(run has 1\)/)]);
+    expect(errorLines(changed.stderr)).toEqual([expect.stringMatching(/^train: error: run [0-9a-f]{32} was trained with other parameters than this attempt asks for: num_leaves=15 \(run has 31\)/)]);
   }, 120_000);
 });
