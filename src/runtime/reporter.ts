@@ -1,6 +1,5 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
-import { writeSync } from "node:fs";
 import { Writable } from "node:stream";
 import { redactSecrets } from "./redact.js";
 
@@ -59,9 +58,13 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
   };
 }
 
-/** Every JSON log line is redacted of credentials on its way out (one line per write, synchronous). */
-function redactedStderr(): { write(line: string): void } {
-  return { write: (line) => void writeSync(2, redactSecrets(line)) };
+/**
+ * Every JSON log line is redacted of credentials on its way out: pino hands the destination one
+ * whole line per write, and the destination (synchronous, retrying a full pipe) writes it.
+ */
+function redactedStderr(): { write(line: string): boolean } {
+  const destination = pino.destination({ fd: 2, sync: true });
+  return { write: (line) => destination.write(redactSecrets(line)) };
 }
 
 /** Without a terminal, progress becomes a JSON line at most every 10 % (and at the end). */

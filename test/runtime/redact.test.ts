@@ -1,5 +1,9 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { REDACTED, redactSecrets, registerSecret } from "../../src/runtime/redact.js";
+import { REPOSITORY_ROOT } from "../support/python.js";
 
 const environment = { MLFLOW_TRACKING_TOKEN: "tok-abcdef123456", MLFLOW_TRACKING_USERNAME: "alice", MLFLOW_TRACKING_PASSWORD: "pw1234" };
 const basic = Buffer.from("alice:pw1234").toString("base64");
@@ -44,4 +48,20 @@ describe("redactSecrets", () => {
     const text = "basic information: run 0123 failed at epoch 3 (authorization header missing)";
     expect(redactSecrets(text, {})).toBe(text);
   });
+});
+
+describe("log lines", () => {
+  for (const format of ["json", "pretty"] as const) {
+    it(`are redacted on their way to stderr (${format})`, () => {
+      // A real process: the reporter writes to fd 2, as in a pod (dist/, as users run it).
+      const reporter = pathToFileURL(path.join(REPOSITORY_ROOT, "dist/runtime/reporter.js")).href;
+      const script = `import { createReporter } from ${JSON.stringify(reporter)};
+        createReporter(${JSON.stringify(format)}).log.warn({ answer: 'authorization: Basic c29tZW9uZTplbHNl', note: "token tok-abcdef123456" }, "server said tok-abcdef123456");`;
+      const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, MLFLOW_TRACKING_TOKEN: "tok-abcdef123456" }, encoding: "utf8" });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toContain("server said [REDACTED]");
+      expect(result.stderr).not.toMatch(/tok-abcdef123456|c29tZW9uZTplbHNl/);
+      if (format === "json") expect(() => JSON.parse(result.stderr.trim())).not.toThrow();
+    });
+  }
 });
