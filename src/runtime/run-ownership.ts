@@ -88,7 +88,8 @@ export interface Ownership {
 
 /**
  * Takes over an existing run: refuses a live owner, then writes our lease, refreshes the Airflow
- * ids of this try and drops a stale error tag. Without a store lock two attempts may take over at
+ * ids to this try's (when `identity` is given: a retry of the task that made the run) and drops
+ * a stale error tag. Without a store lock two attempts may take over at
  * once; after a short settle the lease is read back and the one not named yields.
  */
 export async function claimRun(input: { store: TrackingStore; runId: string; attempt: Attempt; leaseMs: number; identity: AirflowIdentity | undefined; locked: boolean }): Promise<RunInfo> {

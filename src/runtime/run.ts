@@ -81,9 +81,11 @@ async function openRun(options: RunOptions, experimentId: string, runKey: string
   const leaseMs = leaseMilliseconds();
   const locked = store.withExclusiveLock !== undefined;
   const exclusively = <T>(body: () => Promise<T>): Promise<T> => (store.withExclusiveLock ? store.withExclusiveLock(body) : body());
-  const claim = async (runId: string) => {
+  // A retry of the same task (found by run key) refreshes the run's airflow.* ids to its own try;
+  // a later step continuing the run by id (evaluate, register) leaves the fit task's ids as lineage.
+  const claim = async (runId: string, sameTask: boolean) => {
     assertSameParams(await store.getRun(runId), options);
-    return claimRun({ store, runId, attempt, leaseMs, identity, locked });
+    return claimRun({ store, runId, attempt, leaseMs, identity: sameTask ? identity : undefined, locked });
   };
   if (options.runId) {
     const runId = options.runId;
@@ -91,12 +93,12 @@ async function openRun(options: RunOptions, experimentId: string, runKey: string
     if (existing.experimentId !== experimentId) {
       throw new UsageError(`run ${runId} belongs to experiment ${existing.experimentId}, not to "${loaded.spec.experiment}" of ${path.basename(loaded.file)}`);
     }
-    const run = await exclusively(() => claim(runId));
+    const run = await exclusively(() => claim(runId, false));
     return { run, reused: true, ownership: { attempt, leaseMs, runKey: undefined, created: false } };
   }
   const opened = await exclusively(async () => {
     const existing = runKey ? canonicalRun(await store.findRunsByTag(experimentId, RUN_KEY_TAG, runKey)) : undefined;
-    if (existing) return { run: await claim(existing.runId), reused: true };
+    if (existing) return { run: await claim(existing.runId, true), reused: true };
     if (options.stage === "evaluate" || options.stage === "register") {
       throw new UsageError(`--stage ${options.stage} continues an existing run: pass the same --run-key as the fit stage (or run inside Airflow)`);
     }
