@@ -163,3 +163,23 @@ describe("a failing run always ends FAILED", () => {
     expect((await new RestTrackingStore(server.uri).getRun(runId)).info.status).toBe("FINISHED");
   });
 });
+
+describe("a proxy page instead of the tracking server", () => {
+  it("an HTML login page answered with 200 is 'unavailable' (69) with one line, not an internal error", async () => {
+    const proxy = await startRefusingProxy(server.uri, () => ({ status: 200, body: `<html><body>Sign in (session for Bearer ${TOKEN})</body></html>` }));
+    try {
+      const result = await train(proxy.uri, "html-page", { MLFLOW_TRACKING_TOKEN: TOKEN });
+      expectOneErrorLine(result, EXIT_CODES.UNAVAILABLE, /^train: error: MLflow searchExperiments at http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 with a body that is not JSON \("<html><body>Sign in/);
+      expect(result.stderr).not.toContain(TOKEN);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+function expectOneErrorLine(result: CliResult, exitCode: number, pattern: RegExp): void {
+  expect(result.exitCode, result.stderr).toBe(exitCode);
+  const lines = errorLines(result.stderr);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}

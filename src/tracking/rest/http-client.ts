@@ -71,7 +71,12 @@ export class MlflowHttpClient {
   async call<T = Record<string, unknown>>(name: EndpointName, options: RequestOptions<T> = {}): Promise<T> {
     return this.request(name, options, async (response) => {
       const text = await response.text();
-      return (text ? JSON.parse(text) : {}) as T;
+      try {
+        return (text ? JSON.parse(text) : {}) as T;
+      } catch {
+        // A proxy's login or error page answered with 200: not the tracking server.
+        throw new UnavailableError(`MLflow ${name} at ${this.baseUrl} answered HTTP ${response.status} with a body that is not JSON (${JSON.stringify(redactSecrets(text.slice(0, 120), this.environment))}): check MLFLOW_TRACKING_URI and any proxy in front of the server`);
+      }
     });
   }
 
