@@ -107,20 +107,41 @@ export async function claimRun(input: { store: TrackingStore; runId: string; att
 }
 
 /** After creating a run without a store lock: the losers of the race delete theirs and yield. */
-export async function reconcileCreated(input: { store: TrackingStore; run: RunInfo; runKey: string; attempt: Attempt; log: Logger }): Promise<void> {
-  await yieldIfNotCanonical(input.store, input.run, input.runKey, input.log, true);
+export async function reconcileCreated(input: { store: TrackingStore; run: RunInfo; runKey: string; leaseMs: number; log: Logger }): Promise<void> {
+  await yieldIfNotCanonical(input.store, input.run, input.runKey, input.leaseMs, input.log, true);
 }
 
-async function yieldIfNotCanonical(store: TrackingStore, run: RunInfo, runKey: string, log: Logger, created: boolean): Promise<void> {
+async function yieldIfNotCanonical(store: TrackingStore, run: RunInfo, runKey: string, leaseMs: number, log: Logger, created: boolean): Promise<void> {
   const runs = await store.findRunsByTag(run.experimentId, RUN_KEY_TAG, runKey);
   const winner = canonicalRun(runs.some((found) => found.runId === run.runId) ? runs : [...runs, run]);
-  if (!winner || winner.runId === run.runId) return;
+  if (!winner || winner.runId === run.runId) {
+    await deleteDeadDuplicates(store, run, runs, leaseMs, log);
+    return;
+  }
   if (created) {
-    await store.deleteRun(run.runId);
+    await store.deleteRun(run.runId).catch((error: unknown) => {
+      // Its lease runs out and the winner deletes it then (deleteDeadDuplicates).
+      log.warn({ run_id: run.runId, error: (error as Error).message }, "could not delete this attempt's duplicate run");
+    });
     log.warn({ run_id: run.runId, winner: winner.runId }, "another attempt created a run with the same run key first: deleted ours");
   }
   const owner = (await store.getRun(winner.runId).catch(() => undefined))?.tags[LEASE_OWNER_TAG] ?? "unknown";
   throw new RunOwnedError(`run ${winner.runId} for run key ${JSON.stringify(runKey)} is owned by attempt ${owner}, which created it first${created ? `; this attempt's duplicate run ${run.runId} was deleted` : ""}`);
+}
+
+/**
+ * The winner removes duplicates whose losers died before deleting them (RUNNING, lease expired).
+ * A live loser yields at its own next check anyway, and finished runs are never touched.
+ */
+async function deleteDeadDuplicates(store: TrackingStore, winner: RunInfo, runs: RunInfo[], leaseMs: number, log: Logger): Promise<void> {
+  for (const other of runs) {
+    if (other.runId === winner.runId || other.status !== "RUNNING") continue;
+    const data = await store.getRun(other.runId).catch(() => undefined);
+    const heartbeat = Number(data?.tags[LEASE_HEARTBEAT_TAG]);
+    if (!data || !Number.isFinite(heartbeat) || Date.now() - heartbeat < leaseMs) continue;
+    await store.deleteRun(other.runId).catch(() => undefined);
+    log.warn({ run_id: other.runId, winner: winner.runId }, "deleted a duplicate run of this run key left by a dead attempt");
+  }
 }
 
 async function assertOwner(store: TrackingStore, runId: string, attempt: Attempt): Promise<void> {
@@ -135,7 +156,7 @@ async function assertOwner(store: TrackingStore, runId: string, attempt: Attempt
  * run is still the one run of its key. Throws RunOwnedError otherwise.
  */
 export async function verifyOwnership(store: TrackingStore, run: RunInfo, ownership: Ownership, log: Logger): Promise<void> {
-  if (ownership.runKey) await yieldIfNotCanonical(store, run, ownership.runKey, log, ownership.created);
+  if (ownership.runKey) await yieldIfNotCanonical(store, run, ownership.runKey, ownership.leaseMs, log, ownership.created);
   await assertOwner(store, run.runId, ownership.attempt);
 }
 

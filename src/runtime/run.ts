@@ -119,7 +119,7 @@ async function openRun(options: RunOptions, experimentId: string, runKey: string
     });
     return { run, reused: false };
   });
-  if (runKey && !opened.reused && !locked) await reconcileCreated({ store, run: opened.run, runKey, attempt, log: reporter.log });
+  if (runKey && !opened.reused && !locked) await reconcileCreated({ store, run: opened.run, runKey, leaseMs, log: reporter.log });
   return { ...opened, ownership: { attempt, leaseMs, runKey, created: !opened.reused } };
 }
 

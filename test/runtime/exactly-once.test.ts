@@ -147,6 +147,21 @@ describe("exactly one run and one model version per run key under racing attempt
     }, 120_000);
   }
 
+  it("the winner deletes a duplicate that a dead loser could not delete (server)", async () => {
+    const store = new RestTrackingStore(server.uri);
+    const experimentId = await store.getOrCreateExperiment(EXPERIMENT);
+    const stale = String(Date.now() - 60_000);
+    const dead = (name: string, startTime: number) =>
+      store.createRun({ experimentId, runName: name, startTime, tags: { [RUN_KEY_TAG]: "dead-duplicate", [LEASE_OWNER_TAG]: `${name} pid=1 host=gone`, [LEASE_HEARTBEAT_TAG]: stale } });
+    const canonical = await dead("0000aaaa", Date.now() - 2_000);
+    await dead("0000bbbb", Date.now() - 1_000);
+    const retry = await train(server.uri, "dead-duplicate", [], { PODTRAIN_LEASE_SECONDS: "5" });
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    expect(retry.stdout).toContain(`run ${canonical.runId} (all) finished (continued an existing run)`);
+    expect(retry.stderr).toContain("deleted a duplicate run of this run key left by a dead attempt");
+    expect((await store.findRunsByTag(experimentId, RUN_KEY_TAG, "dead-duplicate")).map((run) => run.runId)).toEqual([canonical.runId]);
+  }, 120_000);
+
   it("continuing a run with other hyper-parameters is refused instead of re-registering the old model", async () => {
     const root = path.join(directory, "mlruns-params");
     expect((await train(root, "params-key")).exitCode).toBe(0);
