@@ -118,15 +118,20 @@ async function yieldIfNotCanonical(store: TrackingStore, run: RunInfo, runKey: s
     await deleteDeadDuplicates(store, run, runs, leaseMs, log);
     return;
   }
+  let duplicate = "";
   if (created) {
-    await store.deleteRun(run.runId).catch((error: unknown) => {
+    try {
+      await store.deleteRun(run.runId);
+      duplicate = `; this attempt's duplicate run ${run.runId} was deleted`;
+      log.warn({ run_id: run.runId, winner: winner.runId }, "another attempt created a run with the same run key first: deleted ours");
+    } catch (error) {
       // Its lease runs out and the winner deletes it then (deleteDeadDuplicates).
-      log.warn({ run_id: run.runId, error: (error as Error).message }, "could not delete this attempt's duplicate run");
-    });
-    log.warn({ run_id: run.runId, winner: winner.runId }, "another attempt created a run with the same run key first: deleted ours");
+      log.warn({ run_id: run.runId, winner: winner.runId, error: (error as Error).message }, "another attempt created a run with the same run key first; could not delete ours");
+      duplicate = `; this attempt's duplicate run ${run.runId} could not be deleted (the winner removes it once its lease expires)`;
+    }
   }
   const owner = (await store.getRun(winner.runId).catch(() => undefined))?.tags[LEASE_OWNER_TAG] ?? "unknown";
-  throw new RunOwnedError(`run ${winner.runId} for run key ${JSON.stringify(runKey)} is owned by attempt ${owner}, which created it first${created ? `; this attempt's duplicate run ${run.runId} was deleted` : ""}`);
+  throw new RunOwnedError(`run ${winner.runId} for run key ${JSON.stringify(runKey)} is owned by attempt ${owner}, which created it first${duplicate}`);
 }
 
 /**
@@ -161,7 +166,7 @@ export async function verifyOwnership(store: TrackingStore, run: RunInfo, owners
 }
 
 /** Refreshes the heartbeat every third of the lease until stopped; a failed refresh is only logged. */
-export function startHeartbeat(store: TrackingStore, runId: string, attempt: Attempt, leaseMs: number, log: Logger): () => void {
+export function startHeartbeat(store: TrackingStore, runId: string, leaseMs: number, log: Logger): () => void {
   let warned = false;
   const timer = setInterval(() => {
     store.logBatch(runId, { tags: { [LEASE_HEARTBEAT_TAG]: String(Date.now()) } }).catch((error: unknown) => {

@@ -145,7 +145,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const runKey = options.runKey ?? defaultRunKey(airflowIdentityFromEnvironment());
   const { run, reused, ownership } = await openRun(options, experimentId, runKey);
   log.info({ run_id: run.runId, experiment: loaded.spec.experiment, tracking: store.location, reused, attempt: ownership.attempt.description }, reused ? "continuing run" : "started run");
-  const stopHeartbeat = startHeartbeat(store, run.runId, ownership.attempt, ownership.leaseMs, log);
+  const stopHeartbeat = startHeartbeat(store, run.runId, ownership.leaseMs, log);
   const verify = () => verifyOwnership(store, run, ownership, log);
 
   const workDirectory = await mkdtemp(path.join(os.tmpdir(), `podtrain-${definition.name}-`));

@@ -64,7 +64,7 @@ async function race(trackingUri: string, store: TrackingStore, label: string): P
       }
     }
     // How often the race was lost after creating a run (create-then-reconcile deleted a duplicate).
-    const duplicatesDeleted = results.filter((result) => result.stderr.includes("duplicate run")).length;
+    const duplicatesDeleted = results.filter((result) => /duplicate run [0-9a-f]{32} was deleted/.test(result.stderr)).length;
     outcomes.push({ codes: results.map((result) => result.exitCode), ...(await countFor(store, runKey)), duplicatesDeleted });
   }
   return outcomes;
