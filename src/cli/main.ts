@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
+import { redactSecrets } from "../runtime/redact.js";
 import { isForcedExitUnderway } from "../runtime/signals.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
@@ -17,7 +18,8 @@ export function buildProgram(): Command {
   const program = new Command("train")
     .description("podtrain: train models, track them in MLflow, run as Airflow pod tasks")
     .version(process.env.npm_package_version ?? "0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
+    // Commander's own usage errors come out like ours: one `train: error: …` line, exit 64.
+    .configureOutput({ outputError: (text, write) => write(`train: ${text.trim().replace(/\s*\n\s*/g, " ")} (run with --help for usage)\n`) })
     .enablePositionalOptions()
     .exitOverride();
   const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));
@@ -43,8 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     // A forced exit (second signal, grace period spent) has printed the one error line already.
-    if (!isForcedExitUnderway()) process.stderr.write(`train: error: ${message}\n`);
-    if (process.env.PODTRAIN_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (!isForcedExitUnderway()) process.stderr.write(`train: error: ${redactSecrets(message)}\n`);
+    if (process.env.PODTRAIN_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack)}\n`);
     return exitCodeOf(error);
   }
 }

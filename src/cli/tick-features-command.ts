@@ -1,7 +1,8 @@
 import { Option, type Command } from "commander";
 import { numberFlag } from "./flag-parsers.js";
-import { requireDate } from "../data/tick/partitions.js";
-import { UsageError } from "../runtime/errors.js";
+import { requireDate, scanPartitionRoot } from "../data/tick/partitions.js";
+import path from "node:path";
+import { DataError, SpecError, UsageError } from "../runtime/errors.js";
 import { loadSpecFile, specPathFor } from "../spec/load.js";
 import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
 
@@ -38,6 +39,9 @@ export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFe
     Object.entries({ bar: flags.bar, label_horizon_bars: flags.horizon, dead_band_bps: flags.deadBandBps, max_reject_fraction: flags.maxRejectFraction, universe: flags.universe })
       .filter(([, value]) => value !== undefined),
   );
+  // The spec's own values first, with its file:line, whatever the flags say.
+  const own = tickFeatureParamsSchema.safeParse(fromSpec);
+  if (!own.success) throw new SpecError(loaded.describe(own.error, ["params"]));
   const result = tickFeatureParamsSchema.safeParse({ ...fromSpec, ...overrides });
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -55,6 +59,11 @@ export async function runTickFeatures(flags: FeaturesFlags, print: (line: string
   if (range && (flags.from === undefined || flags.to === undefined)) throw new UsageError("--from and --to go together");
   if (single && flags.dryRun) throw new UsageError("--dry-run plans a range: use --from D --to D");
   const params = await resolveFeatureParams(flags);
+  const scan = await scanPartitionRoot(path.resolve(flags.input));
+  if (scan.foreign.length > 0) {
+    process.stderr.write(`train: warning: ${scan.foreign.length} folder(s) under ${path.resolve(flags.input)} are not date=YYYY-MM-DD partitions and were ignored: ${scan.foreign.slice(0, 5).join(", ")}${scan.foreign.length > 5 ? ", …" : ""}\n`);
+  }
+  if (scan.dates.length === 0) throw new DataError(`input folder ${path.resolve(flags.input)} holds no date=YYYY-MM-DD partitions`);
   // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
   const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
   const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");

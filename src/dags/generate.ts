@@ -1,7 +1,8 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { SpecError } from "../runtime/errors.js";
-import { loadSpecFile } from "../spec/load.js";
+import { checkSpecParams, loadSpecFile } from "../spec/load.js";
+import { WORKFLOWS } from "../workflows/catalog.js";
 import { DEFAULT_DEPLOYMENT_FILE, loadDeploymentFile } from "./deployment.js";
 import { renderKubernetesDag } from "./kubernetes-template.js";
 import { renderLocalDag } from "./local-template.js";
@@ -67,7 +68,10 @@ async function loadPlans(options: ResolvedOptions): Promise<{ plans: DagPlan[]; 
   const seen = new Map<string, string>();
   for (const name of names) {
     const specFile = toPosix(path.join(options.modelsDirectory, name));
-    const { spec } = await loadSpecFile(path.join(modelsDirectory, name));
+    const loaded = await loadSpecFile(path.join(modelsDirectory, name));
+    const { spec } = loaded;
+    // A DAG runs the spec's params as they are: an invalid value must fail here, not in a pod.
+    checkSpecParams(loaded, WORKFLOWS[spec.workflow].paramsSchema);
     const previous = seen.get(spec.dag_id);
     if (previous) throw new SpecError(`${specFile}: dag_id "${spec.dag_id}" is already used by ${previous}`);
     seen.set(spec.dag_id, specFile);

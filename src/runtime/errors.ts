@@ -9,6 +9,8 @@ export const EXIT_CODES = {
   DATA: 65,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  /** EX_TEMPFAIL: another attempt owns the run right now; retrying later can succeed. */
+  TEMPORARY: 75,
   CONFIG: 78,
   /** 128 + SIGINT: what a shell reports for Ctrl-C. */
   INTERRUPTED: 130,
@@ -55,6 +57,17 @@ export class UnavailableError extends PodtrainError {
   }
 }
 
+/**
+ * Another attempt (a zombie pod, a racing retry) owns the run for this run key, or won the race
+ * to create it. Exit 75 tells Airflow the failure is temporary: a later retry finds the run
+ * finished, or its owner's lease expired, and continues it.
+ */
+export class RunOwnedError extends PodtrainError {
+  constructor(message: string) {
+    super(message, EXIT_CODES.TEMPORARY);
+  }
+}
+
 /** A workflow whose implementation has not landed yet: never a fake run. */
 export class NotImplementedError extends PodtrainError {
   constructor(message: string) {
@@ -71,9 +84,6 @@ export class InterruptedError extends PodtrainError {
     this.signal = signal;
   }
 }
-
-/** A resumed run whose hyper-parameters differ from the ones it was started with. */
-export class ResumeMismatchError extends UsageError {}
 
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof PodtrainError ? error.exitCode : EXIT_CODES.SOFTWARE;

@@ -16,7 +16,22 @@ const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.version", "podtrain.image", "po
  * lineage tags and the candidate alias; the champion alias moves only through `train promote`
  * (or when the spec explicitly sets registry.auto_promote).
  */
-export async function registerIfGatePasses(input: { store: TrackingStore; spec: WorkflowSpec; runId: string; modelUri: string; log: Logger; signal?: AbortSignal }): Promise<RegistrationResult> {
+interface RegistrationInput {
+  store: TrackingStore;
+  spec: WorkflowSpec;
+  runId: string;
+  modelUri: string;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+export async function registerIfGatePasses(input: RegistrationInput): Promise<RegistrationResult> {
+  // The local store serializes registrations under its lock; a server relies on reconcile below.
+  const { store } = input;
+  return store.withExclusiveLock ? store.withExclusiveLock(() => register(input)) : register(input);
+}
+
+async function register(input: RegistrationInput): Promise<RegistrationResult> {
   const { store, spec, runId, log } = input;
   // A signal between the calls below stops before the next write: no version, no alias move.
   const stopIfInterrupted = () => {
@@ -49,6 +64,14 @@ export async function registerIfGatePasses(input: { store: TrackingStore; spec: 
     runId,
     tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
   });
+  // At most one version per run, even when two attempts register at once: version numbers are
+  // assigned in commit order, so whoever created a higher one sees the lower one and deletes its own.
+  const kept = (await store.registry.findModelVersionsByRun(name, runId))[0];
+  if (kept && kept.version !== version.version) {
+    await store.registry.deleteModelVersion(name, version.version);
+    log.warn({ model: name, version: kept.version, deleted: version.version }, "another attempt registered this run first: deleted the duplicate version");
+    return { gate, version: kept.version };
+  }
   stopIfInterrupted();
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {

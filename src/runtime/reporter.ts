@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
 import { Writable } from "node:stream";
+import { redactSecrets } from "./redact.js";
 
 // Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
 // per line (pino) that log collectors can parse. Everything goes to stderr: stdout carries only
@@ -26,7 +27,7 @@ function humanStream(output: NodeJS.WritableStream): Writable {
       const levelName = pino.levels.labels[level as number] ?? "info";
       const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
       const clock = new Date(time as number).toISOString().slice(11, 19);
-      output.write(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`);
+      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
       callback();
     },
   });
@@ -37,7 +38,7 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
   const level = process.env.PODTRAIN_LOG_LEVEL ?? "info";
   const log = interactive
     ? pino({ level, base: undefined }, humanStream(output))
-    : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+    : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, redactedStderr());
   return {
     log,
     interactive,
@@ -55,6 +56,15 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
       };
     },
   };
+}
+
+/**
+ * Every JSON log line is redacted of credentials on its way out: pino hands the destination one
+ * whole line per write, and the destination (synchronous, retrying a full pipe) writes it.
+ */
+function redactedStderr(): { write(line: string): boolean } {
+  const destination = pino.destination({ fd: 2, sync: true });
+  return { write: (line) => destination.write(redactSecrets(line)) };
 }
 
 /** Without a terminal, progress becomes a JSON line at most every 10 % (and at the end). */

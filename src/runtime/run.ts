@@ -3,20 +3,33 @@ import os from "node:os";
 import path from "node:path";
 import type { LoadedSpec } from "../spec/load.js";
 import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
-import type { RunInfo, TrackingStore } from "../tracking/store.js";
+import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
 import { codeVersionTags, readCodeVersion } from "./code-version.js";
 import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
-import { InterruptedError, PodtrainError, ResumeMismatchError, UsageError } from "./errors.js";
+import { DataError, exitCodeOf, InterruptedError, PodtrainError, RunOwnedError, UsageError } from "./errors.js";
 import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
 import type { Reporter } from "./reporter.js";
 import { withAbortOnSignals } from "./signals.js";
+import {
+  type Ownership,
+  canonicalRun,
+  claimRun,
+  currentAttempt,
+  ERROR_TAG,
+  leaseMilliseconds,
+  leaseTags,
+  reconcileCreated,
+  RUN_KEY_TAG,
+  startHeartbeat,
+  verifyOwnership,
+} from "./run-ownership.js";
+import { redactSecrets } from "./redact.js";
 
 export const STAGES = ["all", "fit", "evaluate", "register"] as const;
 export type Stage = (typeof STAGES)[number];
 
-const RUN_KEY_TAG = "podtrain.run_key";
 const STAGES_DONE_TAG = "podtrain.stages_done";
 /** Training epochs whose metrics are logged: a resumed run does not log them again. */
 const EPOCHS_LOGGED_TAG = "podtrain.fit.epochs_logged";
@@ -58,42 +71,75 @@ function stringParams(params: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined).map(([key, value]) => [key, String(value)]));
 }
 
-/** Finds the run a retried task (same run key) must continue, or creates one. */
-async function openRun(options: RunOptions, experimentId: string, runKey: string | undefined): Promise<{ run: RunInfo; reused: boolean }> {
-  const { store, loaded } = options;
-  if (options.runId) {
-    const existing = (await store.getRun(options.runId)).info;
-    if (existing.experimentId !== experimentId) {
-      throw new UsageError(`run ${options.runId} belongs to experiment ${existing.experimentId}, not to "${loaded.spec.experiment}" of ${path.basename(loaded.file)}`);
-    }
-    if (existing.status !== "RUNNING") await store.updateRun(existing.runId, { status: "RUNNING" });
-    return { run: { ...existing, status: "RUNNING" }, reused: true };
-  }
-  if (runKey) {
-    const [existing] = await store.findRunsByTag(experimentId, RUN_KEY_TAG, runKey);
-    if (existing) {
-      if (existing.status !== "RUNNING") await store.updateRun(existing.runId, { status: "RUNNING" });
-      return { run: { ...existing, status: "RUNNING" }, reused: true };
-    }
-  }
-  if (options.stage === "evaluate" || options.stage === "register") {
-    throw new UsageError(`--stage ${options.stage} continues an existing run: pass the same --run-key as the fit stage (or run inside Airflow)`);
-  }
-  const code = await readCodeVersion();
+interface OpenedRun {
+  run: RunInfo;
+  reused: boolean;
+  ownership: Ownership;
+}
+
+/**
+ * Finds the run a retried task (same run key) must continue, or creates one; either way this
+ * attempt ends up owning its lease, or throws RunOwnedError (exit 75). See run-ownership.ts.
+ */
+async function openRun(options: RunOptions, experimentId: string, runKey: string | undefined): Promise<OpenedRun> {
+  const { store, loaded, reporter } = options;
   const identity = airflowIdentityFromEnvironment();
-  const run = await store.createRun({
-    experimentId,
-    runName: options.runName ?? `${loaded.spec.registered_model}-${new Date().toISOString().replace(/[:.]/g, "-")}`,
-    startTime: Date.now(),
-    tags: {
-      "podtrain.workflow": options.definition.name,
-      "podtrain.spec": path.basename(loaded.file),
-      ...(runKey ? { [RUN_KEY_TAG]: runKey } : {}),
-      ...codeVersionTags(code),
-      ...airflowTags(identity),
-    },
+  const attempt = currentAttempt(identity);
+  const leaseMs = leaseMilliseconds();
+  const locked = store.withExclusiveLock !== undefined;
+  const exclusively = <T>(body: () => Promise<T>): Promise<T> => (store.withExclusiveLock ? store.withExclusiveLock(body) : body());
+  // A retry of the same task (found by run key) refreshes the run's airflow.* ids to its own try;
+  // a later step continuing the run by id (evaluate, register) leaves the fit task's ids as lineage.
+  const claim = async (runId: string, sameTask: boolean) => {
+    assertSameParams(await store.getRun(runId), options);
+    return claimRun({ store, runId, attempt, leaseMs, identity: sameTask ? identity : undefined, locked });
+  };
+  if (options.runId) {
+    const runId = options.runId;
+    const existing = (await store.getRun(runId)).info;
+    if (existing.experimentId !== experimentId) {
+      throw new UsageError(`run ${runId} belongs to experiment ${existing.experimentId}, not to "${loaded.spec.experiment}" of ${path.basename(loaded.file)}`);
+    }
+    const run = await exclusively(() => claim(runId, false));
+    return { run, reused: true, ownership: { attempt, leaseMs, runKey: undefined, created: false } };
+  }
+  const opened = await exclusively(async () => {
+    const existing = runKey ? canonicalRun(await store.findRunsByTag(experimentId, RUN_KEY_TAG, runKey)) : undefined;
+    if (existing) return { run: await claim(existing.runId, true), reused: true };
+    if (options.stage === "evaluate" || options.stage === "register") {
+      throw new UsageError(`--stage ${options.stage} continues an existing run: pass the same --run-key as the fit stage (or run inside Airflow)`);
+    }
+    const code = await readCodeVersion();
+    const run = await store.createRun({
+      experimentId,
+      runName: options.runName ?? `${loaded.spec.registered_model}-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+      // Taken right before the request: the race's winner is the earliest start time.
+      startTime: Date.now(),
+      tags: {
+        "podtrain.workflow": options.definition.name,
+        "podtrain.spec": path.basename(loaded.file),
+        ...(runKey ? { [RUN_KEY_TAG]: runKey } : {}),
+        ...leaseTags(attempt),
+        ...codeVersionTags(code),
+        ...airflowTags(identity),
+      },
+    });
+    return { run, reused: false };
   });
-  return { run, reused: false };
+  if (runKey && !opened.reused && !locked) await reconcileCreated({ store, run: opened.run, runKey, leaseMs, log: reporter.log });
+  return { ...opened, ownership: { attempt, leaseMs, runKey, created: !opened.reused } };
+}
+
+/**
+ * Continuing a fitted run with other hyper-parameters would silently keep (and register) the old
+ * model: refuse, naming what differs.
+ */
+function assertSameParams(data: RunData, options: RunOptions): void {
+  if (options.stage !== "all" && options.stage !== "fit") return;
+  const differing = Object.entries(stringParams(options.params)).filter(([key, value]) => data.params[key] !== undefined && data.params[key] !== value);
+  if (differing.length === 0) return;
+  const listed = differing.map(([key, value]) => `${key}=${value} (run has ${data.params[key]})`).join(", ");
+  throw new UsageError(`run ${data.info.runId} was trained with other parameters than this attempt asks for: ${listed}; use a new --run-key (or --run-id) for a new run, or the run's own parameters to continue it`);
 }
 
 export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
@@ -104,42 +150,70 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   await store.checkAvailable();
   const experimentId = await store.getOrCreateExperiment(loaded.spec.experiment);
   const runKey = options.runKey ?? defaultRunKey(airflowIdentityFromEnvironment());
-  const { run, reused } = await openRun(options, experimentId, runKey);
-  log.info({ run_id: run.runId, experiment: loaded.spec.experiment, tracking: store.location, reused }, reused ? "continuing run" : "started run");
+  const { run, reused, ownership } = await openRun(options, experimentId, runKey);
+  log.info({ run_id: run.runId, experiment: loaded.spec.experiment, tracking: store.location, reused, attempt: ownership.attempt.description }, reused ? "continuing run" : "started run");
+  const stopHeartbeat = startHeartbeat(store, run.runId, ownership.leaseMs, log);
+  const verify = () => verifyOwnership(store, run, ownership, log);
 
   const workDirectory = await mkdtemp(path.join(os.tmpdir(), `podtrain-${definition.name}-`));
   try {
-    // A forced exit (second signal, grace period spent) still leaves the run KILLED, not RUNNING.
+    // A forced exit (second signal, grace period spent) still leaves the run KILLED, not RUNNING:
+    // the status first and alone, the error tag after it (as markFailed does).
     const markKilled = async (reason: string) => {
-      await store.logBatch(run.runId, { tags: { "podtrain.error": reason } });
       await store.updateRun(run.runId, { status: "KILLED", endTime: Date.now() });
+      await store.logBatch(run.runId, { tags: { [ERROR_TAG]: redactSecrets(reason) } }).catch(() => undefined);
     };
     const signals = { ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}), onForcedExit: markKilled };
     return await withAbortOnSignals(log, signals, async (signal) => {
       // Every stage checks the signal before it starts and before it writes; a signal that comes
       // after the last write finds the work done, and the run is FINISHED, not KILLED.
-      const summary = await executeStages(options, module, run, workDirectory, signal);
+      const summary = await executeStages(options, module, run, workDirectory, signal, verify);
+      await verify();
       await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
       if (options.xcomPath) log.info({ xcom: await writeXcom(options.xcomPath, { ...summary, reused }) }, "wrote XCom return value");
       return { ...summary, ...(reused ? { reused } : {}) };
     });
   } catch (error) {
-    const status = error instanceof InterruptedError ? "KILLED" : "FAILED";
-    const message = error instanceof Error ? error.message : String(error);
-    try {
-      await store.logBatch(run.runId, { tags: { "podtrain.error": message.slice(0, 5000) } });
-      await store.updateRun(run.runId, { status, endTime: Date.now() });
-      log.error({ run_id: run.runId, status }, `run marked ${status}`);
-    } catch (markError) {
-      log.error({ run_id: run.runId, error: (markError as Error).message }, "could not mark the run as failed in the tracking store");
-    }
-    throw error;
+    // The run belongs to another attempt (or ours was a deleted duplicate): not ours to mark.
+    if (error instanceof RunOwnedError) throw error;
+    throw await markFailed(store, run, error, log);
   } finally {
+    stopHeartbeat();
     await rm(workDirectory, { recursive: true, force: true });
   }
 }
 
-async function executeStages(options: RunOptions, module: WorkflowModule<Record<string, unknown>>, run: RunInfo, workDirectory: string, signal: AbortSignal): Promise<RunSummary> {
+/**
+ * The status update goes first and alone, so a server that rejects tags (or a too-long error)
+ * still ends the run FAILED/KILLED; the error tag is best effort after it. When even the status
+ * cannot be sent, the error returned says so: the run is left RUNNING and a later attempt with
+ * the same run key takes it over once its lease expires.
+ */
+async function markFailed(store: TrackingStore, run: RunInfo, error: unknown, log: RunOptions["reporter"]["log"]): Promise<unknown> {
+  const status = error instanceof InterruptedError ? "KILLED" : "FAILED";
+  const message = redactSecrets(error instanceof Error ? error.message : String(error));
+  try {
+    await store.updateRun(run.runId, { status, endTime: Date.now() });
+  } catch (markError) {
+    const reason = redactSecrets((markError as Error).message);
+    log.error({ run_id: run.runId, error: reason }, "could not mark the run as failed in the tracking store");
+    return new PodtrainError(`${message} (run ${run.runId} is left RUNNING on ${store.location}: marking it ${status} failed too: ${reason}; a later attempt with the same run key takes it over)`, exitCodeOf(error), { cause: error });
+  }
+  log.error({ run_id: run.runId, status }, `run marked ${status}`);
+  await store.logBatch(run.runId, { tags: { [ERROR_TAG]: message.slice(0, 5000) } }).catch((tagError: unknown) => {
+    log.warn({ run_id: run.runId, error: redactSecrets((tagError as Error).message) }, "could not store the error tag on the run");
+  });
+  return error;
+}
+
+async function executeStages(
+  options: RunOptions,
+  module: WorkflowModule<Record<string, unknown>>,
+  run: RunInfo,
+  workDirectory: string,
+  signal: AbortSignal,
+  verifyOwnership: () => Promise<void>,
+): Promise<RunSummary> {
   const { store, loaded, definition, reporter } = options;
   const runId = run.runId;
   const current = await store.getRun(runId);
@@ -183,7 +257,6 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
   let localModelDirectory: string | undefined;
 
   if (want("fit") && !stagesDone.has("fit")) {
-    refuseChangedParams(options, current.params, runId);
     await context.logParams(stringParams(options.params));
     const fitted = await module.fit(context);
     stopIfInterrupted();
@@ -203,6 +276,7 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     }
     const metrics = await module.evaluate(context, localModelDirectory);
     stopIfInterrupted();
+    assertFiniteMetrics(runId, metrics);
     await context.logMetrics(metrics);
     await markDone("evaluate");
   }
@@ -211,6 +285,8 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
     if (!stagesDone.has("evaluate")) throw new UsageError(`run ${runId} is not evaluated yet: run --stage evaluate first`);
     // Nothing is registered for a run that was told to stop; registration checks again before each write.
     stopIfInterrupted();
+    // A version is irreversible for its readers: only the run's owner registers.
+    await verifyOwnership();
     registration = await registerIfGatePasses({ store, spec: loaded.spec, runId, modelUri, log: reporter.log, signal });
     await markDone("register");
   }
@@ -232,18 +308,11 @@ async function executeStages(options: RunOptions, module: WorkflowModule<Record<
   };
 }
 
-/**
- * A run resumed with other hyper-parameters would mix two trainings in one model: refuse it
- * (resuming with other values is a new run, under another run key).
- */
-function refuseChangedParams(options: RunOptions, logged: Record<string, string>, runId: string): void {
-  const given = stringParams(options.params);
-  const changed = Object.keys(options.definition.paramsSchema.shape)
-    .filter((key) => key in logged && logged[key] !== given[key])
-    .map((key) => `${key}=${given[key] ?? "(unset)"} (the run has ${logged[key]})`);
-  if (changed.length > 0) {
-    throw new ResumeMismatchError(`run ${runId} was started with other parameters, so it cannot be resumed with ${changed.join(", ")}: use the run's values, or start a new run (another --run-key)`);
-  }
+/** NaN or infinite metrics mean the data or the fit blew up: such a run must not pass any gate. */
+function assertFiniteMetrics(runId: string, metrics: Record<string, number>): void {
+  const bad = Object.entries(metrics).filter(([, value]) => !Number.isFinite(value));
+  if (bad.length === 0) return;
+  throw new DataError(`run ${runId} produced non-finite metrics (${bad.map(([key, value]) => `${key}=${value}`).join(", ")}): the input data holds out-of-range values or training diverged; nothing is registered`);
 }
 
 export const LOGGED_MODEL_TAG = "podtrain.logged_model_id";

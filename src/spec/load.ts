@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
-import type { z } from "zod";
+import { z } from "zod";
 import { SpecError, UsageError } from "../runtime/errors.js";
 import { specSchema, type WorkflowSpec } from "./schema.js";
 
@@ -26,8 +26,15 @@ function parseYaml(text: string, file: string): ParsedYaml {
     const line = firstError.linePos?.[0]?.line;
     throw new SpecError(`${file}${line ? `:${line}` : ""}: not valid YAML: ${firstError.message.split("\n")[0]}`);
   }
+  let value: unknown;
+  try {
+    // toJS refuses alias bombs ("billion laughs": maxAliasCount) instead of expanding them.
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    throw new SpecError(`${file}: not a usable YAML spec: ${(cause as Error).message.split("\n")[0]}`, { cause });
+  }
   return {
-    value: document.toJS(),
+    value,
     lineOf(pathInFile) {
       // Walk up to the deepest node that exists, so a missing key points at its parent.
       for (let depth = pathInFile.length; depth >= 0; depth -= 1) {
@@ -71,7 +78,23 @@ export async function loadSpecFile(file: string): Promise<LoadedSpec> {
 }
 
 /** Validates `spec.params` with the workflow's own schema, reporting lines in the spec file. */
+/**
+ * The spec's own values, checked before any flag is merged: `epochs: -3` in the file is a broken
+ * spec (exit 78 with its file:line) even when `--epochs 1` happens to hide it on this command
+ * line, because the next run without the flag (a DAG task) would use it. Keys the spec leaves
+ * out are not its fault: only issues on keys it sets count here.
+ */
+export function checkSpecParams(loaded: LoadedSpec, schema: z.ZodType): void {
+  const own = loaded.spec.params ?? {};
+  const result = schema.safeParse(own);
+  if (result.success) return;
+  const issues = result.error.issues.filter((issue) => issue.path.length > 0 && Object.hasOwn(own, String(issue.path[0])));
+  if (issues.length === 0) return;
+  throw new SpecError(loaded.describe(new z.ZodError(issues), ["params"]));
+}
+
 export function parseParams<Schema extends z.ZodType>(loaded: LoadedSpec, schema: Schema, overrides: Record<string, unknown> = {}): z.infer<Schema> {
+  checkSpecParams(loaded, schema);
   const result = schema.safeParse({ ...loaded.spec.params, ...overrides });
   if (!result.success) {
     const issuePath = result.error.issues[0]?.path ?? [];

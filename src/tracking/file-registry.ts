@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UsageError } from "../runtime/errors.js";
@@ -14,6 +14,8 @@ import type { ModelRegistry, ModelVersion } from "./store.js";
 const META_FILE = "meta.yaml";
 const VERSION_PREFIX = "version-";
 const DEFAULT_WORKSPACE = "default";
+/** MLflow's FileStore marks a deleted version with this stage and keeps its folder and number. */
+const STAGE_DELETED_INTERNAL = "Deleted_Internal";
 
 interface RegisteredModelMeta {
   name: string;
@@ -35,7 +37,7 @@ interface ModelVersionMeta {
   status: "READY";
   creation_timestamp: number;
   last_updated_timestamp: number;
-  current_stage: "None";
+  current_stage: "None" | typeof STAGE_DELETED_INTERNAL;
   description: string | null;
   deployment_job_state: null;
   model_id: string | null;
@@ -62,7 +64,7 @@ export class FileModelRegistry implements ModelRegistry {
     checkName(name);
     const directory = path.join(this.root, name, `${VERSION_PREFIX}${version}`);
     const meta = await readFile(path.join(directory, META_FILE), "utf8").then((text) => parseYaml(text) as ModelVersionMeta, () => undefined);
-    if (!meta) throw new UsageError(`model version ${name} ${version} not found in ${this.root}`);
+    if (!meta || meta.current_stage === STAGE_DELETED_INTERNAL) throw new UsageError(`model version ${name} ${version} not found in ${this.root}`);
     const model = await this.readModel(name);
     const tags: Record<string, string> = {};
     for (const key of await readdir(path.join(directory, "tags")).catch(() => [] as string[])) {
@@ -75,8 +77,8 @@ export class FileModelRegistry implements ModelRegistry {
   async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {
     const found: ModelVersion[] = [];
     for (const version of await this.versionNumbers(name)) {
-      const modelVersion = await this.getModelVersion(name, String(version));
-      if (modelVersion.runId === runId) found.push(modelVersion);
+      const modelVersion = await this.getModelVersion(name, String(version)).catch(() => undefined);
+      if (modelVersion?.runId === runId) found.push(modelVersion);
     }
     return found;
   }
@@ -135,6 +137,25 @@ export class FileModelRegistry implements ModelRegistry {
     model.aliases = { ...model.aliases, [alias]: version };
     model.last_updated_timestamp = Date.now();
     await writeFileAtomic(path.join(this.root, name, "aliases", alias), version);
+    await this.writeModel(model);
+  }
+
+  async deleteModelVersion(name: string, version: string): Promise<void> {
+    checkName(name);
+    const metaFile = path.join(this.root, name, `${VERSION_PREFIX}${version}`, META_FILE);
+    const meta = await readFile(metaFile, "utf8").then((text) => parseYaml(text) as ModelVersionMeta, () => undefined);
+    if (!meta || meta.current_stage === STAGE_DELETED_INTERNAL) return;
+    const now = Date.now();
+    await writeFileAtomic(metaFile, stringifyYaml({ ...meta, current_stage: STAGE_DELETED_INTERNAL, last_updated_timestamp: now }));
+    const model = await this.readModel(name);
+    if (!model) return;
+    // An alias must not point at a deleted version (MLflow removes them the same way).
+    for (const [alias, aliasVersion] of Object.entries(model.aliases ?? {})) {
+      if (aliasVersion !== version) continue;
+      delete model.aliases[alias];
+      await rm(path.join(this.root, name, "aliases", alias), { force: true });
+    }
+    model.last_updated_timestamp = now;
     await this.writeModel(model);
   }
 

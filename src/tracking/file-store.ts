@@ -3,6 +3,7 @@ import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat } from
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import lockfile from "proper-lockfile";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UnavailableError, UsageError } from "../runtime/errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
@@ -27,6 +28,14 @@ const SOURCE_TYPE_LOCAL = 4;
 const RUN_STATUS_NUMBER: Record<RunStatus, number> = { RUNNING: 1, SCHEDULED: 2, FINISHED: 3, FAILED: 4, KILLED: 5 };
 const RUN_STATUS_BY_NUMBER = Object.fromEntries(Object.entries(RUN_STATUS_NUMBER).map(([name, value]) => [value, name])) as Record<number, RunStatus>;
 const RESERVED_FOLDERS = new Set([".trash", "models"]);
+const LIFECYCLE_DELETED = "deleted";
+/**
+ * The store's lock is a sibling of the root (`mlruns.lock`), never inside it: MLflow reads every
+ * folder under the root as an experiment. A holder that dies leaves it stale after STALE_MS
+ * (proper-lockfile refreshes the lock of a live holder every STALE_MS / 2).
+ */
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 60_000;
 
 interface ExperimentMeta {
   experiment_id: string;
@@ -55,6 +64,7 @@ interface RunMeta {
   source_version: string;
   entry_point_name: string;
   tags: never[];
+  deleted_time?: number | null;
 }
 
 /** MLflow rejects keys that could escape their folder; we check before touching the disk. */
@@ -87,6 +97,12 @@ export class FileTrackingStore implements TrackingStore {
   }
 
   async getOrCreateExperiment(name: string): Promise<string> {
+    // Under the lock: two first runs at once must not create two experiments of one name.
+    const found = await this.findExperiment(name);
+    return found ?? this.withExclusiveLock(async () => (await this.findExperiment(name)) ?? this.createExperiment(name));
+  }
+
+  private async findExperiment(name: string): Promise<string | undefined> {
     for (const experiment of await this.listExperiments()) {
       if (experiment.name === name) {
         if (experiment.lifecycle_stage !== LIFECYCLE_ACTIVE) {
@@ -95,6 +111,10 @@ export class FileTrackingStore implements TrackingStore {
         return experiment.experiment_id;
       }
     }
+    return undefined;
+  }
+
+  private async createExperiment(name: string): Promise<string> {
     // MLflow's FileStore uses random integer ids; collisions are checked anyway.
     let experimentId: string;
     do experimentId = `${randomInt(1, 2 ** 47)}${randomInt(100_000, 1_000_000)}`; while (await exists(path.join(this.root, experimentId)));
@@ -226,6 +246,40 @@ export class FileTrackingStore implements TrackingStore {
     if (input.endTime !== undefined) meta.end_time = input.endTime;
     if (input.runName !== undefined) meta.run_name = input.runName;
     await writeFileAtomic(metaFile, stringifyYaml(meta));
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const metaFile = path.join(await this.runDirectory(runId), META_FILE);
+    const meta = await readYaml<RunMeta>(metaFile);
+    meta.lifecycle_stage = LIFECYCLE_DELETED;
+    meta.deleted_time = Date.now();
+    await writeFileAtomic(metaFile, stringifyYaml(meta));
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    checkKey("tag", key);
+    await rm(path.join(await this.runDirectory(runId), "tags", key), { force: true });
+  }
+
+  /** Serializes find-or-create of runs and registration across processes sharing this folder. */
+  async withExclusiveLock<T>(body: () => Promise<T>): Promise<T> {
+    await mkdir(this.root, { recursive: true });
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.root, {
+        lockfilePath: `${this.root}.lock`,
+        realpath: false,
+        stale: LOCK_STALE_MS,
+        retries: { retries: Math.ceil(LOCK_WAIT_MS / 200), minTimeout: 20, maxTimeout: 200, factor: 1.3 },
+      });
+    } catch (cause) {
+      throw new UnavailableError(`cannot lock the local tracking store ${this.root} (lock ${this.root}.lock): ${(cause as Error).message}`, { cause });
+    }
+    try {
+      return await body();
+    } finally {
+      await release().catch(() => undefined);
+    }
   }
 
   /** Removes a run entirely; used only to clean up a run whose creation failed half-way. */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../runtime/errors.js";
+import { SpecError, UsageError } from "../runtime/errors.js";
+import { redactSecrets } from "../runtime/redact.js";
 import { FileTrackingStore } from "./file-store.js";
 import { RestTrackingStore } from "./rest/rest-store.js";
 import type { TrackingStore } from "./store.js";
@@ -13,7 +14,15 @@ export const DEFAULT_LOCAL_STORE = "./mlruns";
 export function openTrackingStore(uri?: string, environment: Record<string, string | undefined> = process.env): TrackingStore {
   const chosen = uri ?? (environment.MLFLOW_TRACKING_URI || undefined);
   if (chosen === undefined) return new FileTrackingStore(DEFAULT_LOCAL_STORE);
-  if (/^https?:\/\//i.test(chosen)) return new RestTrackingStore(chosen, { environment });
+  if (/^https?:\/\//i.test(chosen)) {
+    if (!URL.canParse(chosen)) {
+      // Which one is wrong decides the fix (and the exit code): the flag, or the pod's config.
+      const where = uri === undefined ? "MLFLOW_TRACKING_URI" : "--tracking-uri";
+      const message = `${where}: ${redactSecrets(chosen)} is not a valid URL (expected http(s)://host:port, IPv6 hosts in brackets: http://[::1]:5000)`;
+      throw uri === undefined ? new SpecError(message) : new UsageError(message);
+    }
+    return new RestTrackingStore(chosen, { environment });
+  }
   if (/^file:/i.test(chosen)) {
     try {
       return new FileTrackingStore(fileURLToPath(chosen));

@@ -56,6 +56,8 @@ export interface ModelRegistry {
   createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string>; modelId?: string }): Promise<ModelVersion>;
   setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Deletes a version (a duplicate created by a racing attempt); its number is never reused. */
+  deleteModelVersion(name: string, version: string): Promise<void>;
 }
 
 /** MLflow 3 logged models (servers only): what the UI lists as a run's "Models". */
@@ -85,6 +87,15 @@ export interface TrackingStore {
   /** Removes the run's artifacts under `artifactPath` (old checkpoints); optional for stores that cannot. */
   deleteArtifacts?(runId: string, artifactPath: string): Promise<void>;
   updateRun(runId: string, input: { status: RunStatus; endTime?: number; runName?: string }): Promise<void>;
+  /** MLflow's soft delete: the run leaves every search (a duplicate created by a racing attempt). */
+  deleteRun(runId: string): Promise<void>;
+  /** Removes a tag (a stale `podtrain.error` on a run that is continued); a missing tag is fine. */
+  deleteTag(runId: string, key: string): Promise<void>;
+  /**
+   * Runs `body` while holding the store's exclusive lock, for stores that have one (the local
+   * folder). Stores without it (REST) leave the field undefined and callers reconcile instead.
+   */
+  withExclusiveLock?<T>(body: () => Promise<T>): Promise<T>;
   readonly registry: ModelRegistry;
   readonly loggedModels?: LoggedModelStore;
 }

@@ -36,10 +36,20 @@ describe("household power reader", () => {
 
   it("parses decimals exactly like Number()", async () => {
     const directory = await temporaryDirectory();
-    const values = ["0.001", "9.999", "-0.5", "1e-3", "123456.789", "0.30000000000000004"];
-    const lines = values.map((value, index) => `1/1/2007;00:0${index}:00;${value};0;240;1;0;0;0`);
+    // Sub-metering 3 (Wh, at most 1000) carries the values: every one is inside its range.
+    const values = ["0.001", "9.999", "0.5", "1e-3", "123.456789", "0.30000000000000004"];
+    const lines = values.map((value, index) => `1/1/2007;00:0${index}:00;1;0;240;1;0;0;${value}`);
     const { rows } = await readAll({ file: await writePowerFile(path.join(directory, "numbers.txt"), lines) });
-    expect(rows.map((row) => row.values[0])).toEqual(values.map(Number));
+    expect(rows.map((row) => row.values[6])).toEqual(values.map(Number));
+  });
+
+  it("treats values outside the physical range as missing and counts them per column", async () => {
+    const directory = await temporaryDirectory();
+    const lines = ["-0.5;0;240;1;0;0;0", "1e308;0;240;1;0;0;0", "2.5;-0.1;240;1;0;0;0", "2.5;0;240;1;0;0;1001"].map((values, index) => `1/1/2007;00:0${index}:00;${values}`);
+    const { rows, summary } = await readAll({ file: await writePowerFile(path.join(directory, "ranges.txt"), lines) });
+    expect(rows.map((row) => row.values[0])).toEqual([Number.NaN, Number.NaN, 2.5, 2.5]);
+    expect(summary.rejectedByColumn).toMatchObject({ global_active_power: 2, global_reactive_power: 1, sub_metering_3: 1, voltage: 0 });
+    expect(summary.missingByColumn.global_active_power).toBe(0);
   });
 
   it("reads a directory of daily files in date order, whatever their names", async () => {

@@ -55,6 +55,7 @@ export function whereToPutCifar10(directory: string = defaultCifar10Directory())
 }
 
 const isFile = (file: string) => stat(file).then((info) => info.isFile(), () => false);
+const exists = (file: string) => stat(file).then(() => true, () => false);
 
 async function locate(options: Cifar10Options): Promise<{ kind: "archive" | "folder"; location: string }> {
   if (options.dataFile) {
@@ -63,7 +64,10 @@ async function locate(options: Cifar10Options): Promise<{ kind: "archive" | "fol
   }
   const directory = path.resolve(options.dataDir ?? defaultCifar10Directory());
   for (const folder of [directory, path.join(directory, CIFAR10_ARCHIVE_FOLDER)]) {
-    if (await isFile(path.join(folder, CIFAR10_TEST_FILE))) return { kind: "folder", location: folder };
+    // Any batch present makes this the folder: what else is missing is then named exactly.
+    for (const name of [CIFAR10_TEST_FILE, ...CIFAR10_TRAIN_FILES]) {
+      if (await exists(path.join(folder, name))) return { kind: "folder", location: folder };
+    }
   }
   const archive = path.join(directory, CIFAR10_ARCHIVE_NAME);
   if (await isFile(archive)) return { kind: "archive", location: archive };
@@ -74,7 +78,10 @@ async function readFolder(folder: string, hashes: Record<string, string>): Promi
   const files = new Map<string, Buffer>();
   for (const name of [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE, CIFAR10_META_FILE]) {
     const file = path.join(folder, name);
-    if (!(await isFile(file))) continue;
+    if (!(await isFile(file))) {
+      if (await exists(file)) throw new DataError(`${file} is a directory (or not a regular file), not the CIFAR-10 batch file ${name}`);
+      continue;
+    }
     const contents = await readFile(file);
     files.set(name, contents);
     if (name !== CIFAR10_META_FILE) hashes[name] = createHash("sha256").update(contents).digest("hex");

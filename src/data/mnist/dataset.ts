@@ -40,7 +40,9 @@ export function embeddedMnistDirectory(): string {
 async function findFile(directory: string, base: string): Promise<string> {
   for (const candidate of [base, `${base}.gz`]) {
     const file = path.join(directory, candidate);
-    if (await stat(file).then((info) => info.isFile(), () => false)) return file;
+    const info = await stat(file).catch(() => undefined);
+    if (info?.isFile()) return file;
+    if (info) throw new DataError(`MNIST file ${file} is a directory (or not a regular file); --data-dir must hold the four MNIST IDX files`);
   }
   throw new DataError(`MNIST file ${base} (or ${base}.gz) not found in ${directory}; --data-dir must hold the four MNIST IDX files`);
 }

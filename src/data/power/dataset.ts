@@ -40,6 +40,7 @@ export function dataVersionTags(data: PowerHourlyData): Record<string, string> {
     "data.fully_missing_rows": String(summary.fullyMissingRows),
     "data.absent_minutes": String(summary.absentMinutes),
     ...Object.fromEntries(Object.entries(summary.missingByColumn).map(([column, count]) => [`data.missing.${column}`, String(count)])),
+    ...Object.fromEntries(Object.entries(summary.rejectedByColumn).map(([column, count]) => [`data.rejected.${column}`, String(count)])),
     ...(summary.files.length <= 20 ? Object.fromEntries(summary.files.map((file) => [`data.sha256.${file.path.replace(/^.*[/\\]/, "")}`, file.sha256])) : {}),
   };
 }
@@ -54,6 +55,7 @@ export function dataQualityMetrics(data: PowerHourlyData): Record<string, number
     data_hours: data.series.length,
     data_read_seconds: data.readSeconds,
     ...Object.fromEntries(Object.entries(summary.missingByColumn).map(([column, count]) => [`data_missing_${column}`, count])),
+    ...Object.fromEntries(Object.entries(summary.rejectedByColumn).map(([column, count]) => [`data_rejected_${column}`, count])),
     ...Object.fromEntries(Object.entries(data.missingHoursByColumn).map(([column, count]) => [`data_missing_hours_${column}`, count])),
   };
 }

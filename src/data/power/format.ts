@@ -19,6 +19,23 @@ export const VALUE_COLUMNS = [
 export type ValueColumn = (typeof VALUE_COLUMNS)[number];
 export const COLUMN_COUNT = 2 + VALUE_COLUMNS.length;
 
+/**
+ * Physical range of each measurement for one household supply (documented in README): the UCI
+ * file stays far inside (active power ≤ 11.2 kW, voltage 223-254 V, intensity ≤ 48.4 A, sub-meters
+ * ≤ 88 Wh/min). A value outside (negative, or 1e308) cannot be a reading: it is rejected (treated
+ * as missing and counted), never trained on. The bounds are generous: a 3-phase 63 A supply is
+ * about 43 kW, and a minute at 50 kW is 833 Wh.
+ */
+export const VALUE_BOUNDS: Record<ValueColumn, { min: number; max: number; unit: string }> = {
+  global_active_power: { min: 0, max: 50, unit: "kW" },
+  global_reactive_power: { min: 0, max: 50, unit: "kVAR" },
+  voltage: { min: 0, max: 500, unit: "V" },
+  global_intensity: { min: 0, max: 250, unit: "A" },
+  sub_metering_1: { min: 0, max: 1000, unit: "Wh" },
+  sub_metering_2: { min: 0, max: 1000, unit: "Wh" },
+  sub_metering_3: { min: 0, max: 1000, unit: "Wh" },
+};
+
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;

@@ -3,7 +3,10 @@ import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { DataError } from "../../runtime/errors.js";
-import { COLUMN_COUNT, isoMinute, MINUTE_MS, parseDate, parseTime, parseValue, POWER_HEADER, VALUE_COLUMNS, type ValueColumn } from "./format.js";
+import { COLUMN_COUNT, isoMinute, MINUTE_MS, parseDate, parseTime, parseValue, POWER_HEADER, VALUE_BOUNDS, VALUE_COLUMNS, type ValueColumn } from "./format.js";
+
+const MINIMUM = Float64Array.from(VALUE_COLUMNS, (column) => VALUE_BOUNDS[column].min);
+const MAXIMUM = Float64Array.from(VALUE_COLUMNS, (column) => VALUE_BOUNDS[column].max);
 
 // Streaming reader: the real file is 127 MB / 2,075,259 rows, so rows are parsed chunk by chunk
 // and handed to a callback, never held in memory, and the SHA-256 of the bytes is computed in
@@ -25,6 +28,8 @@ export interface PowerReadSummary {
   rows: number;
   /** Missing (`?` or empty) values per column: counted, never turned into zeros. */
   missingByColumn: Record<ValueColumn, number>;
+  /** Values outside the column's physical range (VALUE_BOUNDS): treated as missing, counted here. */
+  rejectedByColumn: Record<ValueColumn, number>;
   /** Rows where every measurement is missing (the real file's outage rows). */
   fullyMissingRows: number;
   /** Minutes absent from the file altogether between consecutive rows. */
@@ -77,6 +82,7 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
   const files = await listPowerFiles(source);
   const state: ReaderState = {
     missing: new Float64Array(VALUE_COLUMNS.length),
+    rejected: new Float64Array(VALUE_COLUMNS.length),
     values: new Float64Array(VALUE_COLUMNS.length),
     previous: Number.NEGATIVE_INFINITY,
     first: Number.NaN,
@@ -88,6 +94,14 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
   for (const file of files) summaries.push(await readOneFile(file, state, onRow));
   const rows = summaries.reduce((total, file) => total + file.rows, 0);
   if (rows === 0) throw new DataError(`${files.join(", ")}: no data rows after the header`);
+  // The forecast target: without one usable reading there is nothing to learn, whatever the span.
+  const target = VALUE_COLUMNS.indexOf("global_active_power");
+  if (state.missing[target]! + state.rejected[target]! >= rows) {
+    const bounds = VALUE_BOUNDS.global_active_power;
+    throw new DataError(
+      `${files.join(", ")}: none of the ${rows} rows has a usable Global_active_power (${state.missing[target]} missing "?", ${state.rejected[target]} outside ${bounds.min}-${bounds.max} ${bounds.unit}): check the file or its export`,
+    );
+  }
   const dataVersion = summaries.length === 1
     ? summaries[0]!.sha256
     : createHash("sha256").update(summaries.map((file) => `${path.basename(file.path)}:${file.sha256}`).sort().join("\n")).digest("hex");
@@ -95,6 +109,7 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
     files: summaries,
     rows,
     missingByColumn: Object.fromEntries(VALUE_COLUMNS.map((column, index) => [column, state.missing[index]!])) as Record<ValueColumn, number>,
+    rejectedByColumn: Object.fromEntries(VALUE_COLUMNS.map((column, index) => [column, state.rejected[index]!])) as Record<ValueColumn, number>,
     fullyMissingRows: state.fullyMissingRows,
     absentMinutes: state.absentMinutes,
     firstTimestamp: state.first,
@@ -105,6 +120,7 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
 
 interface ReaderState {
   missing: Float64Array;
+  rejected: Float64Array;
   values: Float64Array;
   previous: number;
   first: number;
@@ -201,13 +217,17 @@ function parseRow(line: string, file: string, lineNumber: number, state: ReaderS
     const end = last ? line.length : line.indexOf(";", start);
     if (end < 0 || (last && line.indexOf(";", start) >= 0)) throw columnCountError(line, where());
     const single = end - start === 1 && line.charCodeAt(start) === 63; // "?"
-    const value = end === start || single ? Number.NaN
+    let value = end === start || single ? Number.NaN
       : (fastDecimal(line, start, end) ?? parseValue(line.slice(start, end), VALUE_COLUMNS[column]!, where()));
-    state.values[column] = value;
-    if (Number.isNaN(value)) {
+    if (value < MINIMUM[column]! || value > MAXIMUM[column]!) {
+      state.rejected[column] = state.rejected[column]! + 1;
+      value = Number.NaN;
+      missingHere += 1;
+    } else if (Number.isNaN(value)) {
       state.missing[column] = state.missing[column]! + 1;
       missingHere += 1;
     }
+    state.values[column] = value;
     start = end + 1;
   }
   if (missingHere === VALUE_COLUMNS.length) state.fullyMissingRows += 1;

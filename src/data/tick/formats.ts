@@ -65,7 +65,12 @@ export function detectTradeFileFormat(bytes: Uint8Array, file: string): TradeFil
     return "arrow";
   }
   if (isArrowStream(bytes)) return "arrow";
-  if (byExtension === "csv" || startsWithText(bytes, TRADE_COLUMN_TIMESTAMP)) return "csv";
+  const looksLikeCsv = startsWithText(bytes, TRADE_COLUMN_TIMESTAMP);
+  // CSV text under a binary format's name is an export gone wrong: say so rather than guess.
+  if (looksLikeCsv && (byExtension === "parquet" || byExtension === "arrow")) {
+    throw new DataError(`${file}: named .${path.extname(file).slice(1)} but holds CSV text (a "${TRADE_COLUMN_TIMESTAMP},…" header): rename it to .csv or export it as ${byExtension === "parquet" ? "Parquet" : "Arrow IPC"}`);
+  }
+  if (byExtension === "csv" || looksLikeCsv) return "csv";
   if (byExtension === "parquet") throw new DataError(`${file}: not a Parquet file (no ${PARQUET_MAGIC} magic bytes)`);
   if (byExtension === "arrow") throw new DataError(`${file}: not an Arrow IPC file or stream (no ${ARROW_FILE_MAGIC} magic bytes or stream marker)`);
   throw new DataError(`${file}: unknown trade file format (expected Parquet, Arrow IPC or CSV with a "${TRADE_COLUMN_TIMESTAMP},…" header)`);

@@ -42,6 +42,38 @@ export function partitionDirectory(root: string, date: string): string {
   return path.join(root, `${PARTITION_PREFIX}${date}`);
 }
 
+export interface PartitionRootScan {
+  dates: string[];
+  /** Sub-folders that are not `date=` partitions at all (`dt=…`, `tmp`): ignored, counted. */
+  foreign: string[];
+}
+
+/**
+ * The input root as a `train tick features` run sees it: it must exist, every `date=` folder
+ * must name a real calendar date in YYYY-MM-DD (a `date=2026-1-8` would otherwise be skipped in
+ * silence and the day go missing), and foreign folders are returned for a counted warning.
+ */
+export async function scanPartitionRoot(root: string): Promise<PartitionRootScan> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new DataError(`input folder ${root} does not exist: give the trades root holding date=YYYY-MM-DD partitions`);
+    if (code === "ENOTDIR") throw new DataError(`input ${root} is a file, not a folder of date=YYYY-MM-DD partitions`);
+    throw new DataError(`cannot list input directory ${root}: ${code ?? String(error)}`);
+  }
+  const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith(".") && !entry.name.startsWith("_")).map((entry) => entry.name);
+  const invalid = folders.filter((name) => name.startsWith(PARTITION_PREFIX) && !isValidDate(name.slice(PARTITION_PREFIX.length)));
+  if (invalid.length > 0) {
+    throw new DataError(`${invalid.length} partition folder(s) under ${root} do not name a calendar date as date=YYYY-MM-DD: ${invalid.slice(0, 5).join(", ")}${invalid.length > 5 ? ", …" : ""}; rename or remove them`);
+  }
+  return {
+    dates: folders.filter((name) => name.startsWith(PARTITION_PREFIX)).map((name) => name.slice(PARTITION_PREFIX.length)).sort(),
+    foreign: folders.filter((name) => !name.startsWith(PARTITION_PREFIX)).sort(),
+  };
+}
+
 /** Dates of the `date=` partitions under `root`, ascending; [] when `root` does not exist. */
 export async function listPartitionDates(root: string): Promise<string[]> {
   let entries;

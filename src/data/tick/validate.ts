@@ -17,6 +17,7 @@ export const REJECT_REASONS = [
   "non_positive_price",
   "negative_size",
   "non_increasing_timestamp",
+  "non_finite_value",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 export type RejectCounts = Record<RejectReason, number>;
@@ -28,6 +29,8 @@ const OUTSIDE_DATE = 3;
 const NON_POSITIVE_PRICE = 4;
 const NEGATIVE_SIZE = 5;
 const NON_INCREASING = 6;
+/** +Inf price (passes `> 0`) or size: a parser artefact, never a trade; bars would turn infinite. */
+const NON_FINITE = 7;
 
 export const NANOS_PER_DAY_NUMBER = 86_400_000_000_000;
 const TWO_TO_32 = 4_294_967_296;
@@ -110,6 +113,7 @@ export function validateTrades(trades: TradeColumns, options: ValidationOptions,
     else if (!((price[row] as number) > 0)) reason = NON_POSITIVE_PRICE;
     else if (!((size[row] as number) >= 0)) reason = NEGATIVE_SIZE;
     else if (nanos <= (last[id] as number)) reason = NON_INCREASING;
+    else if (!Number.isFinite(price[row] as number) || !Number.isFinite(size[row] as number)) reason = NON_FINITE;
     else last[id] = nanos;
     reasons[row] = reason;
     counts[reason] = (counts[reason] as number) + 1;

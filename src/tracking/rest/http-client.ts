@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PodtrainError, UnavailableError, UsageError } from "../../runtime/errors.js";
+import { redactSecrets, registerSecret } from "../../runtime/redact.js";
 import { authorizationHeader, fetchFor, type Environment } from "./credentials.js";
 import { endpointPath, ENDPOINTS, type EndpointName } from "./endpoints.js";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry-policy.js";
@@ -54,7 +55,13 @@ export class MlflowHttpClient {
   ) {
     const url = new URL(trackingUri);
     // fetch refuses URLs with credentials; MLflow accepts them, so they become basic auth.
-    if (url.username) this.userInfo = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    if (url.username) {
+      this.userInfo = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+      // Redaction must know credentials that came with a --tracking-uri flag, not the environment.
+      registerSecret(this.userInfo.username);
+      registerSecret(this.userInfo.password);
+      registerSecret(`${this.userInfo.username}:${this.userInfo.password}`);
+    }
     url.username = "";
     url.password = "";
     this.baseUrl = url.href.replace(/\/+$/, "");
@@ -64,7 +71,12 @@ export class MlflowHttpClient {
   async call<T = Record<string, unknown>>(name: EndpointName, options: RequestOptions<T> = {}): Promise<T> {
     return this.request(name, options, async (response) => {
       const text = await response.text();
-      return (text ? JSON.parse(text) : {}) as T;
+      try {
+        return (text ? JSON.parse(text) : {}) as T;
+      } catch {
+        // A proxy's login or error page answered with 200: not the tracking server.
+        throw new UnavailableError(`MLflow ${name} at ${this.baseUrl} answered HTTP ${response.status} with a body that is not JSON (${JSON.stringify(redactSecrets(text.slice(0, 120), this.environment))}): check MLFLOW_TRACKING_URI and any proxy in front of the server`);
+      }
     });
   }
 
@@ -110,7 +122,7 @@ export class MlflowHttpClient {
         const response = await send(AbortSignal.timeout(policy.requestTimeoutMs));
         if (response.ok) return await consume(response);
         const text = await response.text().catch(() => "");
-        if (response.status !== 429 && response.status < 500) throw refusal(label, response.status, text);
+        if (response.status !== 429 && response.status < 500) throw refusal(label, response.status, text, this.environment);
         lastFailure = `HTTP ${response.status}`;
         retryAfterMs = Number(response.headers.get("retry-after") ?? 0) * 1000 || 0;
       } catch (error) {
@@ -120,20 +132,23 @@ export class MlflowHttpClient {
       const elapsed = Date.now() - started;
       const delay = Math.max(backoffDelay(policy, attempt), Math.min(retryAfterMs, policy.maxDelayMs));
       if (attempt >= policy.maxRetries || elapsed + delay > policy.totalTimeoutMs) {
-        throw new MlflowUnavailableError(`MLflow ${label} at ${this.baseUrl} failed after ${attempt + 1} attempt(s) in ${(elapsed / 1000).toFixed(1)} s: ${lastFailure}`, label, lastFailure);
+        const failure = redactSecrets(lastFailure, this.environment);
+        throw new MlflowUnavailableError(`MLflow ${label} at ${this.baseUrl} failed after ${attempt + 1} attempt(s) in ${(elapsed / 1000).toFixed(1)} s: ${failure}`, label, failure);
       }
       await sleep(delay);
     }
   }
 }
 
-function refusal(label: string, status: number, text: string): MlflowRequestError {
+/** Built from the server's answer, which may echo the request's credentials: redacted here. */
+function refusal(label: string, status: number, rawText: string, environment: Environment): MlflowRequestError {
+  const text = redactSecrets(rawText, environment);
   let errorCode: string | undefined;
   let detail = text.slice(0, 500);
   try {
     const parsed = JSON.parse(text) as { error_code?: string; message?: string };
     errorCode = parsed.error_code;
-    detail = parsed.message ?? detail;
+    detail = parsed.message === undefined ? detail : redactSecrets(String(parsed.message), environment);
   } catch {
     // Not JSON (a proxy's HTML page): keep the start of the text.
   }

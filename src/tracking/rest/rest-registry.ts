@@ -62,4 +62,13 @@ export class RestModelRegistry implements ModelRegistry {
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     await this.client.call("setRegisteredModelAlias", { json: { name, alias, version } });
   }
+
+  async deleteModelVersion(name: string, version: string): Promise<void> {
+    try {
+      await this.client.call("deleteModelVersion", { json: { name, version } });
+    } catch (error) {
+      // Already deleted (our retried request landed): the goal is reached.
+      if (!(error instanceof MlflowRequestError && error.errorCode === "RESOURCE_DOES_NOT_EXIST")) throw error;
+    }
+  }
 }

@@ -134,6 +134,19 @@ export class RestTrackingStore implements TrackingStore {
     await this.client.call("updateRun", { json: { run_id: runId, status: input.status, end_time: input.endTime, run_name: input.runName } });
   }
 
+  async deleteRun(runId: string): Promise<void> {
+    await this.client.call("deleteRun", { json: { run_id: runId } });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    try {
+      await this.client.call("deleteTag", { json: { run_id: runId, key } });
+    } catch (error) {
+      // Deleting a tag that is not there is what we wanted anyway.
+      if (!(error instanceof MlflowRequestError && error.errorCode === "RESOURCE_DOES_NOT_EXIST")) throw error;
+    }
+  }
+
   private async findExperiment(name: string): Promise<string | undefined> {
     try {
       const { experiment } = await this.client.call<{ experiment: { experiment_id: string; lifecycle_stage?: string } }>("getExperimentByName", { query: { experiment_name: name } });

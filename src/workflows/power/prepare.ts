@@ -80,8 +80,11 @@ function logSummary(reporter: Reporter, data: PowerHourlyData, table: FeatureTab
     last: isoMinute(summary.lastTimestamp),
     fully_missing_rows: summary.fullyMissingRows,
     missing: summary.missingByColumn,
+    rejected_out_of_range: summary.rejectedByColumn,
     data_version: summary.dataVersion,
   }, `read ${summary.files.length} file(s)`);
+  const rejected = Object.values(summary.rejectedByColumn).reduce((total, count) => total + count, 0);
+  if (rejected > 0) reporter.log.warn({ rejected: summary.rejectedByColumn }, `${rejected} value(s) outside the physical range were treated as missing`);
   reporter.log.info({
     hours: data.series.length,
     missing_hours: data.missingHoursByColumn,

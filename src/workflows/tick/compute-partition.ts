@@ -92,6 +92,9 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
     const manifest = await upToDateManifest(outputRoot, sources);
     if (manifest) return { date, status: "skipped", manifest };
   }
+  // From here the old output is stale: its manifest goes first (one unlink, atomic), so a
+  // recompute that fails leaves the partition missing for `train tick`, never the old features.
+  await rm(path.join(partitionDirectory(outputRoot, date), MANIFEST_FILE_NAME), { force: true });
   const reusable = options.previous && options.previous.date === sources.lookbackDate ? options.previous : undefined;
   const previous = sources.lookbackDate ? (reusable ?? prepareDay(sources.lookbackDate, sources.lookbackFiles, params)) : null;
   const today = prepareDay(date, sources.files, params, previous?.bars.exitTickState);
