@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
@@ -151,7 +152,10 @@ describe("train mnist: preemption and resume", () => {
     const killedRun = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"), { after: MNIST_MID_EPOCH_2, signals: ["SIGKILL"] });
     expect(killedRun.exitSignal).toBe("SIGKILL");
     expect((await runsIn(store)).map((run) => run.status)).toEqual(["RUNNING"]);
-    const resumed = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"));
+    // The killed attempt's lease must expire before a retry may take its run over (Airflow's
+    // retry delay does that in production; here the lease is 1 s).
+    await sleep(1_500);
+    const resumed = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-9"), undefined, { PODTRAIN_LEASE_SECONDS: "1" });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(logLines(resumed.stderr).find((line) => line.msg === "resuming from checkpoint")).toMatchObject({ epoch: 1, batch: 0 });
     const runs = await runsIn(store);
