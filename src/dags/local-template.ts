@@ -1,5 +1,5 @@
 import type { Deployment } from "./deployment.js";
-import { renderDagConstants, renderDagOpening, renderPartitionListing, renderReadinessSensor } from "./dag-definition.js";
+import { renderDagConstants, renderDagOpening, renderDeadlineSafeTest, renderPartitionListing, renderReadinessSensor } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
 import { pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
@@ -53,8 +53,8 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 
 export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
   imports.from("__future__", "annotations");
-  const constants = renderDagConstants(plan, deployment, imports, { deadline: false });
-  const opening = renderDagOpening(plan, imports, { deadline: false });
+  const constants = renderDagConstants(plan, deployment, imports);
+  const opening = renderDagOpening(plan, imports);
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
   const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];
@@ -69,5 +69,7 @@ export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: P
     steps.join("\n\n"),
     "",
     `    ${order.join(" >> ")}`,
+    "",
+    renderDeadlineSafeTest(imports),
   ].join("\n");
 }

@@ -1,3 +1,5 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run } from "./helpers.js";
@@ -14,6 +16,15 @@ describe("dags/common", () => {
     const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags") });
     const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_common.py"), "-v"], { env: environment, cwd: REPOSITORY });
     expect(stderr).toMatch(/Ran 9 tests/);
+    expect(stderr).toMatch(/\nOK\s*$/);
+  });
+
+  it("dag.test() of a DAG with a deadline alert: crashes plainly on Airflow 3.3.2, succeeds through common.deadlines", { timeout: 300_000 }, async () => {
+    const dagsFolder = await mkdtemp(path.join(tmpdir(), "podtrain-deadline-dags-"));
+    const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags"), AIRFLOW__CORE__DAGS_FOLDER: dagsFolder });
+    await run(path.join(REPOSITORY, ".venv/airflow/bin/airflow"), ["db", "migrate"], { env: environment, maxBuffer: 64 << 20 });
+    const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_deadlines.py"), "-v"], { env: environment, cwd: REPOSITORY, maxBuffer: 64 << 20 });
+    expect(stderr).toMatch(/Ran 3 tests/);
     expect(stderr).toMatch(/\nOK\s*$/);
   });
 });

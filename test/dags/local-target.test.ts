@@ -37,7 +37,9 @@ describe("local target", () => {
     expect(mnist).toContain(`REPOSITORY = ${JSON.stringify(REPOSITORY)}`);
     expect(mnist).toContain('node bin/train.js mnist --stage fit --xcom \\"$xcom\\" --spec models/mnist_cnn.yaml 1>&2; cat \\"$xcom\\"');
     expect(mnist).not.toContain("KubernetesPodOperator");
-    expect(mnist).not.toContain("DeadlineAlert"); // apache/airflow#73428: dags test crashes on deadlines
+    // The lateness deadline too: `airflow dags test` below runs it through common.deadlines.
+    expect(mnist).toContain("deadline=LATENESS_DEADLINE");
+    expect(mnist).toMatch(/\ndeadline_safe_test\(dag\)\n?$/);
   });
 
   it("parses in a real DagBag with no import errors", async () => {
