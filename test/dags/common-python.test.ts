@@ -27,4 +27,12 @@ describe("dags/common", () => {
     expect(stderr).toMatch(/Ran 3 tests/);
     expect(stderr).toMatch(/\nOK\s*$/);
   });
+
+  it("the pod operator: XCom sidecar image from the argument, a sidecar that stops on SIGTERM as PID 1", { timeout: 120_000 }, async () => {
+    const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags") });
+    const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_pods.py"), "-v"], { env: environment, cwd: REPOSITORY, maxBuffer: 64 << 20 });
+    expect(stderr).toMatch(/Ran 4 tests/);
+    // The SIGTERM case needs unprivileged PID namespaces; where there are none it is reported skipped.
+    expect(stderr).toMatch(/\nOK( \(skipped=1\))?\s*$/);
+  });
 });
