@@ -7,16 +7,19 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.cncf.kubernetes.secret import Secret
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import (
     DAG,
     AsyncCallback,
     CronDataIntervalTimetable,
     DeadlineAlert,
     DeadlineReference,
+    Param,
 )
 from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
+from common.approval import candidate_registered
 from common.deadlines import deadline_safe_test
 from common.pods import TrainingPodOperator
 
@@ -29,15 +32,31 @@ DOC_MD = (
     "\n"
     "- Spec: `models/mnist_cnn.yaml` (experiment `mnist-cnn`, registered model `mnist_cnn`).\n"
     "- Trigger: Scheduled `@weekly` (UTC).\n"
-    "- Steps: `validate` -> `fit` -> `evaluate` -> `register`; each runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_accuracy` >= 0.985 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 6h after the run is queued; failures and misses alert the on-call webhook.\n"
+    "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
 )
 
 # Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
+)
+
+# What the reviewer sees in the approve task (Airflow renders the templates).
+APPROVAL_MD = (
+    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
+    "**Model** `mnist_cnn` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
+    "\n"
+    "**Gate** `test_accuracy` = {{ r['metrics']['test_accuracy'] }}: {{ r['gate_reason'] }}\n"
+    "\n"
+    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
+    "\n"
+    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
+    "\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
@@ -216,7 +235,54 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    validate >> fit >> evaluate >> register
+    # Only a registered candidate is put to a person; a rejection skips promote.
+    has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
+
+    approve = ApprovalOperator(
+        task_id="approve",
+        subject="Promote mnist_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
+        body=APPROVAL_MD,
+        params={
+            "reason": Param(
+                "",
+                type="string",
+                description="Your reason (recorded on the model version when approved)",
+            ),
+        },
+        response_timeout=timedelta(hours=72),
+        pool="default_pool",
+        retries=0,
+    )
+
+    promote = TrainingPodOperator(
+        task_id="promote",
+        image=IMAGE,
+        arguments=[
+            "promote",
+            "mnist_cnn",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--alias",
+            "champion",
+            "--approver",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "1", "memory": "2Gi"},
+            limits={"memory": "2Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="default_pool",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    validate >> fit >> evaluate >> register >> has_candidate >> approve >> promote
 
 # dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
 # after it succeeded (common/deadlines.py says why); this fixes test() only.

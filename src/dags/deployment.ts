@@ -76,6 +76,8 @@ export const deploymentSchema = z.strictObject({
     .optional(),
   mlflow: z.strictObject({
     tracking_uri: z.string().min(1),
+    /** Base URL of the MLflow UI people open (the approval message links the run); default: tracking_uri. */
+    ui_url: z.string().url().optional(),
     secrets: z.array(secretReferenceSchema).default([]),
   }),
   gpu_classes: z.record(

@@ -1,5 +1,5 @@
 import { imageName, type Deployment } from "./deployment.js";
-import { renderDagConstants, renderDagOpening, renderDeadlineSafeTest, renderPartitionListing, renderReadinessSensor, secondsOf } from "./dag-definition.js";
+import { renderApprovalTasks, renderDagConstants, renderDagOpening, renderDeadlineSafeTest, renderPartitionListing, renderReadinessSensor, secondsOf, taskOrder } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
 import { call, pythonAssign, pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
@@ -127,6 +127,9 @@ function podArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValue
 
 function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): string {
   imports.from("common.pods", "TrainingPodOperator");
+  if (step.taskId === "promote") {
+    return [renderApprovalTasks(plan, imports), "", `    promote = ${pythonCall("TrainingPodOperator", podArguments(step, plan), "    ")}`].join("\n");
+  }
   if (step.taskId !== "features" || !plan.partitions) {
     return `    ${step.taskId} = ${pythonCall("TrainingPodOperator", podArguments(step, plan), "    ")}`;
   }
@@ -146,6 +149,6 @@ export function renderKubernetesDag(plan: DagPlan, deployment: Deployment, impor
   const opening = renderDagOpening(plan, imports);
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
-  const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];
+  const order = taskOrder(plan, sensor !== undefined);
   return [constants, "", pods, "", opening, ...(sensor ? [sensor, ""] : []), steps.join("\n\n"), "", `    ${order.join(" >> ")}`, "", renderDeadlineSafeTest(imports)].join("\n");
 }

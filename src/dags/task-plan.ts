@@ -30,7 +30,7 @@ export interface CheckpointVolume {
 }
 
 export interface StepPlan {
-  taskId: "validate" | "features" | "fit" | "evaluate" | "register";
+  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote";
   /** Arguments after `train`; may hold Airflow templates. */
   arguments: string[];
   resources: PodResources;
@@ -58,6 +58,19 @@ export interface PartitionPlan {
   maxParallel: number;
 }
 
+/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote. */
+export interface ApprovalPlan {
+  model: string;
+  championAlias: string;
+  candidateAlias: string;
+  gateMetric: string;
+  timeoutSeconds: number;
+  /** Airflow templates: the candidate version, the reviewer, the reviewer's comment. */
+  version: string;
+  approver: string;
+  reason: string;
+}
+
 export interface DagPlan {
   spec: WorkflowSpec;
   /** Spec path relative to the repository root, for the header and doc. */
@@ -67,6 +80,7 @@ export interface DagPlan {
   cpuPool: string;
   partitions?: PartitionPlan;
   steps: StepPlan[];
+  approval?: ApprovalPlan;
   /** Pod lifetime bounds shared by every pod of the DAG. */
   pods: {
     /** SIGTERM to SIGKILL (spec: termination_grace_period, at least train's grace period + margin). */
@@ -128,6 +142,25 @@ function checkpointVolumeOf(deployment: Deployment): CheckpointVolume | undefine
   return { claim: checkpoints.pvc, mountPath: checkpoints.mount_path, podArguments: ["--checkpoint-dir", directory] };
 }
 
+const REGISTER_RESULT = "ti.xcom_pull(task_ids='register')";
+const APPROVAL_RESULT = "ti.xcom_pull(task_ids='approve')";
+
+function approvalOf(spec: WorkflowSpec): ApprovalPlan | undefined {
+  const registry = spec.registry;
+  // auto_promote moves the champion at registration: nothing left to approve.
+  if (registry.approval !== "required" || registry.auto_promote) return undefined;
+  return {
+    model: spec.registered_model,
+    championAlias: registry.champion_alias,
+    candidateAlias: registry.candidate_alias,
+    gateMetric: spec.gate.metric,
+    timeoutSeconds: seconds(registry.approval_timeout),
+    version: `{{ ${REGISTER_RESULT}['registered_version'] }}`,
+    approver: `{{ ${APPROVAL_RESULT}['responded_by_user']['name'] }}`,
+    reason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'approved in Airflow' }}`,
+  };
+}
+
 export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: string): DagPlan {
   const orchestration = spec.orchestration;
   if (!(orchestration.pool in deployment.pools)) {
@@ -178,6 +211,16 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
     { taskId: "evaluate", arguments: stage("evaluate"), ...cpuStep, pushesXcom: true, readsFitRun: true },
     { taskId: "register", arguments: stage("register"), ...cpuStep, pushesXcom: true, readsFitRun: true },
   );
+  const approval = approvalOf(spec);
+  if (approval) {
+    steps.push({
+      taskId: "promote",
+      arguments: ["promote", approval.model, approval.version, "--alias", approval.championAlias, "--approver", approval.approver, "--reason", approval.reason],
+      ...cpuStep,
+      pushesXcom: false,
+      readsFitRun: false,
+    });
+  }
   const pods = { terminationGracePeriodSeconds: seconds(orchestration.termination_grace_period), activeDeadlineSeconds: seconds(orchestration.execution_timeout) };
-  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, pods };
+  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };
 }

@@ -93,6 +93,8 @@ const registrySchema = z.strictObject({
   candidate_alias: z.string().regex(IDENTIFIER).default("candidate"),
   champion_alias: z.string().regex(IDENTIFIER).default("champion"),
   auto_promote: z.boolean().default(false).describe("move the champion alias without approval"),
+  approval: z.enum(["required", "none"]).default("required").describe("required: the DAGs end with approve (human in the loop) -> promote; none: promotion stays a manual `train promote`"),
+  approval_timeout: durationSchema.default("3d").describe("how long approve waits for a person; then it fails (alert) and the champion stays"),
 });
 
 export const specSchema = z.strictObject({
@@ -103,7 +105,7 @@ export const specSchema = z.strictObject({
   registered_model: z.string().regex(IDENTIFIER, "expected snake_case"),
   params: z.record(z.string(), z.unknown()).default({}),
   gate: gateSchema,
-  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false }),
+  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false, approval: "required", approval_timeout: "3d" }),
   orchestration: orchestrationSchema,
 });
 

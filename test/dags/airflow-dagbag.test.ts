@@ -59,6 +59,7 @@ interface TaskDump {
   on_finish_action?: string;
   partial?: { image: string; container_resources: PodDump["resources"]; node_selector: unknown };
   sensor?: { mode: string; timeout: number; poke_interval: number; external_dag_id: string; external_task_id: string };
+  approval?: { subject: string; body: string; options: string[]; response_timeout: number; params: string[] };
 }
 interface DagDump {
   schedule: { cron?: string; timezone?: string; assets?: string[] } | null;
@@ -147,7 +148,8 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         expect(task.owner, where).toBe(orchestration.owner);
         expect(task.has_on_failure_callback, where).toBe(true);
         expect(task.execution_timeout, where).toBe(seconds(orchestration.execution_timeout));
-        if (taskId === "wait_for_data") continue; // a sensor timing out is not worth retrying
+        // A sensor timing out is not worth retrying; a timed-out approval is a decision to ask again.
+        if (taskId === "wait_for_data" || taskId === "approve") continue;
         expect(task.retries, where).toBe(orchestration.retries);
         expect(task.retry_delay, where).toBe(seconds(orchestration.retry_delay));
         expect(task.retry_exponential_backoff, where).toBe(2);
@@ -159,9 +161,9 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   it("keep GPU pool slots for the GPU step only", () => {
     for (const dagId of ["mnist_cnn_training", "cifar10_cnn_training"]) {
       const tasks = dump.dags[dagId]?.tasks ?? {};
-      expect(Object.keys(tasks).sort()).toEqual(["evaluate", "fit", "register", "validate"]);
+      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "validate"]);
       expect(tasks.fit?.pool).toBe("gpu_pool");
-      for (const taskId of ["validate", "evaluate", "register"]) expect(tasks[taskId]?.pool).toBe("default_pool");
+      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote"]) expect(tasks[taskId]?.pool).toBe("default_pool");
     }
     const tick = dump.dags.tick_model_training?.tasks ?? {};
     for (const task of Object.values(tick)) expect(task.pool).toBe("high_priority_cpu");
@@ -202,7 +204,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         if (!pod) continue;
         const where = `${dagId}.${taskId}`;
         expect(pod.cmds, where).toEqual(["train"]);
-        expect(pod.args[0], where).toBe(workflow);
+        expect(pod.args[0], where).toBe(taskId === "promote" ? "promote" : workflow);
         expect(pod.namespace, where).toBe("ml-training");
         expect(pod.service_account, where).toBe("podtrain-runner");
         expect(pod.security_context, where).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
@@ -270,7 +272,8 @@ describe("generated DAGs in a real Airflow DagBag", () => {
 
   it("wire the steps in order, behind the readiness sensor where the spec asks for one", () => {
     const upstream = (dagId: string) => Object.fromEntries(Object.entries(dump.dags[dagId]?.tasks ?? {}).map(([id, task]) => [id, task.upstream]));
-    expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"] });
+    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"] };
+    expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"], ...tail });
     expect(upstream("tick_model_training")).toEqual({
       wait_for_data: [],
       partitions: ["wait_for_data"],
@@ -278,12 +281,50 @@ describe("generated DAGs in a real Airflow DagBag", () => {
       fit: ["features"],
       evaluate: ["fit"],
       register: ["evaluate"],
+      ...tail,
     });
     const sensor = dump.dags.tick_model_training?.tasks.wait_for_data;
     expect(sensor?.operator).toBe("ExternalTaskSensor");
     expect(sensor?.sensor).toEqual({ mode: "reschedule", timeout: 10800, poke_interval: 300, external_dag_id: "tick_data_rollup", external_task_id: "publish_partition" });
     expect(sensor?.retries).toBe(0);
     expect(dump.dags.tick_model_training?.tasks.features?.max_active_tis_per_dagrun).toBe(4);
+  });
+
+  it("end with the approval tail: a candidate is put to a person, then promoted as they decided", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const spec = specs.get(dagId);
+      if (!spec) throw new Error(`no spec for ${dagId}`);
+      const { has_candidate: check, approve, promote } = dag.tasks;
+      expect(check?.operator, dagId).toBe("@task.short_circuit");
+      expect(check?.upstream, dagId).toEqual(["register"]);
+      expect(approve?.operator, dagId).toBe("ApprovalOperator");
+      expect(approve?.approval?.options, dagId).toEqual(["Approve", "Reject"]);
+      expect(approve?.approval?.response_timeout, dagId).toBe(seconds(spec.registry.approval_timeout));
+      expect(approve?.approval?.response_timeout, dagId).toBe(3 * 86400);
+      expect(approve?.approval?.params, dagId).toEqual(["reason"]);
+      expect(approve?.retries, dagId).toBe(0);
+      expect(approve?.has_on_failure_callback, dagId).toBe(true); // a timeout alerts
+      expect(approve?.approval?.subject, dagId).toContain(`Promote ${spec.registered_model} version {{ ti.xcom_pull(task_ids='register')['registered_version'] }}`);
+      expect(approve?.approval?.body, dagId).toContain(`{{ r['metrics']['${spec.gate.metric}'] }}: {{ r['gate_reason'] }}`);
+      expect(approve?.approval?.body, dagId).toContain("http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }}");
+      // promote: a CPU pod in the DAG's CPU pool running `train promote` with the reviewer's decision.
+      const pod = promote?.pod;
+      expect(pod?.resources.limits["nvidia.com/gpu"], dagId).toBeUndefined();
+      expect(pod?.node_selector ?? {}, dagId).toEqual({});
+      expect(pod?.image, dagId).toBe("registry.example.com/ml-platform/podtrain:0.1.0");
+      expect(promote?.pool, dagId).toBe(dagId.includes("cnn") ? "default_pool" : spec.orchestration.pool);
+      expect(pod?.args, dagId).toEqual([
+        "promote",
+        spec.registered_model,
+        "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+        "--alias",
+        spec.registry.champion_alias,
+        "--approver",
+        "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+        "--reason",
+        "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+      ]);
+    }
   });
 
   it("fan tick features out over the trading dates of the data interval or a requested range", () => {

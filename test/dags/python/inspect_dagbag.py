@@ -124,9 +124,18 @@ def task_of(task: Any) -> dict[str, Any]:
             "external_dag_id": task.external_dag_id,
             "external_task_id": task.external_task_id,
         }
+    if summary["operator"] == "ApprovalOperator":
+        summary["approval"] = {
+            "subject": task.subject,
+            "body": task.body,
+            "options": task.options,
+            "response_timeout": seconds(task.response_timeout),
+            "params": sorted(task.params.keys()),
+        }
     if summary["operator"] == "BashOperator":
         summary["bash_command"] = None if mapped else task.bash_command
         summary["cwd"] = get("cwd")
+        summary["env"] = get("env")
     return summary
 
 
