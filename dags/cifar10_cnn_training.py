@@ -6,18 +6,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.secret import Secret
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import (
     DAG,
     AsyncCallback,
     CronDataIntervalTimetable,
     DeadlineAlert,
     DeadlineReference,
+    Param,
 )
 from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
+from common.approval import candidate_registered
+from common.deadlines import deadline_safe_test
+from common.pods import TrainingPodOperator
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -28,15 +32,31 @@ DOC_MD = (
     "\n"
     "- Spec: `models/cifar10_cnn.yaml` (experiment `cifar10-cnn`, registered model `cifar10_cnn`).\n"
     "- Trigger: Scheduled `@weekly` (UTC).\n"
-    "- Steps: `validate` -> `fit` -> `evaluate` -> `register`; each runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_accuracy` >= 0.85 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 14h after the run is queued; failures and misses alert the on-call webhook.\n"
+    "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
 )
 
 # Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
+)
+
+# What the reviewer sees in the approve task (Airflow renders the templates).
+APPROVAL_MD = (
+    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
+    "**Model** `cifar10_cnn` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
+    "\n"
+    "**Gate** `test_accuracy` = {{ r['metrics']['test_accuracy'] }}: {{ r['gate_reason'] }}\n"
+    "\n"
+    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
+    "\n"
+    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
+    "\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
@@ -93,15 +113,25 @@ POD_DEFAULTS = {
     "container_security_context": k8s.V1SecurityContext(
         allow_privilege_escalation=False,
         capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
     ),
     "xcom_sidecar_container_security_context": k8s.V1SecurityContext(
         allow_privilege_escalation=False,
         capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
     ),
+    "xcom_sidecar_image": "registry.example.com/mirror/alpine:3.24.2",
     "startup_timeout_seconds": 600,
+    "termination_grace_period": 45,
+    "active_deadline_seconds": 28800,
+    "durable": True,
     "get_logs": True,
     "on_finish_action": "delete_succeeded_pod",
 }
+
+# The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
+POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
+POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
 with DAG(
     dag_id="cifar10_cnn_training",
@@ -129,7 +159,7 @@ with DAG(
         "on_failure_callback": ON_FAILURE,
     },
 ) as dag:
-    validate = KubernetesPodOperator(
+    validate = TrainingPodOperator(
         task_id="validate",
         image=IMAGE,
         arguments=["cifar10", "validate"],
@@ -138,12 +168,16 @@ with DAG(
             requests={"cpu": "1", "memory": "2Gi"},
             limits={"memory": "2Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="default_pool",
         do_xcom_push=False,
         **POD_DEFAULTS,
     )
 
-    fit = KubernetesPodOperator(
+    fit = TrainingPodOperator(
         task_id="fit",
         image=GPU_IMAGE,
         arguments=["cifar10", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
@@ -152,6 +186,10 @@ with DAG(
             requests={"cpu": "8", "memory": "32Gi"},
             limits={"memory": "32Gi", "nvidia.com/gpu": "1"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=1800,
+        deferrable=False,
         node_selector={"nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu"},
         tolerations=[
             k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
@@ -161,7 +199,7 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    evaluate = KubernetesPodOperator(
+    evaluate = TrainingPodOperator(
         task_id="evaluate",
         image=IMAGE,
         arguments=["cifar10", "--stage", "evaluate", "--xcom"],
@@ -170,12 +208,16 @@ with DAG(
             requests={"cpu": "1", "memory": "2Gi"},
             limits={"memory": "2Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="default_pool",
         do_xcom_push=True,
         **POD_DEFAULTS,
     )
 
-    register = KubernetesPodOperator(
+    register = TrainingPodOperator(
         task_id="register",
         image=IMAGE,
         arguments=["cifar10", "--stage", "register", "--xcom"],
@@ -184,9 +226,64 @@ with DAG(
             requests={"cpu": "1", "memory": "2Gi"},
             limits={"memory": "2Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="default_pool",
         do_xcom_push=True,
         **POD_DEFAULTS,
     )
 
-    validate >> fit >> evaluate >> register
+    # Only a registered candidate is put to a person; a rejection skips promote.
+    has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
+
+    approve = ApprovalOperator(
+        task_id="approve",
+        subject="Promote cifar10_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
+        body=APPROVAL_MD,
+        params={
+            "reason": Param(
+                "",
+                type="string",
+                description="Your reason (recorded on the model version when approved)",
+            ),
+        },
+        response_timeout=timedelta(hours=72),
+        pool="default_pool",
+        retries=0,
+    )
+
+    promote = TrainingPodOperator(
+        task_id="promote",
+        image=IMAGE,
+        arguments=[
+            "promote",
+            "cifar10_cnn",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--alias",
+            "champion",
+            "--approver",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "1", "memory": "2Gi"},
+            limits={"memory": "2Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="default_pool",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    validate >> fit >> evaluate >> register >> has_candidate >> approve >> promote
+
+# dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
+# after it succeeded (common/deadlines.py says why); this fixes test() only.
+deadline_safe_test(dag)

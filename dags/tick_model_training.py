@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.secret import Secret
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import (
     DAG,
@@ -20,7 +20,10 @@ from airflow.sdk import (
 from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
+from common.approval import candidate_registered
+from common.deadlines import deadline_safe_test
 from common.partitions import partition_arguments
+from common.pods import TrainingPodOperator
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -31,9 +34,11 @@ DOC_MD = (
     "\n"
     "- Spec: `models/tick_model.yaml` (experiment `tick-production`, registered model `tick_model`).\n"
     "- Trigger: Scheduled `30 21 * * 1-5` (UTC); starts work only once `tick_data_rollup.publish_partition` succeeded for the same logical date (sensor, reschedule mode, timeout 3h).\n"
-    "- Steps: `features` -> `fit` -> `evaluate` -> `register`; each runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `features` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_auc` >= 0.52 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 3h after the run is queued; failures and misses alert the on-call webhook.\n"
+    "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
     "- Partitions: one feature pod per trading date in the data interval (at most 4 at once, 31 per run).\n"
     "  Backfill a range in one run (one retrain, not one per day) by triggering with params `partition_from` / `partition_to`;\n"
     "  or per interval: `airflow backfill create --dag-id tick_model_training --from-date YYYY-MM-DD --to-date YYYY-MM-DD` (max_active_runs=1).\n"
@@ -43,6 +48,20 @@ DOC_MD = (
 ON_FAILURE = FailureAlert(
     connection_id="ml_platform_alerts",
     fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
+)
+
+# What the reviewer sees in the approve task (Airflow renders the templates).
+APPROVAL_MD = (
+    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
+    "**Model** `tick_model` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
+    "\n"
+    "**Gate** `test_auc` = {{ r['metrics']['test_auc'] }}: {{ r['gate_reason'] }}\n"
+    "\n"
+    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
+    "\n"
+    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
+    "\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
@@ -99,15 +118,25 @@ POD_DEFAULTS = {
     "container_security_context": k8s.V1SecurityContext(
         allow_privilege_escalation=False,
         capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
     ),
     "xcom_sidecar_container_security_context": k8s.V1SecurityContext(
         allow_privilege_escalation=False,
         capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
     ),
+    "xcom_sidecar_image": "registry.example.com/mirror/alpine:3.24.2",
     "startup_timeout_seconds": 600,
+    "termination_grace_period": 45,
+    "active_deadline_seconds": 7200,
+    "durable": True,
     "get_logs": True,
     "on_finish_action": "delete_succeeded_pod",
 }
+
+# The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
+POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
+POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
 with DAG(
     dag_id="tick_model_training",
@@ -177,7 +206,7 @@ with DAG(
         weekdays=[1, 2, 3, 4, 5],
         max_partitions=31,
     )
-    features = KubernetesPodOperator.partial(
+    features = TrainingPodOperator.partial(
         task_id="features",
         image=IMAGE,
         env_vars=POD_ENV,
@@ -185,13 +214,17 @@ with DAG(
             requests={"cpu": "2", "memory": "8Gi"},
             limits={"memory": "8Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="high_priority_cpu",
         max_active_tis_per_dagrun=4,
         do_xcom_push=False,
         **POD_DEFAULTS,
     ).expand(arguments=partitions)
 
-    fit = KubernetesPodOperator(
+    fit = TrainingPodOperator(
         task_id="fit",
         image=IMAGE,
         arguments=[
@@ -209,12 +242,16 @@ with DAG(
             requests={"cpu": "4", "memory": "16Gi"},
             limits={"memory": "16Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="high_priority_cpu",
         do_xcom_push=True,
         **POD_DEFAULTS,
     )
 
-    evaluate = KubernetesPodOperator(
+    evaluate = TrainingPodOperator(
         task_id="evaluate",
         image=IMAGE,
         arguments=[
@@ -232,12 +269,16 @@ with DAG(
             requests={"cpu": "2", "memory": "8Gi"},
             limits={"memory": "8Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="high_priority_cpu",
         do_xcom_push=True,
         **POD_DEFAULTS,
     )
 
-    register = KubernetesPodOperator(
+    register = TrainingPodOperator(
         task_id="register",
         image=IMAGE,
         arguments=[
@@ -255,9 +296,64 @@ with DAG(
             requests={"cpu": "2", "memory": "8Gi"},
             limits={"memory": "8Gi"},
         ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
         pool="high_priority_cpu",
         do_xcom_push=True,
         **POD_DEFAULTS,
     )
 
-    wait_for_data >> partitions >> features >> fit >> evaluate >> register
+    # Only a registered candidate is put to a person; a rejection skips promote.
+    has_candidate = candidate_registered.override(task_id="has_candidate", pool="high_priority_cpu")(register.output)
+
+    approve = ApprovalOperator(
+        task_id="approve",
+        subject="Promote tick_model version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
+        body=APPROVAL_MD,
+        params={
+            "reason": Param(
+                "",
+                type="string",
+                description="Your reason (recorded on the model version when approved)",
+            ),
+        },
+        response_timeout=timedelta(hours=72),
+        pool="high_priority_cpu",
+        retries=0,
+    )
+
+    promote = TrainingPodOperator(
+        task_id="promote",
+        image=IMAGE,
+        arguments=[
+            "promote",
+            "tick_model",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--alias",
+            "champion",
+            "--approver",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "2", "memory": "8Gi"},
+            limits={"memory": "8Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="high_priority_cpu",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    wait_for_data >> partitions >> features >> fit >> evaluate >> register >> has_candidate >> approve >> promote
+
+# dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
+# after it succeeded (common/deadlines.py says why); this fixes test() only.
+deadline_safe_test(dag)

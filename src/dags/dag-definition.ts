@@ -38,10 +38,16 @@ function docMarkdown(plan: DagPlan): string {
     "",
     `- Spec: \`${plan.specFile}\` (experiment \`${spec.experiment}\`, registered model \`${spec.registered_model}\`).`,
     `- Trigger: ${trigger}`,
-    `- Steps: ${plan.steps.map((step) => `\`${step.taskId}\``).join(" -> ")}; each runs \`train\` in its own pod, the fit run id travels by XCom.`,
+    `- Steps: ${taskOrder(plan, false).filter((id) => id !== "partitions" && id !== "has_candidate").map((id) => `\`${id}\``).join(" -> ")}; each ${plan.approval ? "step but \`approve\`" : "step"} runs \`train\` in its own pod, the fit run id travels by XCom.`,
     `- Gate: registers only when \`${spec.gate.metric}\` ${spec.gate.direction === "maximize" ? ">=" : "<="} ${spec.gate.threshold}${spec.gate.compare_to_champion ? " and beats the champion" : ""}; the \`${spec.registry.champion_alias}\` alias ${spec.registry.auto_promote ? "moves automatically" : "moves only after an explicit approval"}.`,
     `- Lateness deadline: ${orchestration.deadline} after the run is queued; failures and misses alert the on-call webhook.`,
   ];
+  if (plan.approval) {
+    lines.push(
+      `- Approval: when a candidate was registered, \`approve\` waits up to ${spec.registry.approval_timeout} for a person (Airflow UI, Required actions);`,
+      `  Approve runs \`promote\` (\`train promote\`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.`,
+    );
+  }
   if (plan.partitions) {
     lines.push(
       `- Partitions: one feature pod per trading date in the data interval (at most ${plan.partitions.maxParallel} at once, ${plan.partitions.maxPartitions} per run).`,
@@ -52,17 +58,27 @@ function docMarkdown(plan: DagPlan): string {
   return `${lines.join("\n")}\n`;
 }
 
-export interface DagOptions {
-  /**
-   * Attach the lateness DeadlineAlert. The local target leaves it out: `airflow dags test` of
-   * Airflow 3.3.2 crashes after a successful run of any DAG with a deadline
-   * (apache/airflow#73428, fix pending in #73430), and lateness only matters in production.
-   */
-  deadline: boolean;
+function approvalMarkdown(plan: DagPlan, deployment: Deployment): string {
+  const approval = plan.approval;
+  if (!approval) return "";
+  const ui = (deployment.mlflow.ui_url ?? deployment.mlflow.tracking_uri).replace(/\/+$/, "");
+  return [
+    "{% set r = ti.xcom_pull(task_ids='register') %}",
+    `**Model** \`${approval.model}\` version **{{ r['registered_version'] }}** (alias \`${approval.candidateAlias}\`)`,
+    "",
+    `**Gate** \`${approval.gateMetric}\` = {{ r['metrics']['${approval.gateMetric}'] }}: {{ r['gate_reason'] }}`,
+    "",
+    `**MLflow run** [{{ r['run_id'] }}](${ui}/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})`,
+    "",
+    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.",
+    "",
+    `Approve: \`${approval.championAlias}\` moves to this version (\`train promote\`, your comment is the recorded reason). Reject: the champion stays.`,
+    "",
+  ].join("\n");
 }
 
 /** Module-level constants shared by both targets; returns Python source. */
-export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports, options: DagOptions): string {
+export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports): string {
   const orchestration = plan.spec.orchestration;
   imports.module("pendulum").from("datetime", "timedelta");
   imports.from("common.alerts", "FailureAlert");
@@ -74,8 +90,8 @@ export function renderDagConstants(plan: DagPlan, deployment: Deployment, import
     "",
     "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
     pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings)),
+    ...(plan.approval ? ["", "# What the reviewer sees in the approve task (Airflow renders the templates).", `APPROVAL_MD = ${pythonText(approvalMarkdown(plan, deployment))}`] : []),
   ];
-  if (!options.deadline) return common.join("\n");
   imports.from("airflow.sdk", "AsyncCallback", "DeadlineAlert", "DeadlineReference");
   imports.from("common.alerts", "deadline_missed");
   return [
@@ -107,7 +123,7 @@ function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
 }
 
 /** The `with DAG(...) as dag:` line and its arguments. */
-export function renderDagOpening(plan: DagPlan, imports: PythonImports, options: DagOptions): string {
+export function renderDagOpening(plan: DagPlan, imports: PythonImports): string {
   const { spec } = plan;
   const orchestration = spec.orchestration;
   imports.from("airflow.sdk", "DAG");
@@ -129,7 +145,7 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports, options:
     max_active_runs: orchestration.max_active_runs,
     max_active_tasks: orchestration.max_active_tasks,
     dagrun_timeout: timedeltaOf(orchestration.dagrun_timeout),
-    deadline: options.deadline ? raw("LATENESS_DEADLINE") : undefined,
+    deadline: raw("LATENESS_DEADLINE"),
     // Run-level too: a dagrun_timeout fails the run without a task failing for good.
     on_failure_callback: raw("ON_FAILURE"),
     tags: [...orchestration.tags],
@@ -196,4 +212,50 @@ export function renderPartitionListing(plan: DagPlan & { partitions: NonNullable
     },
     "    ",
   );
+}
+
+/**
+ * The module-level line after the DAG: `dag.test()` and `airflow dags test` of Airflow 3.3
+ * cannot finish a DAG with a deadline alert (dags/common/deadlines.py says why); the wrapper
+ * fixes test() for this DAG object only, the scheduler's view is unchanged.
+ */
+export function renderDeadlineSafeTest(imports: PythonImports): string {
+  imports.from("common.deadlines", "deadline_safe_test");
+  return [
+    "# dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert \"running\"",
+    "# after it succeeded (common/deadlines.py says why); this fixes test() only.",
+    "deadline_safe_test(dag)",
+  ].join("\n");
+}
+
+/**
+ * The approval tasks before `promote`: has_candidate (skips the tail when the gate did not pass)
+ * and approve (human in the loop, waits without a worker slot, times out into a failure alert).
+ */
+export function renderApprovalTasks(plan: DagPlan, imports: PythonImports): string {
+  const approval = plan.approval;
+  if (!approval) throw new TypeError("renderApprovalTasks needs an approval plan");
+  imports.from("common.approval", "candidate_registered").from("airflow.providers.standard.operators.hitl", "ApprovalOperator").from("airflow.sdk", "Param");
+  const check = `candidate_registered.override(task_id="has_candidate", pool=${pythonValue(plan.cpuPool)})(register.output)`;
+  const approve = pythonCall(
+    "ApprovalOperator",
+    {
+      task_id: "approve",
+      subject: `Promote ${approval.model} version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to ${approval.championAlias}?`,
+      body: raw("APPROVAL_MD"),
+      params: { reason: call("Param", { type: "string", description: "Your reason (recorded on the model version when approved)" }, [""]) },
+      response_timeout: pythonTimedelta(approval.timeoutSeconds),
+      pool: plan.cpuPool,
+      // Asking again after a timeout is a new decision, not a retry.
+      retries: 0,
+    },
+    "    ",
+  );
+  return [`    # Only a registered candidate is put to a person; a rejection skips promote.`, `    has_candidate = ${check}`, "", `    approve = ${approve}`].join("\n");
+}
+
+/** Task ids in dependency order; the approval tasks go just before promote. */
+export function taskOrder(plan: DagPlan, hasSensor: boolean): string[] {
+  const steps = plan.steps.flatMap((step) => (step.taskId === "promote" ? ["has_candidate", "approve", "promote"] : [step.taskId]));
+  return [...(hasSensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...steps];
 }

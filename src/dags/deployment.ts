@@ -52,9 +52,32 @@ export const deploymentSchema = z.strictObject({
     image_pull_secrets: z.array(z.string().min(1)).default([]),
     run_as_user: z.number().int().positive().default(1000),
     startup_timeout: durationSchema.default("10m"),
+    /** How long a CPU pod may stay unscheduled (Pending) before the task fails; GPU classes set their own. */
+    schedule_timeout: durationSchema.default("10m"),
+    /**
+     * The XCom sidecar's image. The provider's default is `alpine` from Docker Hub, which clusters
+     * without Docker Hub access cannot pull; it needs only `sh` and `sleep`.
+     */
+    xcom_sidecar_image: imageSchema.optional(),
+    /** A retried task whose worker died re-attaches to its still-running pod (the provider's `durable`). */
+    reattach_on_restart: z.boolean().default(true),
+    /** Size limit of the emptyDir mounted at /tmp on every pod (the root filesystem is read-only). */
+    tmp_size_limit: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$/, 'expected a Kubernetes quantity such as "4Gi"').default("4Gi"),
   }),
+  /**
+   * A PersistentVolumeClaim for training checkpoints, mounted on fit pods; fit then gets
+   * `--checkpoint-dir`. Off when absent (checkpoints then go to the MLflow run's artifacts).
+   */
+  checkpoints: z
+    .strictObject({
+      pvc: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "expected a PersistentVolumeClaim name"),
+      mount_path: z.string().regex(/^\/[^\s]*$/, "expected an absolute path").default("/checkpoints"),
+    })
+    .optional(),
   mlflow: z.strictObject({
     tracking_uri: z.string().min(1),
+    /** Base URL of the MLflow UI people open (the approval message links the run); default: tracking_uri. */
+    ui_url: z.string().url().optional(),
     secrets: z.array(secretReferenceSchema).default([]),
   }),
   gpu_classes: z.record(
@@ -63,6 +86,8 @@ export const deploymentSchema = z.strictObject({
       resource: z.string().min(1).default("nvidia.com/gpu"),
       node_selector: labelMapSchema.default({}),
       tolerations: z.array(tolerationSchema).default([]),
+      /** How long a pod of this class may stay Pending: long enough for the node pool to scale up. */
+      schedule_timeout: durationSchema.default("30m"),
     }),
   ),
   alerts: z.strictObject({

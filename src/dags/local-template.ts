@@ -1,5 +1,5 @@
 import type { Deployment } from "./deployment.js";
-import { renderDagConstants, renderDagOpening, renderPartitionListing, renderReadinessSensor } from "./dag-definition.js";
+import { renderApprovalTasks, renderDagConstants, renderDagOpening, renderDeadlineSafeTest, renderPartitionListing, renderReadinessSensor, taskOrder } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
 import { pythonCall, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
@@ -16,7 +16,23 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
+/**
+ * `train promote` with the reviewer's name and comment from the environment: they are free text
+ * a person typed, so they never become part of the shell command (no quoting to escape).
+ */
+function promoteCommand(plan: DagPlan): { command: string; env: Record<string, string> } {
+  const approval = plan.approval;
+  if (!approval) throw new TypeError("promote needs an approval plan");
+  const train = [...LOCAL_TRAIN_COMMAND, "promote", approval.model].map(shellQuote).join(" ");
+  return {
+    command: `set -euo pipefail; ${train} "$PODTRAIN_PROMOTE_VERSION" --alias ${shellQuote(approval.championAlias)} --reason "$PODTRAIN_PROMOTE_REASON"`,
+    // PODTRAIN_APPROVER is train promote's own default for --approver.
+    env: { PODTRAIN_PROMOTE_VERSION: approval.version, PODTRAIN_APPROVER: approval.approver, PODTRAIN_PROMOTE_REASON: approval.reason },
+  };
+}
+
 function bashCommand(step: StepPlan, plan: DagPlan): string {
+  if (step.taskId === "promote") return promoteCommand(plan).command;
   // The spec the DAG was generated from, so a checkout's own models/ drive the local run.
   const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments, "--spec", plan.specFile].map(shellQuote).join(" ");
   if (!step.pushesXcom) return `set -euo pipefail; ${train}`;
@@ -29,7 +45,7 @@ function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValu
     task_id: step.taskId,
     bash_command: step.taskId === "features" ? undefined : bashCommand(step, plan),
     cwd: raw("REPOSITORY"),
-    env: step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
+    env: step.taskId === "promote" ? promoteCommand(plan).env : step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
     append_env: true,
     pool: step.pool,
     max_active_tis_per_dagrun: step.taskId === "features" ? plan.partitions?.maxParallel : undefined,
@@ -41,6 +57,9 @@ function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValu
 function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): string {
   imports.from("airflow.providers.standard.operators.bash", "BashOperator");
   if (step.pushesXcom) imports.module("json");
+  if (step.taskId === "promote") {
+    return [renderApprovalTasks(plan, imports), "", `    promote = ${pythonCall("BashOperator", bashArguments(step, plan), "    ")}`].join("\n");
+  }
   if (step.taskId !== "features" || !plan.partitions) {
     return `    ${step.taskId} = ${pythonCall("BashOperator", bashArguments(step, plan), "    ")}`;
   }
@@ -53,11 +72,11 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 
 export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
   imports.from("__future__", "annotations");
-  const constants = renderDagConstants(plan, deployment, imports, { deadline: false });
-  const opening = renderDagOpening(plan, imports, { deadline: false });
+  const constants = renderDagConstants(plan, deployment, imports);
+  const opening = renderDagOpening(plan, imports);
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
-  const order = [...(sensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...plan.steps.map((step) => step.taskId)];
+  const order = taskOrder(plan, sensor !== undefined);
   return [
     constants,
     "",
@@ -69,5 +88,7 @@ export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: P
     steps.join("\n\n"),
     "",
     `    ${order.join(" >> ")}`,
+    "",
+    renderDeadlineSafeTest(imports),
   ].join("\n");
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import { SpecError } from "../runtime/errors.js";
 import type { PodResources, WorkflowSpec } from "../spec/schema.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
+import { parseDurationSeconds } from "../spec/duration.js";
 import type { Deployment, Toleration } from "./deployment.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
@@ -12,6 +13,7 @@ export type DagShape = "validated" | "partitioned";
 
 export interface GpuRequest {
   count: number;
+  scheduleTimeoutSeconds: number;
   resource: string;
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
@@ -19,12 +21,25 @@ export interface GpuRequest {
   podArguments: string[];
 }
 
+/** The checkpoint volume of a fit pod (deployment config `checkpoints`). */
+export interface CheckpointVolume {
+  claim: string;
+  mountPath: string;
+  /** Appended to fit's arguments on the pod: one folder per DAG run, stable across its retries. */
+  podArguments: string[];
+}
+
 export interface StepPlan {
-  taskId: "validate" | "features" | "fit" | "evaluate" | "register";
+  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote";
   /** Arguments after `train`; may hold Airflow templates. */
   arguments: string[];
   resources: PodResources;
   gpu?: GpuRequest;
+  checkpoint?: CheckpointVolume;
+  /** Seconds the pod may stay unscheduled: the GPU class's (node pool scale-up) or the CPU default. */
+  scheduleTimeoutSeconds: number;
+  /** Wait for the pod in the triggerer instead of a worker slot (spec: deferrable_fit). */
+  deferrable: boolean;
   pool: string;
   /** The step writes its result for XCom (`--xcom`). */
   pushesXcom: boolean;
@@ -43,6 +58,19 @@ export interface PartitionPlan {
   maxParallel: number;
 }
 
+/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote. */
+export interface ApprovalPlan {
+  model: string;
+  championAlias: string;
+  candidateAlias: string;
+  gateMetric: string;
+  timeoutSeconds: number;
+  /** Airflow templates: the candidate version, the reviewer, the reviewer's comment. */
+  version: string;
+  approver: string;
+  reason: string;
+}
+
 export interface DagPlan {
   spec: WorkflowSpec;
   /** Spec path relative to the repository root, for the header and doc. */
@@ -52,6 +80,14 @@ export interface DagPlan {
   cpuPool: string;
   partitions?: PartitionPlan;
   steps: StepPlan[];
+  approval?: ApprovalPlan;
+  /** Pod lifetime bounds shared by every pod of the DAG. */
+  pods: {
+    /** SIGTERM to SIGKILL (spec: termination_grace_period, at least train's grace period + margin). */
+    terminationGracePeriodSeconds: number;
+    /** The pod's own deadline = the task's execution_timeout, which deferrable tasks do not enforce. */
+    activeDeadlineSeconds: number;
+  };
 }
 
 // Templates: a manual run may pass an explicit range (params), otherwise the data interval.
@@ -88,10 +124,42 @@ function gpuRequestFor(workflow: WorkflowSpec["workflow"], resources: PodResourc
   // instead of training on its CPU for many times longer. Only for workflows with a backend flag.
   const backendSchema = (WORKFLOWS[workflow].paramsSchema as { shape?: Record<string, { safeParse(value: unknown): { success: boolean } }> }).shape?.backend;
   const podArguments = backendSchema?.safeParse(GPU_BACKEND).success ? ["--backend", GPU_BACKEND] : [];
-  return { count: resources.gpu, resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
+  return { count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
 }
 
 const GPU_BACKEND = "tensorflow-gpu";
+
+function seconds(duration: string): number {
+  const value = parseDurationSeconds(duration);
+  if (value === undefined) throw new TypeError(`not a duration: ${duration}`); // the schemas already checked
+  return value;
+}
+
+function checkpointVolumeOf(deployment: Deployment): CheckpointVolume | undefined {
+  const checkpoints = deployment.checkpoints;
+  if (!checkpoints) return undefined;
+  const directory = `${checkpoints.mount_path.replace(/\/+$/, "")}/{{ dag.dag_id }}/{{ run_id }}`;
+  return { claim: checkpoints.pvc, mountPath: checkpoints.mount_path, podArguments: ["--checkpoint-dir", directory] };
+}
+
+const REGISTER_RESULT = "ti.xcom_pull(task_ids='register')";
+const APPROVAL_RESULT = "ti.xcom_pull(task_ids='approve')";
+
+function approvalOf(spec: WorkflowSpec): ApprovalPlan | undefined {
+  const registry = spec.registry;
+  // auto_promote moves the champion at registration: nothing left to approve.
+  if (registry.approval !== "required" || registry.auto_promote) return undefined;
+  return {
+    model: spec.registered_model,
+    championAlias: registry.champion_alias,
+    candidateAlias: registry.candidate_alias,
+    gateMetric: spec.gate.metric,
+    timeoutSeconds: seconds(registry.approval_timeout),
+    version: `{{ ${REGISTER_RESULT}['registered_version'] }}`,
+    approver: `{{ ${APPROVAL_RESULT}['responded_by_user']['name'] }}`,
+    reason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'approved in Airflow' }}`,
+  };
+}
 
 export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: string): DagPlan {
   const orchestration = spec.orchestration;
@@ -108,6 +176,9 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   const cpu = orchestration.resources.default;
   const stage = (name: "fit" | "evaluate" | "register"): string[] => [spec.workflow, "--stage", name, "--xcom", ...asOf, ...extra];
 
+  const cpuScheduleTimeout = seconds(deployment.kubernetes.schedule_timeout);
+  const cpuStep = { resources: cpu, pool: cpuPool, scheduleTimeoutSeconds: cpuScheduleTimeout, deferrable: false };
+  const checkpoint = checkpointVolumeOf(deployment);
   const steps: StepPlan[] = [];
   let partitions: PartitionPlan | undefined;
   if (shape === "partitioned") {
@@ -120,14 +191,36 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
       maxPartitions: tick?.max_partitions_per_run ?? 31,
       maxParallel: tick?.max_parallel_partitions ?? 4,
     };
-    steps.push({ taskId: "features", arguments: partitions.baseArguments, resources: cpu, pool: cpuPool, pushesXcom: false, readsFitRun: false });
+    steps.push({ taskId: "features", arguments: partitions.baseArguments, ...cpuStep, pushesXcom: false, readsFitRun: false });
   } else {
-    steps.push({ taskId: "validate", arguments: [spec.workflow, "validate", ...extra], resources: cpu, pool: cpuPool, pushesXcom: false, readsFitRun: false });
+    steps.push({ taskId: "validate", arguments: [spec.workflow, "validate", ...extra], ...cpuStep, pushesXcom: false, readsFitRun: false });
   }
   steps.push(
-    { taskId: "fit", arguments: stage("fit"), resources: orchestration.resources.fit, ...(fitGpu ? { gpu: fitGpu } : {}), pool: orchestration.pool, pushesXcom: true, readsFitRun: false },
-    { taskId: "evaluate", arguments: stage("evaluate"), resources: cpu, pool: cpuPool, pushesXcom: true, readsFitRun: true },
-    { taskId: "register", arguments: stage("register"), resources: cpu, pool: cpuPool, pushesXcom: true, readsFitRun: true },
+    {
+      taskId: "fit",
+      arguments: stage("fit"),
+      resources: orchestration.resources.fit,
+      ...(fitGpu ? { gpu: fitGpu } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+      scheduleTimeoutSeconds: fitGpu?.scheduleTimeoutSeconds ?? cpuScheduleTimeout,
+      deferrable: orchestration.deferrable_fit,
+      pool: orchestration.pool,
+      pushesXcom: true,
+      readsFitRun: false,
+    },
+    { taskId: "evaluate", arguments: stage("evaluate"), ...cpuStep, pushesXcom: true, readsFitRun: true },
+    { taskId: "register", arguments: stage("register"), ...cpuStep, pushesXcom: true, readsFitRun: true },
   );
-  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps };
+  const approval = approvalOf(spec);
+  if (approval) {
+    steps.push({
+      taskId: "promote",
+      arguments: ["promote", approval.model, approval.version, "--alias", approval.championAlias, "--approver", approval.approver, "--reason", approval.reason],
+      ...cpuStep,
+      pushesXcom: false,
+      readsFitRun: false,
+    });
+  }
+  const pods = { terminationGracePeriodSeconds: seconds(orchestration.termination_grace_period), activeDeadlineSeconds: seconds(orchestration.execution_timeout) };
+  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };
 }

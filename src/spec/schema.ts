@@ -41,6 +41,11 @@ const readinessSchema = z.discriminatedUnion("kind", [
 ]);
 export type Readiness = z.infer<typeof readinessSchema>;
 
+/** `train --grace-period`'s default: how long a stopped `train` takes at most to shut down. */
+export const CLI_GRACE_PERIOD_SECONDS = 25;
+/** Kubernetes must not SIGKILL a pod before `train` has had its grace period and a margin. */
+export const MIN_TERMINATION_GRACE_SECONDS = CLI_GRACE_PERIOD_SECONDS + 5;
+
 const orchestrationSchema = z.strictObject({
   schedule: z.string().nullable().describe('cron, an Airflow preset such as "@weekly", or null for manual'),
   timezone: z.string().default("UTC"),
@@ -58,8 +63,15 @@ const orchestrationSchema = z.strictObject({
   retry_delay: durationSchema,
   retry_exponential_backoff: z.boolean().default(true),
   max_retry_delay: durationSchema.default("1h"),
-  execution_timeout: durationSchema,
+  execution_timeout: durationSchema.describe("per task; also the pods' active_deadline_seconds (deferrable tasks ignore execution_timeout)"),
   dagrun_timeout: durationSchema,
+  termination_grace_period: durationSchema
+    .refine((text) => (parseDurationSeconds(text) ?? 0) >= MIN_TERMINATION_GRACE_SECONDS, {
+      message: `expected at least ${MIN_TERMINATION_GRACE_SECONDS}s: train's shutdown grace period (${CLI_GRACE_PERIOD_SECONDS} s) plus a margin`,
+    })
+    .default("45s")
+    .describe("the pods' terminationGracePeriodSeconds: SIGTERM to SIGKILL"),
+  deferrable_fit: z.boolean().default(false).describe("run the fit pod task deferrable (frees the worker slot while it trains)"),
   deadline: durationSchema.describe("lateness deadline after the data interval ends"),
   readiness: readinessSchema.default({ kind: "none" }),
   resources: z.strictObject({
@@ -81,6 +93,8 @@ const registrySchema = z.strictObject({
   candidate_alias: z.string().regex(IDENTIFIER).default("candidate"),
   champion_alias: z.string().regex(IDENTIFIER).default("champion"),
   auto_promote: z.boolean().default(false).describe("move the champion alias without approval"),
+  approval: z.enum(["required", "none"]).default("required").describe("required: the DAGs end with approve (human in the loop) -> promote; none: promotion stays a manual `train promote`"),
+  approval_timeout: durationSchema.default("3d").describe("how long approve waits for a person; then it fails (alert) and the champion stays"),
 });
 
 export const specSchema = z.strictObject({
@@ -91,7 +105,7 @@ export const specSchema = z.strictObject({
   registered_model: z.string().regex(IDENTIFIER, "expected snake_case"),
   params: z.record(z.string(), z.unknown()).default({}),
   gate: gateSchema,
-  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false }),
+  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false, approval: "required", approval_timeout: "3d" }),
   orchestration: orchestrationSchema,
 });
 

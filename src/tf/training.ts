@@ -75,23 +75,49 @@ export interface ImageDatasetSummary {
   test: { count: number };
 }
 
-/** What every CNN run records about its data and backend: data version tags and backend params. */
-export async function recordImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary): Promise<void> {
-  await context.setTags({
-    "data.version": dataset.dataVersion,
-    "data.source": dataset.source,
-    "data.train_images": String(dataset.train.count),
-    "data.test_images": String(dataset.test.count),
-    ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
-  });
-  await context.logParams({
-    resolved_backend: loaded.backend,
-    resolved_device: loaded.usesGpu ? "gpu" : "cpu",
+export type RecordingStage = "fit" | "evaluate";
+
+/**
+ * What a CNN stage records about its data and backend. MLflow params cannot change once logged,
+ * and the stages of one run may run on different machines (a GPU fit pod, a CPU evaluate pod),
+ * so the device and build facts of every stage are stage-scoped tags (`podtrain.<stage>.device`
+ * …); only fit logs them as params too, describing how the model was trained. The lineage tags
+ * (`data.*`) are written once, by fit: they say what the model was trained on, and evaluate's
+ * own read of the data (a test set only) must not overwrite them.
+ */
+export async function recordImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary, stage: RecordingStage): Promise<void> {
+  const facts = {
+    backend: loaded.backend,
+    device: loaded.usesGpu ? "gpu" : "cpu",
     tensorflow_version: loaded.tensorflowVersion ?? "none",
     // Which TensorFlow library `npm run setup` provisioned: cpu (tensorflow-cpu) or gpu (the CUDA build).
     tensorflow_build: loaded.provision?.variant ?? "none",
     tfjs_version: loaded.tf.version.tfjs,
-  });
+  };
+  const stageTags = Object.fromEntries(Object.entries(facts).map(([name, value]) => [`podtrain.${stage}.${name}`, value]));
+  if (stage === "fit") {
+    await context.setTags({
+      "data.version": dataset.dataVersion,
+      "data.source": dataset.source,
+      "data.train_images": String(dataset.train.count),
+      "data.test_images": String(dataset.test.count),
+      ...Object.fromEntries(Object.entries(dataset.fileHashes).map(([file, hash]) => [`data.sha256.${file}`, hash])),
+      ...stageTags,
+    });
+    await context.logParams({
+      resolved_backend: facts.backend,
+      resolved_device: facts.device,
+      tensorflow_version: facts.tensorflow_version,
+      tensorflow_build: facts.tensorflow_build,
+      tfjs_version: facts.tfjs_version,
+    });
+  } else {
+    await context.setTags({ ...stageTags, [`podtrain.${stage}.data_version`]: dataset.dataVersion, [`podtrain.${stage}.test_images`]: String(dataset.test.count) });
+  }
+}
+
+/** One log line per read of the data (fit and evaluate of one process share the read). */
+export function logImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary): void {
   context.reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
 }
 

@@ -1,11 +1,12 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseDurationSeconds } from "../../src/spec/duration.js";
 import { loadSpecFile } from "../../src/spec/load.js";
 import type { WorkflowSpec } from "../../src/spec/schema.js";
-import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run } from "./helpers.js";
+import { generateDags } from "../../src/dags/generate.js";
+import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository } from "./helpers.js";
 
 // The committed dags/ loaded by real Airflow (the pinned 3.3.2 + cncf-kubernetes 10.25.0 venv):
 // no import errors, fast parses, and the policies and pods Airflow actually sees.
@@ -22,6 +23,11 @@ interface PodDump {
   security_context: Record<string, unknown>;
   container_security_context: Record<string, unknown>;
   sidecar_security_context: Array<Record<string, unknown>>;
+  sidecars: Array<{ name: string; image: string; command: string[] }>;
+  volumes: Array<Record<string, unknown>>;
+  volume_mounts: Array<{ name: string; mountPath: string }>;
+  termination_grace_period: number;
+  active_deadline_seconds: number;
   service_account: string;
   namespace: string;
 }
@@ -44,10 +50,16 @@ interface TaskDump {
   do_xcom_push: boolean;
   max_active_tis_per_dagrun: number | null;
   pod?: PodDump;
+  is_pod_operator?: boolean;
+  schedule_timeout_seconds?: number;
+  startup_timeout_seconds?: number;
+  deferrable?: boolean;
+  durable?: boolean;
   get_logs?: boolean;
   on_finish_action?: string;
   partial?: { image: string; container_resources: PodDump["resources"]; node_selector: unknown };
   sensor?: { mode: string; timeout: number; poke_interval: number; external_dag_id: string; external_task_id: string };
+  approval?: { subject: string; body: string; options: string[]; response_timeout: number; params: string[] };
 }
 interface DagDump {
   schedule: { cron?: string; timezone?: string; assets?: string[] } | null;
@@ -63,6 +75,7 @@ interface DagDump {
   has_on_failure_callback: boolean;
   params: string[];
   deadlines: Array<{ reference: string; interval: number; callback: string }>;
+  test_deadline_safe: boolean;
   tasks: Record<string, TaskDump>;
 }
 interface DagBagDump {
@@ -77,18 +90,19 @@ const seconds = (duration: string): number => parseDurationSeconds(duration) ?? 
 let dump: DagBagDump;
 const specs = new Map<string, WorkflowSpec>();
 
+async function inspectDagBag(folder: string): Promise<DagBagDump> {
+  const output = path.join(await mkdtemp(path.join(tmpdir(), "podtrain-dagbag-")), "dagbag.json");
+  await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), folder, output], { env: await airflowEnvironment(), maxBuffer: 64 << 20 });
+  return JSON.parse(await readFile(output, "utf8")) as DagBagDump;
+}
+
 beforeAll(async () => {
   await ensureAirflowVenv();
   for (const name of ["mnist_cnn", "cifar10_cnn", "tick_model", "power_lgbm"]) {
     const { spec } = await loadSpecFile(path.join(REPOSITORY, "models", `${name}.yaml`));
     specs.set(spec.dag_id, spec);
   }
-  const output = path.join(await mkdtemp(path.join(tmpdir(), "podtrain-dagbag-")), "dagbag.json");
-  await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), path.join(REPOSITORY, "dags"), output], {
-    env: await airflowEnvironment(),
-    maxBuffer: 64 << 20,
-  });
-  dump = JSON.parse(await readFile(output, "utf8")) as DagBagDump;
+  dump = await inspectDagBag(path.join(REPOSITORY, "dags"));
 });
 
 describe("generated DAGs in a real Airflow DagBag", () => {
@@ -112,6 +126,8 @@ describe("generated DAGs in a real Airflow DagBag", () => {
       expect(dag.has_doc_md).toBe(true);
       expect(dag.has_on_failure_callback).toBe(true);
       expect(dag.deadlines).toEqual([{ reference: "DagRunQueuedAtDeadline", interval: seconds(orchestration.deadline), callback: "common.alerts.deadline_missed" }]);
+      // dag.test() of Airflow 3.3.2 cannot finish a DAG with a deadline without it (common/deadlines.py).
+      expect(dag.test_deadline_safe).toBe(true);
     }
     expect(dump.dags.mnist_cnn_training?.schedule).toEqual({ cron: "0 0 * * 0", timezone: "UTC" });
     expect(dump.dags.tick_model_training?.schedule).toEqual({ cron: "30 21 * * 1-5", timezone: "UTC" });
@@ -132,7 +148,8 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         expect(task.owner, where).toBe(orchestration.owner);
         expect(task.has_on_failure_callback, where).toBe(true);
         expect(task.execution_timeout, where).toBe(seconds(orchestration.execution_timeout));
-        if (taskId === "wait_for_data") continue; // a sensor timing out is not worth retrying
+        // A sensor timing out is not worth retrying; a timed-out approval is a decision to ask again.
+        if (taskId === "wait_for_data" || taskId === "approve") continue;
         expect(task.retries, where).toBe(orchestration.retries);
         expect(task.retry_delay, where).toBe(seconds(orchestration.retry_delay));
         expect(task.retry_exponential_backoff, where).toBe(2);
@@ -144,9 +161,9 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   it("keep GPU pool slots for the GPU step only", () => {
     for (const dagId of ["mnist_cnn_training", "cifar10_cnn_training"]) {
       const tasks = dump.dags[dagId]?.tasks ?? {};
-      expect(Object.keys(tasks).sort()).toEqual(["evaluate", "fit", "register", "validate"]);
+      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "validate"]);
       expect(tasks.fit?.pool).toBe("gpu_pool");
-      for (const taskId of ["validate", "evaluate", "register"]) expect(tasks[taskId]?.pool).toBe("default_pool");
+      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote"]) expect(tasks[taskId]?.pool).toBe("default_pool");
     }
     const tick = dump.dags.tick_model_training?.tasks ?? {};
     for (const task of Object.values(tick)) expect(task.pool).toBe("high_priority_cpu");
@@ -187,11 +204,14 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         if (!pod) continue;
         const where = `${dagId}.${taskId}`;
         expect(pod.cmds, where).toEqual(["train"]);
-        expect(pod.args[0], where).toBe(workflow);
+        expect(pod.args[0], where).toBe(taskId === "promote" ? "promote" : workflow);
         expect(pod.namespace, where).toBe("ml-training");
         expect(pod.service_account, where).toBe("podtrain-runner");
         expect(pod.security_context, where).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
-        expect(pod.container_security_context, where).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(pod.container_security_context, where).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true });
+        // Read-only root: /tmp is the pod's writable scratch space.
+        expect(pod.volumes, where).toContainEqual({ name: "tmp", emptyDir: { sizeLimit: "4Gi" } });
+        expect(pod.volume_mounts, where).toContainEqual({ name: "tmp", mountPath: "/tmp" });
         expect(pod.secret_env, where).toEqual({
           MLFLOW_TRACKING_PASSWORD: { key: "password", name: "mlflow-credentials" },
           MLFLOW_TRACKING_USERNAME: { key: "username", name: "mlflow-credentials" },
@@ -209,7 +229,11 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         expect(task.do_xcom_push, where).toBe(stage);
         if (stage) {
           expect(pod.args.slice(1, 4), where).toEqual(["--stage", taskId, "--xcom"]);
-          expect(pod.sidecar_security_context, where).toEqual([{ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } }]);
+          expect(pod.sidecar_security_context, where).toEqual([{ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true }]);
+          // Not alpine from Docker Hub, and it stops on SIGTERM (a deleted pod does not wait out its grace).
+          expect(pod.sidecars, where).toEqual([{ name: "airflow-xcom-sidecar", image: "registry.example.com/mirror/alpine:3.24.2", command: ["sh", "-c", 'trap "exit 0" INT TERM; while true; do sleep 1; done;'] }]);
+        } else {
+          expect(pod.sidecars, where).toEqual([]);
         }
         if (taskId === "evaluate" || taskId === "register") {
           expect(pod.env.MLFLOW_RUN_ID, where).toBe("{{ ti.xcom_pull(task_ids='fit')['run_id'] }}");
@@ -221,9 +245,35 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(dump.dags.power_lgbm_training?.tasks.fit?.pod?.args).toContain("--data-file");
   });
 
+  it("bound every pod's life from the spec and the deployment config", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const orchestration = specs.get(dagId)?.orchestration;
+      if (!orchestration) throw new Error(`no spec for ${dagId}`);
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        if (!task.is_pod_operator) continue;
+        const where = `${dagId}.${taskId}`;
+        expect(task.operator, where).toBe("TrainingPodOperator");
+        // Pending: a GPU pod waits for its node pool to scale up, a CPU pod fails sooner.
+        expect(task.schedule_timeout_seconds, where).toBe(dagId.includes("cnn") && taskId === "fit" ? 30 * 60 : 10 * 60);
+        expect(task.startup_timeout_seconds, where).toBe(10 * 60);
+        // Off by default (see README: what the provider's deferrable mode does not do).
+        expect(task.deferrable, where).toBe(false);
+        expect(task.durable, where).toBe(true);
+        if (!task.pod) continue; // mapped: the same partial arguments, checked on the rendered pods below
+        // train's shutdown (25 s) plus a margin, and the task's timeout enforced by Kubernetes too.
+        expect(task.pod.termination_grace_period, where).toBe(seconds(orchestration.termination_grace_period));
+        expect(task.pod.termination_grace_period, where).toBeGreaterThanOrEqual(30);
+        expect(task.pod.active_deadline_seconds, where).toBe(seconds(orchestration.execution_timeout));
+        // No checkpoint volume unless the deployment config names a claim.
+        expect(task.pod.args.includes("--checkpoint-dir"), where).toBe(false);
+      }
+    }
+  });
+
   it("wire the steps in order, behind the readiness sensor where the spec asks for one", () => {
     const upstream = (dagId: string) => Object.fromEntries(Object.entries(dump.dags[dagId]?.tasks ?? {}).map(([id, task]) => [id, task.upstream]));
-    expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"] });
+    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"] };
+    expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"], ...tail });
     expect(upstream("tick_model_training")).toEqual({
       wait_for_data: [],
       partitions: ["wait_for_data"],
@@ -231,6 +281,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
       fit: ["features"],
       evaluate: ["fit"],
       register: ["evaluate"],
+      ...tail,
     });
     const sensor = dump.dags.tick_model_training?.tasks.wait_for_data;
     expect(sensor?.operator).toBe("ExternalTaskSensor");
@@ -239,11 +290,82 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(dump.dags.tick_model_training?.tasks.features?.max_active_tis_per_dagrun).toBe(4);
   });
 
+  it("end with the approval tail: a candidate is put to a person, then promoted as they decided", () => {
+    for (const [dagId, dag] of Object.entries(dump.dags)) {
+      const spec = specs.get(dagId);
+      if (!spec) throw new Error(`no spec for ${dagId}`);
+      const { has_candidate: check, approve, promote } = dag.tasks;
+      expect(check?.operator, dagId).toBe("@task.short_circuit");
+      expect(check?.upstream, dagId).toEqual(["register"]);
+      expect(approve?.operator, dagId).toBe("ApprovalOperator");
+      expect(approve?.approval?.options, dagId).toEqual(["Approve", "Reject"]);
+      expect(approve?.approval?.response_timeout, dagId).toBe(seconds(spec.registry.approval_timeout));
+      expect(approve?.approval?.response_timeout, dagId).toBe(3 * 86400);
+      expect(approve?.approval?.params, dagId).toEqual(["reason"]);
+      expect(approve?.retries, dagId).toBe(0);
+      expect(approve?.has_on_failure_callback, dagId).toBe(true); // a timeout alerts
+      expect(approve?.approval?.subject, dagId).toContain(`Promote ${spec.registered_model} version {{ ti.xcom_pull(task_ids='register')['registered_version'] }}`);
+      expect(approve?.approval?.body, dagId).toContain(`{{ r['metrics']['${spec.gate.metric}'] }}: {{ r['gate_reason'] }}`);
+      expect(approve?.approval?.body, dagId).toContain("http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }}");
+      // promote: a CPU pod in the DAG's CPU pool running `train promote` with the reviewer's decision.
+      const pod = promote?.pod;
+      expect(pod?.resources.limits["nvidia.com/gpu"], dagId).toBeUndefined();
+      expect(pod?.node_selector ?? {}, dagId).toEqual({});
+      expect(pod?.image, dagId).toBe("registry.example.com/ml-platform/podtrain:0.1.0");
+      expect(promote?.pool, dagId).toBe(dagId.includes("cnn") ? "default_pool" : spec.orchestration.pool);
+      expect(pod?.args, dagId).toEqual([
+        "promote",
+        spec.registered_model,
+        "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+        "--alias",
+        spec.registry.champion_alias,
+        "--approver",
+        "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+        "--reason",
+        "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+      ]);
+    }
+  });
+
   it("fan tick features out over the trading dates of the data interval or a requested range", () => {
     const tick = dump.partitions.tick_model_training;
     expect(tick?.monday_run).toEqual({ first: "2026-01-10", last: "2026-01-12", dates: ["2026-01-12"] });
     expect(tick?.january_range?.dates).toHaveLength(22);
     expect(tick?.january_range?.dates[0]).toBe("2026-01-01");
     expect(dump.partitions.mnist_cnn_training).toBeNull();
+  });
+});
+
+describe("a deployment with a checkpoint volume, and a spec with a deferrable fit", () => {
+  it("mounts the claim on fit pods only, passes a per-run --checkpoint-dir, and defers only that fit", { timeout: 120_000 }, async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    const config = await readFile(deployment, "utf8");
+    const enabled = config.replace("# checkpoints:\n#   pvc: podtrain-checkpoints\n#   mount_path: /checkpoints\n", "checkpoints:\n  pvc: podtrain-checkpoints\n  mount_path: /checkpoints\n");
+    expect(enabled).not.toBe(config);
+    await writeFile(deployment, enabled);
+    const specFile = path.join(root, "models/mnist_cnn.yaml");
+    await writeFile(specFile, (await readFile(specFile, "utf8")).replace("  execution_timeout: 2h\n", "  execution_timeout: 2h\n  deferrable_fit: true\n"));
+    const { out } = await generateDags({ root });
+    const variant = await inspectDagBag(out);
+    expect(variant.import_errors).toEqual({});
+    for (const dagId of Object.keys(variant.dags)) {
+      for (const [taskId, task] of Object.entries(variant.dags[dagId]?.tasks ?? {})) {
+        const where = `${dagId}.${taskId}`;
+        expect(task.deferrable ?? false, where).toBe(dagId === "mnist_cnn_training" && taskId === "fit");
+        if (!task.pod) continue;
+        const claim = { name: "checkpoints", persistentVolumeClaim: { claimName: "podtrain-checkpoints" } };
+        if (taskId === "fit") {
+          expect(task.pod.volumes, where).toContainEqual(claim);
+          expect(task.pod.volume_mounts, where).toContainEqual({ name: "checkpoints", mountPath: "/checkpoints" });
+          // One folder per DAG run: its retries resume from it, other runs do not collide.
+          expect(task.pod.args.slice(-2), where).toEqual(["--checkpoint-dir", "/checkpoints/{{ dag.dag_id }}/{{ run_id }}"]);
+        } else {
+          expect(task.pod.volumes, where).not.toContainEqual(claim);
+          expect(task.pod.args, where).not.toContain("--checkpoint-dir");
+        }
+      }
+    }
+    await rm(root, { recursive: true, force: true });
   });
 });

@@ -130,6 +130,29 @@ describe("dags check", () => {
   });
 });
 
+describe("pod settings", () => {
+  it("reject a termination grace period shorter than train's own shutdown plus a margin", async () => {
+    const root = await scratchRepository();
+    const specFile = path.join(root, "models/mnist_cnn.yaml");
+    await writeFile(specFile, (await readFile(specFile, "utf8")).replace("  execution_timeout: 2h\n", "  execution_timeout: 2h\n  termination_grace_period: 25s\n"));
+    await expect(renderDagFiles({ root })).rejects.toThrow(/orchestration\.termination_grace_period: expected at least 30s: train's shutdown grace period \(25 s\) plus a margin/);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("leave the XCom sidecar image to the provider when the deployment config names none", async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    const config = await readFile(deployment, "utf8");
+    const without = config.replace(/^ {2}xcom_sidecar_image:\n {4}repository: .*\n {4}tag: .*\n/m, "");
+    expect(without).not.toBe(config);
+    await writeFile(deployment, without);
+    const files = await renderDagFiles({ root });
+    expect(files.get("mnist_cnn_training.py")).not.toContain("xcom_sidecar_image");
+    expect((await renderDagFiles({ root: REPOSITORY })).get("mnist_cnn_training.py")).toContain('"xcom_sidecar_image": "registry.example.com/mirror/alpine:3.24.2"');
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
 describe("weekdaysOfCron", () => {
   it("reads the day-of-week field as ISO weekdays", () => {
     expect(weekdaysOfCron("30 21 * * 1-5")).toEqual([1, 2, 3, 4, 5]);

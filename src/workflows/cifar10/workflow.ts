@@ -7,7 +7,7 @@ import { InterruptedError } from "../../runtime/errors.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { epochReporting, evaluateBatches, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { epochReporting, evaluateBatches, logImageRunInputs, recordExecution, recordImageRunInputs, roundMetrics, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";
@@ -16,9 +16,12 @@ import { learningRateAt } from "./schedule.js";
 const IMAGE_SHAPE: [number, number, number] = [CIFAR10_IMAGE_SIDE, CIFAR10_IMAGE_SIDE, CIFAR10_CHANNELS];
 const EVALUATION_BATCH_SIZE = 500;
 
-/** Backend and dataset, loaded, checked and recorded once per run (fit and evaluate share them). */
-function prepare(context: WorkflowContext<Cifar10Params>) {
-  return context.once("cifar10.prepare", async () => {
+/**
+ * Backend and dataset, loaded and checked once per run (fit and evaluate share them); each stage
+ * records what it ran on (recordImageRunInputs: params and lineage at fit, stage tags always).
+ */
+async function prepare(context: WorkflowContext<Cifar10Params>, stage: RecordingStage) {
+  const prepared = await context.once("cifar10.prepare", async () => {
     const { params, reporter } = context;
     const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
     const dataset = await loadCifar10({
@@ -28,15 +31,17 @@ function prepare(context: WorkflowContext<Cifar10Params>) {
       ...(params.test_limit ? { testLimit: params.test_limit } : {}),
       allowPartialBatches: params.allow_partial_batches,
     });
-    await recordImageRunInputs(context, loaded, dataset);
+    logImageRunInputs(context, loaded, dataset);
     return { ...loaded, dataset };
   });
+  await recordImageRunInputs(context, prepared, prepared.dataset, stage);
+  return prepared;
 }
 
 export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
   async fit(context) {
     const { params, reporter, signal } = context;
-    const { tf, backend, tensorflowVersion, dataset } = await prepare(context);
+    const { tf, backend, tensorflowVersion, dataset } = await prepare(context, "fit");
     const validationCount = Math.floor(dataset.train.count * params.validation_split);
     const trainCount = dataset.train.count - validationCount;
     const table = normalisationTable();
@@ -88,7 +93,7 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
   },
 
   async evaluate(context, modelDirectory) {
-    const { tf, dataset } = await prepare(context);
+    const { tf, dataset } = await prepare(context, "evaluate");
     const model = await loadLayersModel(tf, modelDirectory);
     const batches = epochBatches(dataset.test, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0 });
     const result = await evaluateBatches(tf, model, batches, IMAGE_SHAPE, context.signal);

@@ -5,7 +5,7 @@ import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
 import { InterruptedError } from "../../runtime/errors.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, tensorBatchSource } from "../../tf/fit.js";
-import { epochReporting, recordExecution, recordImageRunInputs, roundMetrics, tfjsFlavor } from "../../tf/training.js";
+import { epochReporting, logImageRunInputs, recordExecution, recordImageRunInputs, roundMetrics, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -33,15 +33,20 @@ async function evaluateTensors(model: ReturnType<typeof createMnistModel>, image
   return logs;
 }
 
-/** Backend and dataset, loaded, checked and recorded once per run (fit and evaluate share them). */
-function prepare(context: WorkflowContext<MnistParams>) {
-  return context.once("mnist.prepare", async () => {
+/**
+ * Backend and dataset, loaded and checked once per run (fit and evaluate share them); each stage
+ * records what it ran on (recordImageRunInputs: params and lineage at fit, stage tags always).
+ */
+async function prepare(context: WorkflowContext<MnistParams>, stage: RecordingStage) {
+  const prepared = await context.once("mnist.prepare", async () => {
     const { params, reporter } = context;
     const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
     const dataset = await loadMnist(datasetOptions(params));
-    await recordImageRunInputs(context, loaded, dataset);
-    return { tf: loaded.tf, backend: loaded.backend, tensorflowVersion: loaded.tensorflowVersion, dataset };
+    logImageRunInputs(context, loaded, dataset);
+    return { ...loaded, dataset };
   });
+  await recordImageRunInputs(context, prepared, prepared.dataset, stage);
+  return prepared;
 }
 
 function datasetOptions(params: MnistParams) {
@@ -60,7 +65,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
 
   async fit(context) {
     const { params, reporter, signal } = context;
-    const { tf, backend, tensorflowVersion, dataset } = await prepare(context);
+    const { tf, backend, tensorflowVersion, dataset } = await prepare(context, "fit");
     const all = toTensors(tf, dataset.train);
     const validationCount = Math.floor(dataset.train.count * params.validation_split);
     const trainCount = dataset.train.count - validationCount;
@@ -101,7 +106,7 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
   },
 
   async evaluate(context, modelDirectory) {
-    const { tf, dataset } = await prepare(context);
+    const { tf, dataset } = await prepare(context, "evaluate");
     const model = await loadLayersModel(tf, modelDirectory);
     model.compile({ optimizer: "adam", loss: "categoricalCrossentropy", metrics: ["accuracy"] });
     const test = toTensors(tf, dataset.test);

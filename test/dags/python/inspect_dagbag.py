@@ -68,6 +68,11 @@ def pod_of(task: Any) -> dict[str, Any]:
         "labels": pod.metadata.labels,
         "containers": [item.name for item in pod.spec.containers],
         "sidecar_security_context": [plain(item.security_context) for item in pod.spec.containers[1:]],
+        "sidecars": [{"name": item.name, "image": item.image, "command": item.command} for item in pod.spec.containers[1:]],
+        "volumes": plain(pod.spec.volumes),
+        "volume_mounts": plain(container.volume_mounts),
+        "termination_grace_period": pod.spec.termination_grace_period_seconds,
+        "active_deadline_seconds": pod.spec.active_deadline_seconds,
     }
 
 
@@ -94,7 +99,14 @@ def task_of(task: Any) -> dict[str, Any]:
         "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
         "do_xcom_push": get("do_xcom_push"),
     }
-    if summary["operator"] == "KubernetesPodOperator" and not mapped:
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    operator_class = task.operator_class if mapped else type(task)
+    summary["is_pod_operator"] = isinstance(operator_class, type) and issubclass(operator_class, KubernetesPodOperator)
+    if summary["is_pod_operator"]:
+        for name in ("schedule_timeout_seconds", "startup_timeout_seconds", "deferrable", "durable"):
+            summary[name] = get(name)
+    if summary["is_pod_operator"] and not mapped:
         summary["pod"] = pod_of(task)
         summary["get_logs"] = task.get_logs
         summary["on_finish_action"] = str(
@@ -112,9 +124,18 @@ def task_of(task: Any) -> dict[str, Any]:
             "external_dag_id": task.external_dag_id,
             "external_task_id": task.external_task_id,
         }
+    if summary["operator"] == "ApprovalOperator":
+        summary["approval"] = {
+            "subject": task.subject,
+            "body": task.body,
+            "options": task.options,
+            "response_timeout": seconds(task.response_timeout),
+            "params": sorted(task.params.keys()),
+        }
     if summary["operator"] == "BashOperator":
         summary["bash_command"] = None if mapped else task.bash_command
         summary["cwd"] = get("cwd")
+        summary["env"] = get("env")
     return summary
 
 
@@ -146,6 +167,8 @@ def dag_of(dag: Any) -> dict[str, Any]:
         "has_on_failure_callback": bool(dag.on_failure_callback),
         "has_doc_md": bool(dag.doc_md),
         "params": sorted(dag.params.keys()),
+        # common.deadlines.deadline_safe_test wrapped this DAG's test().
+        "test_deadline_safe": hasattr(dag.test, "__wrapped__"),
         "deadlines": [
             {
                 "reference": type(item.reference).__name__,

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 from common.alerts import FailureAlert, deadline_missed, failure_message, webhook_url
+from common.approval import candidate_registered
 from common.partitions import partition_dates
 
 
@@ -137,6 +138,16 @@ class PartitionTest(unittest.TestCase):
             partition_dates("2026-01-02", "2026-01-01", None, 31)
         with self.assertRaisesRegex(ValueError, "no partition dates"):
             partition_dates("2026-01-10", "2026-01-11", [1, 2, 3, 4, 5], 31)
+
+
+class ApprovalTest(unittest.TestCase):
+    def test_a_registered_candidate_goes_to_approval(self) -> None:
+        result = {"run_id": "r1", "gate_passed": True, "registered_version": "3", "metrics": {"test_accuracy": 0.99}}
+        self.assertTrue(candidate_registered.function(result))
+
+    def test_no_candidate_skips_approval(self) -> None:
+        for result in (None, "", {"gate_passed": False, "gate_reason": "below threshold"}, {"gate_passed": True}):
+            self.assertFalse(candidate_registered.function(result), result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,167 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateDags } from "../../src/dags/generate.js";
+import { freePort, startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
+import { runPythonJson } from "../support/python.js";
+import { airflowEnvironment, ensureAirflowVenv, REPOSITORY, run, scratchRepository } from "./helpers.js";
+
+// The approval tail for real on the local target: `airflow dags test` trains MNIST with the built
+// CLI against a real MLflow server, `approve` waits for a person, and the person answers through
+// Airflow's own REST API (what the UI's Required actions page calls), as a named user of the
+// simple auth manager. Then promote moves the champion with that user in the audit tags; a
+// second run is rejected and promotes nothing. (The approval timeout is enforced by the
+// scheduler's sweep, which `dags test` does not run; it is not exercised here.)
+
+const AIRFLOW = path.join(REPOSITORY, ".venv/airflow/bin/airflow");
+const REVIEWER = { username: "reviewer", password: "a-test-password-1" };
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[], environment: NodeJS.ProcessEnv, cwd: string): Running {
+  // Own process group: the api-server forks workers; stopping the group stops them all.
+  const child = spawn(AIRFLOW, args, { env: environment, cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { child, output: () => output, exited };
+}
+
+async function stop(running: Running | undefined): Promise<void> {
+  if (!running?.child.pid || running.child.exitCode !== null) return;
+  process.kill(-running.child.pid, "SIGTERM");
+  const done = await Promise.race([running.exited.then(() => true), sleep(10_000).then(() => false)]);
+  if (!done) process.kill(-running.child.pid, "SIGKILL");
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs: number): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(1_000);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface HitlDetail {
+  task_instance: { task_id: string; dag_run_id: string; logical_date: string | null };
+  subject: string;
+  body: string;
+  response_received: boolean;
+}
+
+describe("approve -> promote through Airflow's REST API (local target, real MLflow server)", () => {
+  let server: MlflowServer;
+  let api: Running | undefined;
+  let environment: NodeJS.ProcessEnv;
+  let root: string;
+  let apiUrl: string;
+  let token: string;
+
+  beforeAll(async () => {
+    await ensureAirflowVenv();
+    server = await startMlflowServer();
+    root = await scratchRepository();
+    for (const folder of ["bin", "dist"]) await symlink(path.join(REPOSITORY, folder), path.join(root, folder));
+    // Small real MNIST, a threshold it reaches; no champion comparison, so the second run also registers.
+    const spec = (await readFile(path.join(REPOSITORY, "models/mnist_cnn.yaml"), "utf8"))
+      .replace("  epochs: 12\n", "  epochs: 1\n  train_limit: 2000\n  test_limit: 1000\n")
+      .replace("threshold: 0.985", "threshold: 0.5")
+      .replace("compare_to_champion: true", "compare_to_champion: false");
+    await writeFile(path.join(root, "models/mnist_cnn.yaml"), spec);
+    const { out } = await generateDags({ root, target: "local" });
+    const port = await freePort();
+    apiUrl = `http://127.0.0.1:${port}`;
+    const passwords = path.join(root, "passwords.json");
+    await writeFile(passwords, JSON.stringify({ [REVIEWER.username]: REVIEWER.password }));
+    environment = await airflowEnvironment({
+      AIRFLOW__CORE__DAGS_FOLDER: out,
+      PYTHONPATH: path.join(REPOSITORY, "dags"),
+      MLFLOW_TRACKING_URI: server.uri,
+      AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${REVIEWER.username}:admin`,
+      AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: passwords,
+      AIRFLOW__API__HOST: "127.0.0.1",
+      AIRFLOW__API__PORT: String(port),
+    });
+    await run(AIRFLOW, ["db", "migrate"], { env: environment, maxBuffer: 64 << 20 });
+    await run(AIRFLOW, ["pools", "import", path.join(REPOSITORY, "dags/pools.json")], { env: environment, maxBuffer: 64 << 20 });
+    api = start(["api-server", "--host", "127.0.0.1", "--port", String(port)], environment, root);
+    await until("the api-server", async () => ((await fetch(`${apiUrl}/api/v2/monitor/health`)).ok ? true : undefined), 180_000);
+    const login = await fetch(`${apiUrl}/auth/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(REVIEWER) });
+    token = ((await login.json()) as { access_token: string }).access_token;
+  }, 400_000);
+
+  afterAll(async () => {
+    await stop(api);
+    await server?.stop();
+  });
+
+  const call = (method: string, route: string, body?: unknown) =>
+    fetch(`${apiUrl}/api/v2${route}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+
+  /** Runs the DAG for one logical date and answers its approval the way a person would. */
+  async function runAndAnswer(logicalDate: string, choice: "Approve" | "Reject", reason: string) {
+    const dagTest = start(["dags", "test", "mnist_cnn_training", logicalDate], environment, root);
+    try {
+      const detail = await until(
+        "approve to wait for input",
+        async () => {
+          const response = await call("GET", "/dags/mnist_cnn_training/dagRuns/~/hitlDetails");
+          const details = ((await response.json()) as { hitl_details: HitlDetail[] }).hitl_details;
+          // `dags test` names its run after the time it started; the logical date is the one asked for.
+          return details.find((entry) => entry.task_instance.task_id === "approve" && !entry.response_received && (entry.task_instance.logical_date ?? "").startsWith(logicalDate));
+        },
+        600_000,
+      );
+      const runId = encodeURIComponent(detail.task_instance.dag_run_id);
+      const answer = await call("PATCH", `/dags/mnist_cnn_training/dagRuns/${runId}/taskInstances/approve/-1/hitlDetails`, { chosen_options: [choice], params_input: { reason } });
+      expect(answer.status, await answer.clone().text()).toBe(200);
+      const exitCode = await Promise.race([dagTest.exited, sleep(300_000).then(() => "timeout")]);
+      expect(exitCode, dagTest.output().slice(-3000)).toBe(0);
+      const states = await call("GET", `/dags/mnist_cnn_training/dagRuns/${runId}/taskInstances`);
+      const tasks = ((await states.json()) as { task_instances: Array<{ task_id: string; state: string }> }).task_instances;
+      return { detail, states: Object.fromEntries(tasks.map((task) => [task.task_id, task.state])) };
+    } finally {
+      await stop(dagTest);
+    }
+  }
+
+  const readRegistry = () =>
+    runPythonJson<{ champion: string | null; versions: Array<{ version: string; tags: Record<string, string> }> }>(`
+import json
+from mlflow import MlflowClient
+client = MlflowClient("${server.uri}")
+try:
+    champion = client.get_model_version_by_alias("mnist_cnn", "champion").version
+except Exception:
+    champion = None
+versions = sorted(({"version": v.version, "tags": v.tags} for v in client.search_model_versions("name='mnist_cnn'")), key=lambda v: v["version"])
+print(json.dumps({"champion": champion, "versions": versions}))`);
+
+  it("an approval promotes the candidate with the reviewer and reason in the audit tags; a rejection promotes nothing", { timeout: 1_200_000 }, async () => {
+    const approved = await runAndAnswer("2026-01-12", "Approve", "accuracy is good enough");
+    expect(approved.detail.subject).toBe("Promote mnist_cnn version 1 to champion?");
+    expect(approved.detail.body).toMatch(/\*\*Gate\*\* `test_accuracy` = 0\.\d+: test_accuracy=/);
+    expect(approved.states).toMatchObject({ register: "success", has_candidate: "success", approve: "success", promote: "success" });
+    let registry = await readRegistry();
+    expect(registry.champion).toBe("1");
+    const audit = JSON.parse(registry.versions[0]?.tags["podtrain.promotion.latest"] ?? "{}") as Record<string, unknown>;
+    expect(audit).toMatchObject({ version: "1", alias: "champion", approved_by: REVIEWER.username, reason: "accuracy is good enough", previous_version: null });
+
+    const rejected = await runAndAnswer("2026-01-19", "Reject", "not this week");
+    expect(rejected.detail.subject).toBe("Promote mnist_cnn version 2 to champion?");
+    expect(rejected.states).toMatchObject({ register: "success", approve: "success", promote: "skipped" });
+    registry = await readRegistry();
+    expect(registry.champion).toBe("1");
+    expect(registry.versions.map((version) => version.version)).toEqual(["1", "2"]);
+    expect(registry.versions[1]?.tags["podtrain.promotion.latest"]).toBeUndefined();
+  });
+});
