@@ -24,13 +24,7 @@ async function prepare(context: WorkflowContext<Cifar10Params>, stage: Recording
   const prepared = await context.once("cifar10.prepare", async () => {
     const { params, reporter } = context;
     const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-    const dataset = await loadCifar10({
-      ...(params.data_file ? { dataFile: params.data_file } : {}),
-      ...(params.data_dir ? { dataDir: params.data_dir } : {}),
-      ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
-      ...(params.test_limit ? { testLimit: params.test_limit } : {}),
-      allowPartialBatches: params.allow_partial_batches,
-    });
+    const dataset = await loadCifar10(datasetOptions(params));
     logImageRunInputs(context, loaded, dataset);
     return { ...loaded, dataset };
   });
@@ -38,7 +32,24 @@ async function prepare(context: WorkflowContext<Cifar10Params>, stage: Recording
   return prepared;
 }
 
+function datasetOptions(params: Cifar10Params) {
+  return {
+    ...(params.data_file ? { dataFile: params.data_file } : {}),
+    ...(params.data_dir ? { dataDir: params.data_dir } : {}),
+    ...(params.train_limit ? { trainLimit: params.train_limit } : {}),
+    ...(params.test_limit ? { testLimit: params.test_limit } : {}),
+    allowPartialBatches: params.allow_partial_batches,
+  };
+}
+
 export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
+  // The DAGs' validate step: reads and checks every batch (format, record count, class names)
+  // and prints the data version, without TensorFlow or a run.
+  async validate(params) {
+    const dataset = await loadCifar10(datasetOptions(params));
+    return { data_version: dataset.dataVersion, data_source: dataset.source, train_images: dataset.train.count, test_images: dataset.test.count };
+  },
+
   async fit(context) {
     const { params, reporter, signal } = context;
     const { tf, backend, tensorflowVersion, dataset } = await prepare(context, "fit");
