@@ -20,6 +20,7 @@ KUBECONFIG_FILE="$STATE_DIR/admin.kubeconfig"
 CONTAINERD_SOCKET="$STATE_DIR/containerd/containerd.sock"
 KUBELET_ROOT="$STATE_DIR/kubelet/root"
 # Processes in start order; down.sh stops them in reverse.
+HOSTS_MARKER="# podtrain test cluster (scripts/kubernetes)"
 COMPONENTS=(registry etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
 log() { echo "kubernetes: $*"; }

@@ -64,6 +64,11 @@ if [[ -d "$STATE_DIR" ]]; then
       umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
     done <<<"$mounts"
   done
+  if grep -qF "$HOSTS_MARKER" /etc/hosts; then
+    # /etc/hosts may be a bind mount: rewrite it in place rather than replacing the file.
+    hosts=$(grep -vF "$HOSTS_MARKER" /etc/hosts)
+    printf '%s\n' "$hosts" >/etc/hosts
+  fi
   if ip link show podtrain0 >/dev/null 2>&1; then ip link delete podtrain0 || true; fi
   if ((purge)); then rm -rf "$STATE_DIR"; fi
 fi

@@ -205,7 +205,7 @@ start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --tls-cert-file="$PKI_DIR/apiserver.crt" --tls-private-key-file="$PKI_DIR/apiserver.key" \
   --kubelet-client-certificate="$PKI_DIR/apiserver-kubelet-client.crt" \
   --kubelet-client-key="$PKI_DIR/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority="$PKI_DIR/ca.crt" --kubelet-preferred-address-types=InternalIP \
+  --kubelet-certificate-authority="$PKI_DIR/ca.crt" --kubelet-preferred-address-types=Hostname \
   --service-account-issuer=https://kubernetes.default.svc \
   --service-account-key-file="$PKI_DIR/service-account.pub" \
   --service-account-signing-key-file="$PKI_DIR/service-account.key"
@@ -218,6 +218,11 @@ start kube-scheduler "$BIN_DIR/kube-scheduler" \
   --kubeconfig="$KUBECONFIG_FILE" --bind-address=127.0.0.1 --leader-elect=false
 
 # ---- kubelet -------------------------------------------------------------------------------
+# The kubelet refuses a loopback node IP, so the apiserver reaches it by the node's Hostname
+# address instead, which resolves to 127.0.0.1 through /etc/hosts (down.sh removes the line).
+if ! grep -qE "^127\.0\.0\.1[[:space:]].*\b$NODE_NAME\b" /etc/hosts; then
+  echo "127.0.0.1 $NODE_NAME $HOSTS_MARKER" >>/etc/hosts
+fi
 mkdir -p "$KUBELET_ROOT"
 cat >"$STATE_DIR/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -247,7 +252,7 @@ maxPods: 50
 EOF
 start kubelet "$BIN_DIR/kubelet" --config="$STATE_DIR/kubelet/config.yaml" \
   --kubeconfig="$STATE_DIR/kubelet.kubeconfig" --root-dir="$KUBELET_ROOT" \
-  --hostname-override="$NODE_NAME" --node-ip=127.0.0.1 \
+  --hostname-override="$NODE_NAME" \
   --node-labels="nvidia.com/gpu.present=true,ml-platform/node-pool=gpu"
 
 # ---- sandbox (pause) image -----------------------------------------------------------------
@@ -264,7 +269,8 @@ wait_for "node $NODE_NAME" 90 sh -c "'$BIN_DIR/kubectl' --kubeconfig '$KUBECONFI
 # (the tests run fit with a CPU backend). The kubelet zeroes unknown extended resources when
 # it re-registers, so this runs on every start. No taint: CPU pods schedule here too.
 kubectl_admin patch node "$NODE_NAME" --subresource=status --type=json \
-  -p '[{"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"1"}]' >/dev/null
+  -p '[{"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"1"},{"op":"add","path":"/status/allocatable/nvidia.com~1gpu","value":"1"}]' >/dev/null
+wait_for "nvidia.com/gpu on $NODE_NAME" 30 sh -c "'$BIN_DIR/kubectl' --kubeconfig '$KUBECONFIG_FILE' get node '$NODE_NAME' -o jsonpath='{.status.allocatable.nvidia\\.com/gpu}' | grep -qx 1"
 
 # ---- what the generated DAGs expect to exist ----------------------------------------------
 kubectl_admin apply -f - >/dev/null <<EOF
