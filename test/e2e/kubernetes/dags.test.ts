@@ -24,7 +24,7 @@ const STATE_DIR = process.env.PODTRAIN_K8S_DIR ?? "/tmp/podtrain-k8s";
 const KUBECONFIG = path.join(STATE_DIR, "admin.kubeconfig");
 const REGISTRY = process.env.PODTRAIN_K8S_REGISTRY ?? "127.0.0.1:5000";
 const IMAGE = process.env.PODTRAIN_E2E_IMAGE ?? "registry.example.com/ml-platform/podtrain:0.1.0";
-const SIDECAR_IMAGE = process.env.PODTRAIN_E2E_XCOM_SIDECAR_IMAGE ?? "docker.io/library/busybox:1.35.0";
+const SIDECAR_IMAGE = process.env.PODTRAIN_E2E_XCOM_SIDECAR_IMAGE ?? "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0";
 const AIRFLOW = path.join(REPOSITORY, ".venv/airflow/bin/airflow");
 const AIRFLOW_PYTHON = path.join(REPOSITORY, ".venv/airflow/bin/python");
 
