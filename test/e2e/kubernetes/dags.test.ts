@@ -37,8 +37,18 @@ interface TaskResult {
   try_number: number;
   duration_s: number | null;
 }
+interface PodRecord {
+  task_id: string;
+  containers: Array<{ name: string; image: string; args: string[] | null; requests: Record<string, string> | null; limits: Record<string, string> | null }>;
+  node_selector: Record<string, string> | null;
+  tolerations: Array<{ key: string; operator: string; effect: string }>;
+  host_network: boolean;
+  service_account: string;
+}
 interface DagResult {
   dag_id: string;
+  pods: PodRecord[];
+  xcom: Record<string, unknown>;
   state: string;
   tasks: Record<string, TaskResult>;
   overrides: string[];
@@ -136,6 +146,22 @@ function expectAllSucceeded(result: DagResult, tasks: string[]): void {
   expect(result.state).toBe("success");
 }
 
+/** Every step ran as a pod from the image, with the sidecar for XCom steps and the DAG's service account. */
+function expectPods(result: DagResult, image: string): void {
+  for (const pod of result.pods) {
+    expect([pod.task_id, pod.containers[0]?.image, pod.host_network, pod.service_account]).toEqual([pod.task_id, image, true, "podtrain-runner"]);
+    const sidecar = pod.containers.find((container) => container.name === "airflow-xcom-sidecar");
+    if (sidecar) expect(sidecar.image).toBe(SIDECAR_IMAGE);
+  }
+}
+
+/** The fit run id the XCom sidecar carried is the run the model version came from. */
+function xcomRunId(result: DagResult, task: string): string | undefined {
+  const value = result.xcom[task];
+  const parsed = (typeof value === "string" ? JSON.parse(value) : value) as { run_id?: string } | undefined;
+  return parsed?.run_id;
+}
+
 function expectLineage(version: RegisteredVersion, image: string): void {
   expect(version.runStatus).toBe("FINISHED");
   expect(version.stages).toBe("evaluate,fit,register");
@@ -184,8 +210,17 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
       },
     });
     expectAllSucceeded(result, ["validate", "fit", "evaluate", "register"]);
+    expectPods(result, IMAGE);
+    // The fit pod kept the DAG's GPU request, node selector and toleration and was scheduled
+    // on the node that advertises nvidia.com/gpu (it trained with the CPU backend).
+    const fit = result.pods.find((pod) => pod.task_id === "fit");
+    expect(fit?.containers[0]?.limits?.["nvidia.com/gpu"]).toBe("1");
+    expect(fit?.containers[0]?.args).toContain("tensorflow");
+    expect(fit?.node_selector).toEqual({ "nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu" });
+    expect(fit?.tolerations).toContainEqual(expect.objectContaining({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }));
     const { runs, version } = await candidateVersion("mnist-cnn", "mnist_cnn");
     expect([runs, version.version]).toEqual([1, "1"]);
+    expect(xcomRunId(result, "fit")).toBe(version.runId);
     expectLineage(version, IMAGE);
   });
 
@@ -198,8 +233,10 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
       tasks: { fit: { resources: FIT } },
     });
     expectAllSucceeded(result, ["validate", "fit", "evaluate", "register"]);
+    expectPods(result, IMAGE);
     const { runs, version } = await candidateVersion("power-forecast", "power_lgbm");
     expect([runs, version.version]).toEqual([1, "1"]);
+    expect(xcomRunId(result, "fit")).toBe(version.runId);
     expectLineage(version, IMAGE);
   });
 });

@@ -135,6 +135,30 @@ def apply_overrides(dag, overrides: dict) -> list[str]:
     return applied
 
 
+def record_pods(pods: list) -> None:
+    """Observes (does not change) each pod the operators create, for the test's assertions."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    build = KubernetesPodOperator.build_pod_request_obj
+
+    def recording(self, context=None):
+        pod = build(self, context)
+        spec = pod.spec
+        pods.append({
+            "task_id": self.task_id,
+            "containers": [{"name": c.name, "image": c.image, "args": c.args,
+                            "requests": (c.resources.requests if c.resources else None),
+                            "limits": (c.resources.limits if c.resources else None)} for c in spec.containers],
+            "node_selector": spec.node_selector,
+            "tolerations": [t.to_dict() for t in (spec.tolerations or [])],
+            "host_network": spec.host_network,
+            "service_account": spec.service_account_name,
+        })
+        return pod
+
+    KubernetesPodOperator.build_pod_request_obj = recording
+
+
 def main() -> int:
     overrides = json.loads(Path(sys.argv[1]).read_text())
     result_file = Path(sys.argv[2])
@@ -151,6 +175,8 @@ def main() -> int:
         dag = load_dag(Path(overrides["dag_file"]))
         result["dag_id"] = dag.dag_id
         result["overrides"] = apply_overrides(dag, overrides)
+        result["pods"] = []
+        record_pods(result["pods"])
         run = dag.test(logical_date=None, run_conf=overrides.get("run_conf"))
         result["state"] = str(run.state)
         result["tasks"] = {}
@@ -158,6 +184,12 @@ def main() -> int:
             key = instance.task_id if instance.map_index < 0 else f"{instance.task_id}[{instance.map_index}]"
             duration = instance.duration
             result["tasks"][key] = {"state": str(instance.state), "try_number": instance.try_number, "duration_s": round(duration, 1) if duration else None}
+        result["xcom"] = {}
+        from airflow.models.xcom import XComModel
+
+        with create_session() as session:
+            for row in session.query(XComModel).filter(XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value"):
+                result["xcom"][row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"] = row.value
     except BaseException as error:  # the result file must say why, whatever happened
         result["error"] = f"{type(error).__name__}: {error}"
         result["traceback"] = traceback.format_exc()
