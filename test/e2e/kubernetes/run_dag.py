@@ -14,6 +14,7 @@ Only test-time overrides are applied, from outside the file, to the operators th
   volume for the data the DAG reads under /data;
 - the XCom sidecar image (the operator's default comes from Docker Hub) through the
   kubernetes_default connection;
+- a readiness sensor on another DAG reports ready (that DAG does not run here);
 - retries and retry delay for the test, and the DAG's `deadline=` removed: dag.test() in
   Airflow 3.3.2 crashes after a successful run when a DAG has a deadline (apache/airflow#73428).
 
@@ -88,6 +89,11 @@ def apply_overrides(dag, overrides: dict) -> list[str]:
     if getattr(dag, "deadline", None):
         dag.deadline = None
         applied.append("deadline removed (dag.test() crashes on deadlines in Airflow 3.3.2)")
+    for task_id in overrides.get("ready_sensors", []):
+        # The upstream data DAG does not run here: its readiness sensor reports ready.
+        sensor = dag.get_task(task_id)
+        sensor.poke = lambda context: True
+        applied.append(f"{task_id}: poke() returns True (readiness of an upstream DAG that does not run here)")
     for task in dag.tasks:
         if not is_pod_task(task):
             continue
