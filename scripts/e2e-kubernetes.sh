@@ -23,18 +23,22 @@ timer "cluster up" "$step"
 eval "$(scripts/kubernetes/env.sh)"
 
 step=$(date +%s)
-# The XCom sidecar image (busybox) and the training image, pushed to the cluster's registry
-# under the names the DAGs use (registry.example.com/... resolves through the local mirror).
-scripts/kubernetes/busybox-image.sh busybox
+# Images go to the cluster's registry under the names the DAGs use
+# (registry.example.com/... resolves through the local mirror).
 if [[ -x scripts/image.sh ]]; then
-  scripts/image.sh --push "docker://$PODTRAIN_K8S_REGISTRY/ml-platform/podtrain:0.1.0"
+  # The training image, the XCom sidecar and the pause image, built with buildah from bases
+  # built here, pushed as ml-platform/podtrain:0.1.0, ml-platform/podtrain-xcom-sidecar:0.1.0.
+  scripts/image.sh --push "$PODTRAIN_K8S_REGISTRY"
 else
   echo "e2e-kubernetes: scripts/image.sh not found; expecting ml-platform/podtrain:0.1.0 in $PODTRAIN_K8S_REGISTRY already" >&2
 fi
+# A busybox with every applet (pgrep, kill) as a second XCom sidecar candidate:
+# PODTRAIN_E2E_XCOM_SIDECAR_IMAGE=docker.io/library/busybox:1.35.0 selects it.
+scripts/kubernetes/busybox-image.sh busybox
 timer "images" "$step"
 
-[[ -f dist/cli/main.js || -d dist ]] || npm run build
+npm run build >/dev/null   # bin/train.js generates the test data on the host
 step=$(date +%s)
-PODTRAIN_E2E_KUBERNETES=1 npx vitest run test/e2e/kubernetes/dags.test.ts
+PODTRAIN_E2E_KUBERNETES=1 npx vitest run test/e2e/kubernetes/
 timer "e2e DAGs" "$step"
 timer "total" "$begun"

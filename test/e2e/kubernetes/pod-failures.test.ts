@@ -9,11 +9,12 @@ import { candidateVersion, context, ENABLED, FIT, IMAGE, kubectl, REPOSITORY, ru
 // OOM-killed by its memory limit, and an image that does not exist. Same runner and test-time
 // overrides as dags.test.ts.
 
-/** An MNIST spec whose gate a short CPU fit reaches, mounted into the pods. */
+/** An MNIST spec whose gate a short CPU fit reaches, with its own experiment, mounted into the pods. */
 async function mnistOverrides(name: string, fit: Record<string, unknown>): Promise<Record<string, unknown>> {
   const specs = path.join(context.work, `${name}-specs`);
   await mkdir(specs, { recursive: true });
-  const spec = (await readFile(path.join(REPOSITORY, "models/mnist_cnn.yaml"), "utf8")).replace("threshold: 0.985", "threshold: 0.5");
+  const spec = (await readFile(path.join(REPOSITORY, "models/mnist_cnn.yaml"), "utf8")).replace("threshold: 0.985", "threshold: 0.5").replace("experiment: mnist-cnn\n", `experiment: mnist-cnn-${name}\n`);
+  expect(spec).toContain(`experiment: mnist-cnn-${name}\n`);
   await writeFile(path.join(specs, "mnist_cnn.yaml"), spec);
   return {
     host_paths: [{ name: "e2e-specs", host_path: specs, mount_path: "/e2e/specs", read_only: true }],
@@ -60,7 +61,7 @@ describe.skipIf(!ENABLED)("pod failures of the generated DAGs on a real cluster 
     expect(result.error, result.traceback).toBeUndefined();
     expect(result.tasks.fit).toMatchObject({ state: "success", try_number: 2 });
     for (const task of ["validate", "evaluate", "register"]) expect([task, result.tasks[task]?.state]).toEqual([task, "success"]);
-    const { runs, version } = await candidateVersion("mnist-cnn", "mnist_cnn");
+    const { runs, version } = await candidateVersion("mnist-cnn-preempt", "mnist_cnn");
     // One run: the retry found the run of the deleted pod by its run key and continued it.
     expect([runs, version.version, version.runStatus]).toEqual([1, "1", "FINISHED"]);
     expect(xcomRunId(result, "fit")).toBe(version.runId);
@@ -78,7 +79,7 @@ describe.skipIf(!ENABLED)("pod failures of the generated DAGs on a real cluster 
     expect([result.tasks.evaluate?.state, result.tasks.register?.state]).toEqual(["upstream_failed", "upstream_failed"]);
     expect(result.log).toContain("OOMKilled");
     // What the killed fit left in MLflow (reported, the run lifecycle is the CLI's business).
-    console.log(`runs after the OOM kill: ${JSON.stringify(await runStatuses("mnist-cnn"))}`);
+    console.log(`runs after the OOM kill: ${JSON.stringify(await runStatuses("mnist-cnn-oom"))}`);
   });
 
   it("an image that does not exist: the task fails fast with the pull error, not after the startup timeout", { timeout: 600_000 }, async () => {
