@@ -26,9 +26,17 @@ COMPONENTS=(registry etcd containerd kube-apiserver kube-controller-manager kube
 log() { echo "kubernetes: $*"; }
 fail() { echo "kubernetes: error: $*" >&2; exit "${2:-70}"; }
 
+# A process that has exited but is not reaped yet (a zombie: the components are reparented
+# to the machine's init) counts as stopped.
+process_running() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 pid_alive() {
   local pid_file="$RUN_DIR/$1.pid"
-  [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+  [[ -f "$pid_file" ]] && process_running "$(cat "$pid_file")"
 }
 
 kubectl_admin() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }

@@ -12,9 +12,9 @@ purge=0
 
 stop_pid() { # label pid
   local label=$1 pid=$2
-  kill -0 "$pid" 2>/dev/null || return 0
+  process_running "$pid" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  for _ in $(seq 100); do process_running "$pid" || return 0; sleep 0.1; done
   log "$label (pid $pid) ignored SIGTERM for 10 s; SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
 }

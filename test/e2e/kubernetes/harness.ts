@@ -19,6 +19,8 @@ export const KUBECONFIG = path.join(STATE_DIR, "admin.kubeconfig");
 export const REGISTRY = process.env.PODTRAIN_K8S_REGISTRY ?? "127.0.0.1:5000";
 export const IMAGE = process.env.PODTRAIN_E2E_IMAGE ?? "registry.example.com/ml-platform/podtrain:0.1.0";
 export const SIDECAR_IMAGE = process.env.PODTRAIN_E2E_XCOM_SIDECAR_IMAGE ?? "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0";
+/** The generated DAG files to run (a checkout's dags/ by default). */
+const DAGS_DIR = process.env.PODTRAIN_E2E_DAGS_DIR ?? path.join(REPOSITORY, "dags");
 const AIRFLOW = path.join(REPOSITORY, ".venv/airflow/bin/airflow");
 const AIRFLOW_PYTHON = path.join(REPOSITORY, ".venv/airflow/bin/python");
 
@@ -105,10 +107,10 @@ export async function runDag(dagFile: string, overrides: Record<string, unknown>
     AIRFLOW_HOME: home,
     AIRFLOW__CORE__LOAD_EXAMPLES: "False",
     AIRFLOW__CORE__UNIT_TEST_MODE: "False",
-    AIRFLOW__CORE__DAGS_FOLDER: path.join(REPOSITORY, "dags"),
+    AIRFLOW__CORE__DAGS_FOLDER: DAGS_DIR,
     // The operator's default XCom sidecar image (alpine from Docker Hub) is not reachable here.
     AIRFLOW_CONN_KUBERNETES_DEFAULT: JSON.stringify({ conn_type: "kubernetes", extra: { xcom_sidecar_container_image: SIDECAR_IMAGE } }),
-    PYTHONPATH: path.join(REPOSITORY, "dags"),
+    PYTHONPATH: DAGS_DIR,
   };
   await run(AIRFLOW, ["db", "migrate"], { env: environment, maxBuffer: 64 << 20 });
   const overridesFile = path.join(home, "overrides.json");
@@ -116,9 +118,10 @@ export async function runDag(dagFile: string, overrides: Record<string, unknown>
   await writeFile(
     overridesFile,
     JSON.stringify({
-      dag_file: path.join(REPOSITORY, "dags", dagFile),
-      pools_file: path.join(REPOSITORY, "dags/pools.json"),
+      dag_file: path.join(DAGS_DIR, dagFile),
+      pools_file: path.join(DAGS_DIR, "pools.json"),
       kubeconfig: KUBECONFIG,
+      xcom_sidecar_image: SIDECAR_IMAGE,
       env: { MLFLOW_TRACKING_URI: context.server.uri },
       resources: SMALL,
       ...overrides,

@@ -13,7 +13,7 @@ Only test-time overrides are applied, from outside the file, to the operators th
 - extra arguments per task (small data limits, a spec with a reachable gate) and a hostPath
   volume for the data the DAG reads under /data;
 - the XCom sidecar image (the operator's default comes from Docker Hub) through the
-  kubernetes_default connection;
+  kubernetes_default connection, and on the operators when the DAG names one;
 - a readiness sensor on another DAG reports ready (that DAG does not run here);
 - retries and retry delay for the test, and the DAG's `deadline=` removed: dag.test() in
   Airflow 3.3.2 crashes after a successful run when a DAG has a deadline (apache/airflow#73428).
@@ -109,6 +109,11 @@ def apply_overrides(dag, overrides: dict) -> list[str]:
             setattr(task, name, value)
             if fields.mapped:
                 fields.set(name, value)
+        # A DAG that names its XCom sidecar image itself gets the test's image instead.
+        if overrides.get("xcom_sidecar_image"):
+            for name in ("xcom_sidecar_image", "xcom_sidecar_container_image"):
+                if (name in task.partial_kwargs) if fields.mapped else hasattr(task, name):
+                    fields.set(name, overrides["xcom_sidecar_image"])
         for name in ("startup_timeout_seconds", "image"):
             if name in per_task:
                 fields.set(name, per_task[name])
@@ -147,8 +152,8 @@ def record_pods(pods: list) -> None:
 
     build = KubernetesPodOperator.build_pod_request_obj
 
-    def recording(self, context=None):
-        pod = build(self, context)
+    def recording(self, *args, **kwargs):
+        pod = build(self, *args, **kwargs)
         spec = pod.spec
         pods.append({
             "task_id": self.task_id,
