@@ -32,7 +32,35 @@ if [[ $missing == 0 ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "kubernetes: error: the Go toolchain (go) is needed to build $KUBERNETES_VERSION" >&2; exit 69; }
+# Go >= 1.24 (what k8s.io/kubernetes v1.34 declares). Without it (Debian bookworm ships 1.19),
+# the official toolchain comes from the Go module proxy as the module golang.org/toolchain,
+# cached next to the binaries.
+GO_FALLBACK_VERSION=1.24.13
+go_usable() {
+  local version
+  version=$("$1" env GOVERSION 2>/dev/null) || return 1
+  version=${version#go}
+  [[ $(printf '%s\n' 1.24 "$version" | sort -V | head -1) == 1.24 ]]
+}
+GO=$(command -v go || true)
+if [[ -z $GO ]] || ! go_usable "$GO"; then
+  GO="$CACHE_DIR/go$GO_FALLBACK_VERSION/bin/go"
+  if ! go_usable "$GO"; then
+    command -v unzip >/dev/null || apt-get install -y --no-install-recommends unzip >/dev/null
+    echo "kubernetes: fetching Go $GO_FALLBACK_VERSION from the Go module proxy (golang.org/toolchain)"
+    module="v0.0.1-go$GO_FALLBACK_VERSION.linux-amd64"
+    archive="$CACHE_DIR/toolchain-$module.zip"
+    mkdir -p "$CACHE_DIR"
+    curl -fsSL "${GOPROXY_BASE:-https://proxy.golang.org}/golang.org/toolchain/@v/$module.zip" -o "$archive" \
+      || { echo "kubernetes: error: cannot fetch Go $GO_FALLBACK_VERSION; install Go >= 1.24" >&2; exit 69; }
+    rm -rf "$CACHE_DIR/toolchain-unpacked" "$CACHE_DIR/go$GO_FALLBACK_VERSION"
+    unzip -q "$archive" -d "$CACHE_DIR/toolchain-unpacked"
+    mv "$CACHE_DIR/toolchain-unpacked/golang.org/toolchain@$module" "$CACHE_DIR/go$GO_FALLBACK_VERSION"
+    chmod +x "$CACHE_DIR/go$GO_FALLBACK_VERSION/bin/"* "$CACHE_DIR/go$GO_FALLBACK_VERSION/pkg/tool/"*/*
+    rm -rf "$CACHE_DIR/toolchain-unpacked" "$archive"
+  fi
+fi
+export GOTOOLCHAIN=local
 
 started=$(date +%s)
 wrapper="$CACHE_DIR/wrapper-$KUBERNETES_VERSION"
@@ -64,9 +92,9 @@ for command in "${COMMANDS[@]}"; do packages+=("k8s.io/kubernetes/cmd/$command")
 
 echo "kubernetes: building $KUBERNETES_VERSION (${COMMANDS[*]}) into $BIN_DIR; cold builds take 8+ minutes"
 cd "$wrapper"
-go mod download k8s.io/kubernetes
+"$GO" mod download k8s.io/kubernetes
 staging="$BIN_DIR.partial"
 rm -rf "$staging"; mkdir -p "$staging"
-nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$staging/" "${packages[@]}"
+nice -n 10 "$GO" build -trimpath -ldflags "$ldflags" -o "$staging/" "${packages[@]}"
 rm -rf "$BIN_DIR"; mv "$staging" "$BIN_DIR"
 echo "kubernetes: built in $(( $(date +%s) - started )) s"
