@@ -163,7 +163,8 @@ print(json.dumps({"runs": len(runs), "version": {"version": version.version, "ru
 export function expectAllSucceeded(result: DagResult, tasks: string[]): void {
   expect(result.error, result.traceback).toBeUndefined();
   expect(Object.keys(result.tasks).sort()).toEqual([...tasks].sort());
-  for (const [task, outcome] of Object.entries(result.tasks)) expect([task, outcome.state]).toEqual([task, "success"]);
+  const notSucceeded = Object.entries(result.tasks).filter(([, outcome]) => outcome.state !== "success").map(([task, outcome]) => `${task}: ${outcome.state}`);
+  expect(notSucceeded, "tasks that did not succeed").toEqual([]);
   expect(result.state).toBe("success");
 }
 
