@@ -15,12 +15,12 @@ buildah_() {
   buildah --root "$CACHE_DIR/buildah/storage" --runroot "$STATE_DIR/buildah-run" --storage-driver vfs "$@"
 }
 
-build() { # name rootfs destination entrypoint-json user
-  local name=$1 rootfs=$2 destination=$3 entrypoint=$4 user=$5
+build() { # name rootfs destination entrypoint-json cmd-json user
+  local name=$1 rootfs=$2 destination=$3 entrypoint=$4 cmd=$5 user=$6
   local container
   container=$(buildah_ from --quiet scratch)
   buildah_ copy --quiet "$container" "$rootfs/" / >/dev/null
-  buildah_ config --entrypoint "$entrypoint" --cmd '' --user "$user" "$container"
+  buildah_ config --entrypoint "$entrypoint" --cmd "$cmd" --user "$user" "$container"
   buildah_ commit --quiet --rm "$container" "podtrain-test/$name" >/dev/null
   buildah_ push --quiet --tls-verify=false "podtrain-test/$name" "docker://$REGISTRY_ADDRESS/$destination"
   log "pushed $destination to $REGISTRY_ADDRESS"
@@ -33,7 +33,7 @@ for image in "$@"; do
     pause)
       mkdir -p "$work/pause"
       gcc -static -Os -s -o "$work/pause/pause" "$SCRIPT_DIR/pause.c"
-      build pause "$work/pause" pause:3.10 '["/pause"]' 65535:65535
+      build pause "$work/pause" pause:3.10 '["/pause"]' '[]' 65535:65535
       ;;
     busybox)
       mkdir -p "$work/busybox/bin" "$work/busybox/tmp"
@@ -42,7 +42,7 @@ for image in "$@"; do
       for applet in $(/bin/busybox --list); do
         [[ $applet == busybox ]] || ln -s busybox "$work/busybox/bin/$applet"
       done
-      build busybox "$work/busybox" "library/busybox:$BUSYBOX_VERSION" '["/bin/sh"]' 0:0
+      build busybox "$work/busybox" "library/busybox:$BUSYBOX_VERSION" '[]' '["/bin/sh"]' 0:0
       ;;
     *) fail "unknown image '$image' (pause or busybox)" 64 ;;
   esac

@@ -72,4 +72,14 @@ if [[ -d "$STATE_DIR" ]]; then
   if ip link show podtrain0 >/dev/null 2>&1; then ip link delete podtrain0 || true; fi
   if ((purge)); then rm -rf "$STATE_DIR"; fi
 fi
+# Nothing of the cluster may survive: a process or a mount left behind is an error.
+leftovers=()
+for pid_file in "$RUN_DIR"/*.pid; do
+  [[ -f $pid_file ]] && process_running "$(cat "$pid_file")" && leftovers+=("process $(basename "$pid_file" .pid)")
+done
+if [[ -d "$STATE_DIR" ]]; then
+  while IFS= read -r mount_point; do leftovers+=("mount $mount_point"); done \
+    < <(awk -v prefix="$(realpath "$STATE_DIR")/" 'index($2, prefix) == 1 {print $2}' /proc/self/mounts)
+fi
+((${#leftovers[@]} == 0)) || fail "still there after down: ${leftovers[*]}" 70
 if ((purge)); then log "cluster down, state $STATE_DIR removed"; else log "cluster down"; fi
