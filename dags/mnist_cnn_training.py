@@ -120,7 +120,7 @@ POD_DEFAULTS = {
         capabilities=k8s.V1Capabilities(drop=["ALL"]),
         read_only_root_filesystem=True,
     ),
-    "xcom_sidecar_image": "registry.example.com/mirror/alpine:3.24.2",
+    "xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0",
     "startup_timeout_seconds": 600,
     "termination_grace_period": 45,
     "active_deadline_seconds": 7200,

@@ -231,7 +231,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
           expect(pod.args.slice(1, 4), where).toEqual(["--stage", taskId, "--xcom"]);
           expect(pod.sidecar_security_context, where).toEqual([{ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true }]);
           // Not alpine from Docker Hub, and it stops on SIGTERM (a deleted pod does not wait out its grace).
-          expect(pod.sidecars, where).toEqual([{ name: "airflow-xcom-sidecar", image: "registry.example.com/mirror/alpine:3.24.2", command: ["sh", "-c", 'trap "exit 0" INT TERM; while true; do sleep 1; done;'] }]);
+          expect(pod.sidecars, where).toEqual([{ name: "airflow-xcom-sidecar", image: "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0", command: ["sh", "-c", 'trap "exit 0" INT TERM; while true; do sleep 1; done;'] }]);
         } else {
           expect(pod.sidecars, where).toEqual([]);
         }

@@ -148,7 +148,7 @@ describe("pod settings", () => {
     await writeFile(deployment, without);
     const files = await renderDagFiles({ root });
     expect(files.get("mnist_cnn_training.py")).not.toContain("xcom_sidecar_image");
-    expect((await renderDagFiles({ root: REPOSITORY })).get("mnist_cnn_training.py")).toContain('"xcom_sidecar_image": "registry.example.com/mirror/alpine:3.24.2"');
+    expect((await renderDagFiles({ root: REPOSITORY })).get("mnist_cnn_training.py")).toContain('"xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0"');
     await rm(root, { recursive: true, force: true });
   });
 });

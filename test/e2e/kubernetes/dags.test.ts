@@ -38,7 +38,7 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
         register: { extra_arguments: ["--test-limit", "1000"] },
       },
     });
-    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register"]);
+    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register", "has_candidate"]);
     expectPods(result, IMAGE);
     // The fit pod kept the DAG's GPU request, node selector and toleration and was scheduled
     // on the node that advertises nvidia.com/gpu (it trained with the CPU backend).
@@ -76,7 +76,7 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
       tasks: { fit: { extra_arguments: stageArguments, resources: FIT }, evaluate: { extra_arguments: stageArguments }, register: { extra_arguments: stageArguments } },
     });
     const features = Array.from({ length: 10 }, (_, index) => `features[${index}]`);
-    expectAllSucceeded(result, ["wait_for_data", "partitions", ...features, "fit", "evaluate", "register"]);
+    expectAllSucceeded(result, ["wait_for_data", "partitions", ...features, "fit", "evaluate", "register", "has_candidate"]);
     expectPods(result, IMAGE);
     expect(result.pods.filter((pod) => pod.task_id === "features")).toHaveLength(10);
     const { runs, version } = await candidateVersion("tick-production", "tick_model");
@@ -107,7 +107,7 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
         fit: { image: IMAGE, replace_arguments: { "tensorflow-gpu": "tensorflow" }, extra_arguments: ["--epochs", "2", "--batch-size", "50"], resources: FIT },
       },
     });
-    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register"]);
+    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register", "has_candidate"]);
     expectPods(result, IMAGE);
     const fit = result.pods.find((pod) => pod.task_id === "fit");
     expect(fit?.containers[0]?.limits?.["nvidia.com/gpu"]).toBe("1");
@@ -126,7 +126,7 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
       host_paths: [{ name: "e2e-data", host_path: data, mount_path: "/data", read_only: true }],
       tasks: { fit: { resources: FIT } },
     });
-    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register"]);
+    expectAllSucceeded(result, ["validate", "fit", "evaluate", "register", "has_candidate"]);
     expectPods(result, IMAGE);
     const { runs, version } = await candidateVersion("power-forecast", "power_lgbm");
     expect([runs, version.version]).toEqual([1, "1"]);

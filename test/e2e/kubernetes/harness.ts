@@ -124,6 +124,8 @@ export async function runDag(dagFile: string, overrides: Record<string, unknown>
       xcom_sidecar_image: SIDECAR_IMAGE,
       env: { MLFLOW_TRACKING_URI: context.server.uri },
       resources: SMALL,
+      // approve waits for a person; the approval tail has its own test on the local target.
+      until: "has_candidate",
       ...overrides,
     }),
   );

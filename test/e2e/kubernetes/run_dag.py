@@ -15,8 +15,13 @@ Only test-time overrides are applied, from outside the file, to the operators th
 - the XCom sidecar image (the operator's default comes from Docker Hub) through the
   kubernetes_default connection, and on the operators when the DAG names one;
 - a readiness sensor on another DAG reports ready (that DAG does not run here);
-- retries and retry delay for the test, and the DAG's `deadline=` removed: dag.test() in
-  Airflow 3.3.2 crashes after a successful run when a DAG has a deadline (apache/airflow#73428).
+- retries and retry delay for the test;
+- the run stops after `has_candidate`: `approve` waits for a person (Airflow's HITL operator),
+  which dag.test() cannot answer; the approval tail is tested on the local target with a real
+  api-server (test/dags/approval-e2e.test.ts).
+
+The DAG's deadline alert stays: the generated file makes dag.test() finish with it
+(dags/common/deadlines.py).
 
 Usage: run_dag.py <overrides.json> <result.json>
 """
@@ -86,9 +91,6 @@ def apply_overrides(dag, overrides: dict) -> list[str]:
     from kubernetes.client import models as k8s
 
     applied = []
-    if getattr(dag, "deadline", None):
-        dag.deadline = None
-        applied.append("deadline removed (dag.test() crashes on deadlines in Airflow 3.3.2)")
     for task_id in overrides.get("ready_sensors", []):
         # The upstream data DAG does not run here: its readiness sensor reports ready.
         sensor = dag.get_task(task_id)
@@ -146,6 +148,16 @@ def apply_overrides(dag, overrides: dict) -> list[str]:
     return applied
 
 
+def subset_until(dag, task_id: str):
+    """The DAG up to and including `task_id`, with the generated file's dag.test() fix re-applied."""
+    from common.deadlines import deadline_safe_test
+
+    subset = dag.partial_subset(task_ids=[task_id], include_upstream=True, include_downstream=False)
+    # The copy carries the original's test() wrapper, bound to the whole DAG: wrap the copy's own.
+    subset.__dict__.pop("test", None)
+    return deadline_safe_test(subset)
+
+
 def record_pods(pods: list) -> None:
     """Observes (does not change) each pod the operators create, for the test's assertions."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -186,6 +198,9 @@ def main() -> int:
         dag = load_dag(Path(overrides["dag_file"]))
         result["dag_id"] = dag.dag_id
         result["overrides"] = apply_overrides(dag, overrides)
+        if overrides.get("until"):
+            dag = subset_until(dag, overrides["until"])
+            result["overrides"].append(f"run until {overrides['until']} (the approval waits for a person)")
         result["pods"] = []
         record_pods(result["pods"])
         run = dag.test(logical_date=None, run_conf=overrides.get("run_conf"))
