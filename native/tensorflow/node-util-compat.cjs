@@ -1,0 +1,21 @@
+// Puts back the two `util` functions @tensorflow/tfjs-node 4.22 calls and Node.js 23 removed.
+//
+// Without them every op of the native backend fails on Node 24 (the container images' Node) with
+// "isNullOrUndefined is not a function". Both users load it before tfjs-node:
+//   - src/tf/backend.ts, when `train` loads the native backend;
+//   - native/tensorflow/provision.mjs, whose self-check preloads it (`node --require`).
+// One file so that the two cannot drift apart; CommonJS and standard library only, because
+// provisioning runs before the TypeScript sources are compiled, and `--require` needs CommonJS.
+// Each function gets its documented meaning and is only added where missing (Node ≤ 22 has both).
+'use strict';
+
+const util = require('node:util');
+
+function restoreRemovedUtilFunctions() {
+  util.isNullOrUndefined ??= (value) => value === null || value === undefined;
+  util.isArray ??= Array.isArray;
+}
+
+restoreRemovedUtilFunctions();
+
+module.exports = { restoreRemovedUtilFunctions };
