@@ -512,6 +512,12 @@ function verify(pin, pkg) {
   return info;
 }
 
+/** Now, or SOURCE_DATE_EPOCH where a reproducible build sets it (the stamp is part of the image). */
+function provisionTime() {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  return process.env.SOURCE_DATE_EPOCH && Number.isInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date();
+}
+
 /** The CUDA wheel set this provisioning places, if any. */
 function cudaSetFor(pin, opts) {
   return pin.cudaWheels && !opts.systemCuda ? CUDA_SET_ID : undefined;
@@ -608,7 +614,7 @@ function main() {
     nodeHeaders: nodeDir,
     libraryPlacement: mode,
     librarySizes,
-    provisionedAt: new Date().toISOString(),
+    provisionedAt: provisionTime().toISOString(),
   };
   fs.writeFileSync(pkg.stampPath, JSON.stringify(stamp, null, 2) + '\n');
   log(`OK: ${pin.tfjsPackage} ${info.tfjsNode} runs on TensorFlow ${info.tfVersion} (backend '${info.backend}'); took ${secs()}.`);
