@@ -43,7 +43,8 @@ RUN npm run build \
     && rm -rf node_modules/@tensorflow/tfjs-node/build node_modules/@tensorflow/tfjs-node/deps/include \
        node_modules/@tensorflow/tfjs-node/binding node_modules/.package-lock.json \
     && find node_modules \( -name '*.map' -o -name '*.h' \) -type f -delete \
-    && chmod 0755 bin/train.js
+    && chmod 0755 bin/train.js \
+    && mkdir -p /out/usr/local/bin && ln -s /app/bin/train.js /out/usr/local/bin/train
 
 FROM ${RUNTIME_IMAGE}
 ARG GIT_SHA=unknown
@@ -65,7 +66,9 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/native ./native
 COPY --from=build /app/models ./models
-RUN ln -s /app/bin/train.js /usr/local/bin/train
+# `train` on the PATH, made in the build stage: this stage runs nothing, so it stays exactly the
+# runtime base plus these files.
+COPY --from=build /out/ /
 WORKDIR /tmp
 # Numeric, so Kubernetes can verify runAsNonRoot; 1000 is the base image's `node` user.
 USER 1000:1000

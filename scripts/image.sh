@@ -41,7 +41,7 @@ NPM_INTEGRITY="sha512-7iKzNfy8lWYs3zq4oFPa8EXZz5xt9gQNKJZau3B1ErLBb6bF7sBJ00x094
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR="${PODTRAIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SECURITY_MIRROR="${PODTRAIN_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-BASE_REVISION=1 # bump when the base recipe below changes
+BASE_REVISION=2 # bump when the base recipe below changes
 PAUSE_TAG=3.10
 # Fixed file and image timestamps, so that the same inputs give the same layers.
 SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
@@ -53,8 +53,9 @@ say() { printf 'image.sh: %s (%ss)\n' "$1" "$SECONDS"; }
 storage_driver=overlay
 configure() {
   mkdir -p "$images/storage" "$images/npm-cache"
-  # ulimits above the host's hard limits cannot be set (no CAP_SYS_RESOURCE in a sandbox), and
-  # crun does not handle a hybrid cgroup layout: runc.
+  # ulimits above the host's hard limits cannot be set (no CAP_SYS_RESOURCE in a sandbox; an nproc
+  # of the host's own hard limit was refused by runc as well), and crun does not handle a hybrid
+  # cgroup layout: runc.
   cat >"$images/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
@@ -114,7 +115,10 @@ build_debian() {
     # minbase + CA certificates; no docs, man pages or translations (as in Docker's slim images;
     # the dpkg excludes stay in the image, so the build stage's packages also come without them);
     # uid/gid 1000 `node`, as in the node images.
-    mmdebstrap --quiet --variant=minbase --include=ca-certificates \
+    # The merged-usr hook lays out /usr as bookworm expects without the usrmerge package (which
+    # would pull in perl).
+    mmdebstrap --quiet --variant=minbase --include=ca-certificates --format=tar \
+      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
       --aptopt='Acquire::Languages "none"' \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \

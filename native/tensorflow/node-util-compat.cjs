@@ -6,14 +6,16 @@
 //   - native/tensorflow/provision.mjs, whose self-check preloads it (`node --require`).
 // One file so that the two cannot drift apart; CommonJS and standard library only, because
 // provisioning runs before the TypeScript sources are compiled, and `--require` needs CommonJS.
-// Each function gets its documented meaning and is only added where missing (Node ≤ 22 has both).
+// Each function gets its documented meaning. util.isArray still exists on Node 24 but warns
+// (DEP0044, "The `util.isArray` API is deprecated") into every pod's log at the first op, so it
+// becomes what the documentation says it is an alias of: Array.isArray.
 'use strict';
 
 const util = require('node:util');
 
 function restoreRemovedUtilFunctions() {
   util.isNullOrUndefined ??= (value) => value === null || value === undefined;
-  util.isArray ??= Array.isArray;
+  if (util.isArray !== Array.isArray) util.isArray = Array.isArray;
 }
 
 restoreRemovedUtilFunctions();
