@@ -206,7 +206,8 @@ build_training() {
   buildah "${args[@]}" "$root"
 }
 
-# Busybox (static, every applet linked) with scripts/image/sidecar-sh.c as /bin/sh; non-root.
+# Busybox (static, every applet linked) with scripts/image/sidecar-sh.c as /bin/sh and, where
+# busybox lacks it, scripts/image/pgrep.sh; non-root.
 build_sidecar() {
   local name="localhost/ml-platform/podtrain-xcom-sidecar:$tag"
   local stage
@@ -221,6 +222,7 @@ build_sidecar() {
     [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$stage/$applet"
   done < <(/bin/busybox --list-full)
   gcc -static -Os -s -Wall -Wextra -Werror -o "$stage/bin/sh" "$root/scripts/image/sidecar-sh.c"
+  [ -e "$stage/usr/bin/pgrep" ] || install -m 0755 "$root/scripts/image/pgrep.sh" "$stage/usr/bin/pgrep"
   printf 'root:x:0:0:root:/root:/bin/sh\nxcom:x:1000:1000:xcom:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
   printf 'root:x:0:\nxcom:x:1000:\nnogroup:x:65534:\n' >"$stage/etc/group"
   find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
