@@ -17,8 +17,6 @@ FROM ${BUILD_IMAGE} AS build
 # into the build); unset with plain `docker build`.
 ARG NODE_EXTRA_CA_CERTS
 ARG PIP_CERT
-# Dates the provisioning record, so that the same inputs give the same files (reproducible builds).
-ARG SOURCE_DATE_EPOCH
 # python3-pip: provisioning takes TensorFlow's C library from the PyPI wheel (pinned by hash);
 # g++ and make: it then compiles @tensorflow/tfjs-node's addon against it. None of it reaches the
 # final stage.
@@ -32,6 +30,8 @@ RUN npm ci --no-audit --no-fund
 # The native binding before the sources, so that a source change does not rebuild it. These two
 # steps are what `npm run setup` runs (build, then native/tensorflow/provision.mjs).
 COPY native ./native
+# Dates the provisioning record, so that the same inputs give the same files (reproducible builds).
+ARG SOURCE_DATE_EPOCH
 RUN node native/tensorflow/provision.mjs
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
@@ -47,6 +47,17 @@ RUN npm run build \
     && mkdir -p /out/usr/local/bin && ln -s /app/bin/train.js /out/usr/local/bin/train
 
 FROM ${RUNTIME_IMAGE}
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/native ./native
+COPY --from=build /app/models ./models
+# `train` on the PATH, made in the build stage: this stage runs nothing, so it stays exactly the
+# runtime base plus these files.
+COPY --from=build /out/ /
+# Last, so that a new commit only changes these small metadata steps, not the layers above.
 ARG GIT_SHA=unknown
 ARG IMAGE=ml-platform/podtrain:unknown
 # The code version and image MLflow records for each run (.git is not in the build context); the
@@ -59,16 +70,6 @@ ENV NODE_ENV=production \
 LABEL org.opencontainers.image.title="podtrain" \
       org.opencontainers.image.revision=${GIT_SHA} \
       org.opencontainers.image.ref.name=${IMAGE}
-WORKDIR /app
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/bin ./bin
-COPY --from=build /app/dist ./dist
-COPY --from=build /app/native ./native
-COPY --from=build /app/models ./models
-# `train` on the PATH, made in the build stage: this stage runs nothing, so it stays exactly the
-# runtime base plus these files.
-COPY --from=build /out/ /
 WORKDIR /tmp
 # Numeric, so Kubernetes can verify runAsNonRoot; 1000 is the base image's `node` user.
 USER 1000:1000

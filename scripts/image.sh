@@ -43,8 +43,11 @@ DEBIAN_MIRROR="${PODTRAIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SECURITY_MIRROR="${PODTRAIN_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 BASE_REVISION=2 # bump when the base recipe below changes
 PAUSE_TAG=3.10
-# Fixed file and image timestamps, so that the same inputs give the same layers.
-SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
+# Fixed file and image timestamps, so that the same inputs give the same layers: the time of the
+# last commit that changed the dependency set (not of HEAD, which would change every layer and
+# defeat the layer cache on each commit).
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct -- package-lock.json 2>/dev/null || true)}"
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-0}"
 export SOURCE_DATE_EPOCH
 
 die() { echo "image.sh: error: $*" >&2; exit "${2:-1}"; }
