@@ -207,6 +207,14 @@ build_training() {
       --build-arg PIP_CERT=/usr/local/etc/podtrain-build-ca.crt)
   fi
   buildah "${args[@]}" "$root"
+  # buildah 1.28 reuses a cached ENV/LABEL step when only the build argument in it changed, so a
+  # new commit could keep the previous commit's PODTRAIN_GIT_SHA: set the commit metadata again
+  # (one empty layer; `docker build` gets it right from the Dockerfile's ARGs alone).
+  local ctr
+  ctr="$(buildah from --pull=never "localhost/$name:$tag")"
+  buildah config --env PODTRAIN_GIT_SHA="$sha" --env PODTRAIN_IMAGE="$name:$tag" \
+    --label org.opencontainers.image.revision="$sha" --label org.opencontainers.image.ref.name="$name:$tag" "$ctr"
+  buildah commit --quiet --rm --timestamp "$SOURCE_DATE_EPOCH" "$ctr" "localhost/$name:$tag" >/dev/null
 }
 
 # Busybox (static, every applet linked) with scripts/image/sidecar-sh.c as /bin/sh and, where
