@@ -71,7 +71,7 @@ EOF
 [storage]
 driver = "$storage_driver"
 graphroot = "$images/storage/$storage_driver"
-runroot = "${XDG_RUNTIME_DIR:-/run}/podtrain-images-$storage_driver"
+runroot = "${XDG_RUNTIME_DIR:-/run}/podtrain-images-$(printf %s "$images" | sha256sum | cut -c1-12)-$storage_driver"
 EOF
   export CONTAINERS_CONF="$images/containers.conf" CONTAINERS_STORAGE_CONF="$images/storage.conf"
   # The registries (npm, PyPI) are reached through the host's CA bundle.
