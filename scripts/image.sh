@@ -191,9 +191,9 @@ build_training() {
   # The host CA bundle at a path of its own (not over the image's bundle, which apt may rewrite);
   # npm's cache and the TensorFlow wheel cache persist between builds. None of it is committed.
   local args=(
-    bud --layers --network host --pull=never
+    bud --layers --force-rm --network host --pull=never
     --timestamp "$SOURCE_DATE_EPOCH"
-    -f "$root/$dockerfile" -t "localhost/$name:$tag"
+    -f "$root/$dockerfile"
     --build-arg BUILD_IMAGE="$build_image" --build-arg RUNTIME_IMAGE="$runtime_image"
     --build-arg GIT_SHA="$sha" --build-arg IMAGE="$name:$tag"
     --build-arg SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH"
@@ -206,12 +206,16 @@ build_training() {
       --build-arg NODE_EXTRA_CA_CERTS=/usr/local/etc/podtrain-build-ca.crt
       --build-arg PIP_CERT=/usr/local/etc/podtrain-build-ca.crt)
   fi
-  buildah "${args[@]}" "$root"
+  # Both stages are tagged under localhost/podtrain/cache/ (the second build only tags the cached
+  # build stage): the layer cache of the latest build then survives pruning the older ones.
+  local anchor="localhost/podtrain/cache/$name"
+  buildah "${args[@]}" -t "$anchor:$tag" "$root"
+  buildah "${args[@]}" --quiet --target build -t "$anchor-build-stage:$tag" "$root" >/dev/null
   # buildah 1.28 reuses a cached ENV/LABEL step when only the build argument in it changed, so a
   # new commit could keep the previous commit's PODTRAIN_GIT_SHA: set the commit metadata again
   # (one empty layer; `docker build` gets it right from the Dockerfile's ARGs alone).
   local ctr
-  ctr="$(buildah from --pull=never "localhost/$name:$tag")"
+  ctr="$(buildah from --pull=never "$anchor:$tag")"
   buildah config --env PODTRAIN_GIT_SHA="$sha" --env PODTRAIN_IMAGE="$name:$tag" \
     --label org.opencontainers.image.revision="$sha" --label org.opencontainers.image.ref.name="$name:$tag" "$ctr"
   buildah commit --quiet --rm --timestamp "$SOURCE_DATE_EPOCH" "$ctr" "localhost/$name:$tag" >/dev/null
@@ -305,6 +309,8 @@ build_training Dockerfile ml-platform/podtrain "$sha"
 [ "$gpu" = 0 ] || build_training Dockerfile.gpu ml-platform/podtrain-gpu "$sha"
 build_sidecar
 build_pause
+# Images no tag refers to any more (older builds and their layer caches), and with them their layers.
+buildah rmi --prune >/dev/null 2>&1 || true
 if [ -n "$registry" ]; then
   push "$registry" "localhost/ml-platform/podtrain:$tag" "ml-platform/podtrain:$tag"
   [ "$gpu" = 0 ] || push "$registry" "localhost/ml-platform/podtrain-gpu:$tag" "ml-platform/podtrain-gpu:$tag"
