@@ -22,7 +22,8 @@
 #   --push REGISTRY    then push all images to REGISTRY (plain HTTP, e.g. 127.0.0.1:5000) as
 #                      ml-platform/podtrain:TAG, ml-platform/podtrain-xcom-sidecar:TAG, pause:3.10
 #   --refresh-base     rebuild the Debian base (new point-release packages) instead of the cached one
-#   --storage-driver D overlay (default) or vfs (slow, many GB; for kernels without overlayfs)
+#   --storage-driver D overlay (default) or vfs (only for kernels without overlayfs: a vfs build of
+#                      the training image passed 50 GB of disk before its final stage)
 #
 # Needs (Debian): buildah podman runc mmdebstrap busybox-static gcc libc6-dev npm.
 # With Docker instead: `docker build --build-arg GIT_SHA="$(git rev-parse HEAD)" -t ml-platform/podtrain:0.1.0 .`
