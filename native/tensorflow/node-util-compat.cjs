@@ -1,7 +1,8 @@
-// Puts back the two `util` functions @tensorflow/tfjs-node 4.22 calls and Node.js 23 removed.
+// Puts back `util.isNullOrUndefined`, which @tensorflow/tfjs-node 4.22 calls and Node.js 23 removed,
+// and quiets `util.isArray`, which it also calls and which now warns.
 //
-// Without them every op of the native backend fails on Node 24 (the container images' Node) with
-// "isNullOrUndefined is not a function". Both users load it before tfjs-node:
+// Without the first every op of the native backend fails on Node 24 (the container images' Node)
+// with "isNullOrUndefined is not a function". Both users load it before tfjs-node:
 //   - src/tf/backend.ts, when `train` loads the native backend;
 //   - native/tensorflow/provision.mjs, whose self-check preloads it (`node --require`).
 // One file so that the two cannot drift apart; CommonJS and standard library only, because

@@ -110,9 +110,9 @@ function requireGpu(provision: ProvisionStamp | undefined, usesGpu: boolean): vo
   }
 }
 
-// tfjs-node 4.22 calls util.isNullOrUndefined and util.isArray, which Node 23 removed; the module
-// (shared with the provisioning self-check) puts them back before the package loads. The path is
-// the same from src/tf and dist/tf.
+// tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed, and util.isArray, which
+// warns (DEP0044); the module (shared with the provisioning self-check) fixes both before the
+// package loads. The path is the same from src/tf and dist/tf.
 function restoreRemovedUtilFunctions(): void {
   const compat = require("../../native/tensorflow/node-util-compat.cjs") as typeof import("../../native/tensorflow/node-util-compat.cjs");
   compat.restoreRemovedUtilFunctions();
