@@ -82,6 +82,11 @@ EOF
   done
 }
 
+# Temporary folders, removed when the script ends however it ends.
+scratch_dirs=()
+new_scratch_dir() { scratch="$(mktemp -d)"; scratch_dirs+=("$scratch"); }
+trap 'rm -rf "${scratch_dirs[@]}"' EXIT
+
 image_exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
 # Downloads an npm package tarball once, checking the registry's integrity value; prints its path.
@@ -226,10 +231,8 @@ build_training() {
 # busybox lacks it, scripts/image/pgrep.sh; non-root.
 build_sidecar() {
   local name="localhost/ml-platform/podtrain-xcom-sidecar:$tag"
-  local stage
-  stage="$(mktemp -d)"
-  # shellcheck disable=SC2064
-  trap "rm -rf '$stage'" RETURN
+  new_scratch_dir
+  local stage="$scratch"
   mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,airflow/xcom}
   chmod 1777 "$stage/tmp"
   install -m 0755 /bin/busybox "$stage/bin/busybox"
@@ -254,10 +257,8 @@ build_sidecar() {
 
 build_pause() {
   local name="localhost/pause:$PAUSE_TAG"
-  local stage
-  stage="$(mktemp -d)"
-  # shellcheck disable=SC2064
-  trap "rm -rf '$stage'" RETURN
+  new_scratch_dir
+  local stage="$scratch"
   gcc -static -Os -s -Wall -Wextra -Werror -o "$stage/pause" "$root/scripts/image/pause.c"
   touch -d "@$SOURCE_DATE_EPOCH" "$stage/pause"
   say "building $name"
