@@ -2,7 +2,7 @@
 // Provisions native TensorFlow for @tensorflow/tfjs-node from the PyPI wheel, then builds the
 // package's N-API binding from source against it.
 //
-//   node native/tensorflow/provision.mjs [--force] [--gpu] [--help]
+//   node native/tensorflow/provision.mjs [--force | --check] [--gpu] [--help]
 //
 // Why: tfjs-node's own install script downloads libtensorflow 2.9.1 from Google storage, which
 // the project does not allow (`.npmrc` has ignore-scripts=true). TensorFlow's C API is also in
@@ -112,12 +112,13 @@ const secs = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const log = (message) => console.log(`provision: ${message}`);
 
 function usage() {
-  return `Usage: node native/tensorflow/provision.mjs [--force] [--gpu [--system-cuda]]
+  return `Usage: node native/tensorflow/provision.mjs [--force | --check] [--gpu [--system-cuda]]
 
 Provisions TensorFlow ${PINS.cpu.version} (from the PyPI wheel ${PINS.cpu.package}==${PINS.cpu.version}) for
 @tensorflow/tfjs-node and builds its native binding. Runs as part of \`npm run setup\`.
 
   --force   redo placement, build and verification even if everything is in place
+  --check   only run the self-check (step 5) on what is in place, with this Node.js; change nothing
   --gpu     the CUDA build (${PINS.gpu.package}==${PINS.gpu.version}) instead of ${PINS.cpu.package}, with the CUDA 12 / cuDNN 9
             libraries from the NVIDIA PyPI wheels tensorflow[and-cuda] uses (≈ 2.6 GiB download, 4.2 GiB
             unpacked; only the NVIDIA driver must come from the machine). Uses a GPU where one is visible,
@@ -131,9 +132,10 @@ npm_config_nodedir (Node.js headers, found automatically when installed beside n
 }
 
 function parseArgs(argv) {
-  const opts = { force: false, gpu: false, systemCuda: false };
+  const opts = { force: false, gpu: false, systemCuda: false, check: false };
   for (const arg of argv) {
     if (arg === '--force') opts.force = true;
+    else if (arg === '--check') opts.check = true;
     else if (arg === '--gpu') opts.gpu = true;
     else if (arg === '--system-cuda') opts.systemCuda = true;
     else if (arg === '--help' || arg === '-h') {
@@ -142,6 +144,7 @@ function parseArgs(argv) {
     } else throw new ProvisionError(`unknown argument ${arg}\n${usage()}`, 2);
   }
   if (opts.systemCuda && !opts.gpu) throw new ProvisionError(`--system-cuda only applies with --gpu\n${usage()}`, 2);
+  if (opts.check && opts.force) throw new ProvisionError(`--check and --force exclude each other\n${usage()}`, 2);
   return opts;
 }
 
@@ -488,9 +491,13 @@ if (typeof binding.addFunctionDef !== 'function') throw new Error('the binding l
 console.log(JSON.stringify({ backend: tf.getBackend(), tfVersion: binding && binding.TF_Version, tfjsNode: tf.version['tfjs-node'] }));
 `;
 
+// Preloaded into the self-check (node --require) exactly as src/tf/backend.ts loads it before
+// tfjs-node: without it the check fails on Node ≥ 23 although `train` would work.
+const NODE_UTIL_COMPAT = path.join(projectRoot, 'native', 'tensorflow', 'node-util-compat.cjs');
+
 function verify(pin, pkg) {
   log('verifying: loading the binding and running a conv2d gradient …');
-  const r = run(process.execPath, ['-e', VERIFY_JS, pkg.dir], { cwd: projectRoot, quiet: true });
+  const r = run(process.execPath, ['--require', NODE_UTIL_COMPAT, '-e', VERIFY_JS, pkg.dir], { cwd: projectRoot, quiet: true });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   let info;
   try {
@@ -503,6 +510,12 @@ function verify(pin, pkg) {
     throw new ProvisionError(`the binding loaded but reports backend ${info.backend}, TensorFlow ${info.tfVersion}; expected tensorflow ${pin.version}.`);
   }
   return info;
+}
+
+/** Now, or SOURCE_DATE_EPOCH where a reproducible build sets it (the stamp is part of the image). */
+function provisionTime() {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  return process.env.SOURCE_DATE_EPOCH && Number.isInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date();
 }
 
 /** The CUDA wheel set this provisioning places, if any. */
@@ -538,6 +551,13 @@ function main() {
   const opts = parseArgs(process.argv.slice(2));
   const pin = opts.gpu ? PINS.gpu : PINS.cpu;
   const pkg = locatePackage(pin);
+
+  if (opts.check) {
+    if (!fs.existsSync(pkg.bindingPath)) throw new ProvisionError(`${path.relative(projectRoot, pkg.bindingPath)} is missing: run \`npm run setup\` first.`);
+    const info = verify(pin, pkg);
+    log(`OK: ${pin.tfjsPackage} ${info.tfjsNode} runs on TensorFlow ${info.tfVersion} (backend '${info.backend}') under Node.js ${process.version}; took ${secs()}.`);
+    return;
+  }
 
   if (!opts.force) {
     const stamp = stampIsCurrent(pin, pkg, opts);
@@ -594,7 +614,7 @@ function main() {
     nodeHeaders: nodeDir,
     libraryPlacement: mode,
     librarySizes,
-    provisionedAt: new Date().toISOString(),
+    provisionedAt: provisionTime().toISOString(),
   };
   fs.writeFileSync(pkg.stampPath, JSON.stringify(stamp, null, 2) + '\n');
   log(`OK: ${pin.tfjsPackage} ${info.tfjsNode} runs on TensorFlow ${info.tfVersion} (backend '${info.backend}'); took ${secs()}.`);

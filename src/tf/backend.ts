@@ -110,15 +110,12 @@ function requireGpu(provision: ProvisionStamp | undefined, usesGpu: boolean): vo
   }
 }
 
-/**
- * tfjs-node 4.22 calls util.isNullOrUndefined and util.isArray, which Node 23 removed; without
- * them every op fails on Node 24 with "isNullOrUndefined is not a function". Put them back with
- * their documented meaning, only where missing.
- */
+// tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed, and util.isArray, which
+// warns (DEP0044); the module (shared with the provisioning self-check) fixes both before the
+// package loads. The path is the same from src/tf and dist/tf.
 function restoreRemovedUtilFunctions(): void {
-  const util = require("node:util") as Record<string, unknown>;
-  util.isNullOrUndefined ??= (value: unknown) => value === null || value === undefined;
-  util.isArray ??= Array.isArray;
+  const compat = require("../../native/tensorflow/node-util-compat.cjs") as typeof import("../../native/tensorflow/node-util-compat.cjs");
+  compat.restoreRemovedUtilFunctions();
 }
 
 function loadNative(nativePackage: string): LoadedTensorFlow {
