@@ -20,6 +20,10 @@ export function registerPromoteCommand(program: Command): void {
       const store = await openTrackingStore(options.trackingUri);
       await store.checkAvailable();
       const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}) });
+      if (record.unchanged) {
+        process.stdout.write(`${model} version ${version} is already ${alias}: nothing changed\n`);
+        return;
+      }
       const previous = record.previous_version ? ` (was version ${record.previous_version})` : "";
       process.stdout.write(`${model} version ${version} is now ${alias}${previous}; approved by ${record.approved_by}: ${record.reason}\n`);
     });

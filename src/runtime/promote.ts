@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
+import { airflowIdentityFromEnvironment } from "./airflow.js";
 import { UsageError } from "./errors.js";
 
 export interface PromotionInput {
@@ -11,6 +12,7 @@ export interface PromotionInput {
   /** Who approved; defaults to PODTRAIN_APPROVER, then the OS user. */
   approver?: string;
   now?: Date;
+  environment?: NodeJS.ProcessEnv;
 }
 
 export interface PromotionRecord {
@@ -21,22 +23,43 @@ export interface PromotionRecord {
   approved_by: string;
   reason: string;
   at: string;
+  /** The Airflow task that promoted (the DAG's promote step), when there was one. */
+  airflow?: { dag_id: string; run_id: string; task_id: string; try_number?: string };
+  /** True when the version already held the alias: nothing was changed. */
+  unchanged?: boolean;
 }
 
 const AUDIT_TAG_PREFIX = "podtrain.promotion";
+/** On the version an alias moved away from: which version took it, so no demotion is silent. */
+export const SUPERSEDED_BY_TAG = "podtrain.superseded_by";
+/** Written by registration on the run: whether the metric gate passed. */
+const GATE_PASSED_TAG = "podtrain.gate.passed";
+const MINIMUM_REASON_LENGTH = 3;
 
 /**
  * Moves an alias (champion by default) to a version, explicitly, and leaves an audit trail as
  * model-version tags: the latest promotion in plain tags and every promotion under a
- * time-stamped key, on the promoted version and on the one it replaced.
+ * time-stamped key, on the promoted version and on the one it replaced (which also gets
+ * podtrain.superseded_by). Refuses a version whose run did not finish or whose gate did not
+ * pass; a version that already holds the alias is left as it is (a retried promote task).
  */
 export async function promoteModelVersion(input: PromotionInput): Promise<PromotionRecord> {
   const reason = input.reason.trim();
-  if (reason.length < 3) throw new UsageError('promotion needs a reason: --reason "why this version"');
+  if (reason.length < MINIMUM_REASON_LENGTH) throw new UsageError(`promotion needs a reason of at least ${MINIMUM_REASON_LENGTH} characters: --reason "why this version"`);
   const registry = input.store.registry;
-  await registry.getModelVersion(input.model, input.version);
+  const candidate = await registry.getModelVersion(input.model, input.version);
+  if (candidate.runId) {
+    const run = await input.store.getRun(candidate.runId);
+    if (run.info.status !== "FINISHED") {
+      throw new UsageError(`${input.model} version ${input.version} comes from run ${candidate.runId}, which is ${run.info.status}, not FINISHED: only a finished run's model can be promoted`);
+    }
+    if (run.tags[GATE_PASSED_TAG] !== undefined && run.tags[GATE_PASSED_TAG] !== "true") {
+      throw new UsageError(`${input.model} version ${input.version} did not pass its registration gate (${run.tags["podtrain.gate.reason"] ?? "no reason recorded"}): it cannot be promoted`);
+    }
+  }
   const previous = await registry.getModelVersionByAlias(input.model, input.alias);
   const now = input.now ?? new Date();
+  const identity = airflowIdentityFromEnvironment(input.environment ?? process.env);
   const record: PromotionRecord = {
     model: input.model,
     version: input.version,
@@ -45,14 +68,16 @@ export async function promoteModelVersion(input: PromotionInput): Promise<Promot
     approved_by: input.approver ?? process.env.PODTRAIN_APPROVER ?? os.userInfo().username,
     reason,
     at: now.toISOString(),
+    ...(identity ? { airflow: { dag_id: identity.dagId, run_id: identity.runId, task_id: identity.taskId, ...(identity.tryNumber ? { try_number: identity.tryNumber } : {}) } } : {}),
   };
-  if (previous?.version === input.version) throw new UsageError(`${input.model} version ${input.version} already has the alias ${input.alias}`);
+  if (previous?.version === input.version) return { ...record, previous_version: null, unchanged: true };
   await registry.setAlias(input.model, input.alias, input.version);
   const entry = JSON.stringify(record);
   await registry.setModelVersionTag(input.model, input.version, `${AUDIT_TAG_PREFIX}.${now.getTime()}`, entry);
   await registry.setModelVersionTag(input.model, input.version, `${AUDIT_TAG_PREFIX}.latest`, entry);
   if (previous) {
     await registry.setModelVersionTag(input.model, previous.version, `${AUDIT_TAG_PREFIX}.${now.getTime()}`, JSON.stringify({ ...record, replaced_by: input.version }));
+    await registry.setModelVersionTag(input.model, previous.version, SUPERSEDED_BY_TAG, JSON.stringify({ version: input.version, alias: input.alias, at: record.at, approved_by: record.approved_by }));
   }
   return record;
 }

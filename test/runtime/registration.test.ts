@@ -18,6 +18,7 @@ async function setup() {
   const newRun = async (accuracy: number) => {
     const run = await store.createRun({ experimentId, runName: `acc-${accuracy}`, startTime: Date.now(), tags: { "data.version": `data-${accuracy}`, "mlflow.source.git.commit": "abc123", "airflow.dag_id": "mnist_cnn_training" } });
     await store.logBatch(run.runId, { metrics: [{ key: "test_accuracy", value: accuracy, step: 0, timestamp: Date.now() }] });
+    await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
     return run;
   };
   const register = (runId: string) => registerIfGatePasses({ store, spec, runId, modelUri: `runs:/${runId}/model`, log });
@@ -65,18 +66,46 @@ describe("promoteModelVersion", () => {
     await promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "baseline", alias: "champion", approver: "alice", now: new Date(1000) });
     const record = await promoteModelVersion({ store, model: "mnist_cnn", version: "2", reason: "better on test", alias: "champion", approver: "bob", now: new Date(2000) });
     expect(record).toEqual({ model: "mnist_cnn", version: "2", alias: "champion", previous_version: "1", approved_by: "bob", reason: "better on test", at: "1970-01-01T00:00:02.000Z" });
+    expect(JSON.parse((await store.registry.getModelVersion("mnist_cnn", "1")).tags["podtrain.superseded_by"] ?? "{}")).toEqual({ version: "2", alias: "champion", at: "1970-01-01T00:00:02.000Z", approved_by: "bob" });
     expect((await store.registry.getModelVersionByAlias("mnist_cnn", "champion"))?.version).toBe("2");
     const replaced = await store.registry.getModelVersion("mnist_cnn", "1");
     expect(JSON.parse(replaced.tags["podtrain.promotion.2000"] ?? "{}")).toMatchObject({ replaced_by: "2", approved_by: "bob" });
     expect(JSON.parse(replaced.tags["podtrain.promotion.1000"] ?? "{}")).toMatchObject({ approved_by: "alice", reason: "baseline" });
   });
 
-  it("refuses a promotion without a reason, of a missing version, or a no-op", async () => {
+  it("records the Airflow task that promoted in the audit trail", async () => {
+    const { store, newRun, register } = await setup();
+    await register((await newRun(0.99)).runId);
+    const environment = { AIRFLOW_CTX_DAG_ID: "mnist_cnn_training", AIRFLOW_CTX_DAG_RUN_ID: "manual__1", AIRFLOW_CTX_TASK_ID: "promote", AIRFLOW_CTX_TRY_NUMBER: "1" };
+    await promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "approved in the DAG", alias: "champion", approver: "carol", environment });
+    expect(JSON.parse((await store.registry.getModelVersion("mnist_cnn", "1")).tags["podtrain.promotion.latest"] ?? "{}")).toMatchObject({
+      approved_by: "carol",
+      reason: "approved in the DAG",
+      airflow: { dag_id: "mnist_cnn_training", run_id: "manual__1", task_id: "promote", try_number: "1" },
+    });
+  });
+
+  it("refuses a version whose run is not FINISHED or whose gate did not pass", async () => {
+    const { store, newRun, register } = await setup();
+    const run = await newRun(0.99);
+    await register(run.runId);
+    await store.updateRun(run.runId, { status: "KILLED" });
+    await expect(promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "ship it", alias: "champion" })).rejects.toThrow(/which is KILLED, not FINISHED/);
+    await store.updateRun(run.runId, { status: "FINISHED" });
+    await store.logBatch(run.runId, { tags: { "podtrain.gate.passed": "false", "podtrain.gate.reason": "test_accuracy=0.9 does not reach the threshold" } });
+    await expect(promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "ship it", alias: "champion" })).rejects.toThrow(/did not pass its registration gate \(test_accuracy=0\.9/);
+    expect(await store.registry.getModelVersionByAlias("mnist_cnn", "champion")).toBeUndefined();
+  });
+
+  it("refuses a promotion without a reason or of a missing version, and leaves a no-op unchanged", async () => {
     const { store, newRun, register } = await setup();
     await register((await newRun(0.99)).runId);
     await expect(promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: " ", alias: "champion" })).rejects.toThrow(/promotion needs a reason/);
     await expect(promoteModelVersion({ store, model: "mnist_cnn", version: "9", reason: "why not", alias: "champion" })).rejects.toThrow(/model version mnist_cnn 9 not found/);
     await promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "first", alias: "champion" });
-    await expect(promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "again", alias: "champion" })).rejects.toThrow(/already has the alias champion/);
+    // A retried promote task: nothing changes, no second audit entry.
+    const tagsBefore = (await store.registry.getModelVersion("mnist_cnn", "1")).tags;
+    expect(await promoteModelVersion({ store, model: "mnist_cnn", version: "1", reason: "again", alias: "champion" })).toMatchObject({ unchanged: true, previous_version: null });
+    expect((await store.registry.getModelVersion("mnist_cnn", "1")).tags).toEqual(tagsBefore);
   });
 });
