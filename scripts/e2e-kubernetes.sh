@@ -35,6 +35,12 @@ fi
 # A busybox with every applet (pgrep, kill) as a second XCom sidecar candidate:
 # PODTRAIN_E2E_XCOM_SIDECAR_IMAGE=docker.io/library/busybox:1.35.0 selects it.
 scripts/kubernetes/busybox-image.sh busybox
+# The node keeps images by name and pods pull a tagged image only when it is missing: drop the
+# node's copies of the images just pushed, so the pods run this build and not an older one with
+# the same tag.
+for image in registry.example.com/ml-platform/podtrain:0.1.0 registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0; do
+  ctr --address "$PODTRAIN_K8S_DIR/containerd/containerd.sock" --namespace k8s.io images rm "$image" >/dev/null 2>&1 || true
+done
 timer "images" "$step"
 
 npm run build >/dev/null   # bin/train.js generates the test data on the host
