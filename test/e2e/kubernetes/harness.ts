@@ -146,6 +146,9 @@ export interface RegisteredVersion {
   runId: string;
   runStatus: string;
   stages: string | null;
+  /** The run's podtrain.resumed_from and podtrain.error tags (null when absent). */
+  resumedFrom: string | null;
+  error: string | null;
   tags: Record<string, string>;
 }
 
@@ -159,7 +162,8 @@ runs = client.search_runs([experiment.experiment_id])
 version = client.get_model_version_by_alias(${JSON.stringify(model)}, "candidate")
 run = client.get_run(version.run_id)
 print(json.dumps({"runs": len(runs), "version": {"version": version.version, "runId": version.run_id,
-  "runStatus": run.info.status, "stages": run.data.tags.get("podtrain.stages_done"), "tags": version.tags}}))`);
+  "runStatus": run.info.status, "stages": run.data.tags.get("podtrain.stages_done"),
+  "resumedFrom": run.data.tags.get("podtrain.resumed_from"), "error": run.data.tags.get("podtrain.error"), "tags": version.tags}}))`);
 }
 
 export function expectAllSucceeded(result: DagResult, tasks: string[]): void {

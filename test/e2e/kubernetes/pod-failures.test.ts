@@ -27,15 +27,17 @@ async function mnistOverrides(name: string, fit: Record<string, unknown>): Promi
   };
 }
 
-/** Deletes (gracefully: SIGTERM, grace period) the first try's fit pod once it has run `seconds`. */
-async function preemptFitPod(seconds: number, done: { value: boolean }): Promise<string | undefined> {
-  let runningSince: number | undefined;
+/**
+ * Deletes (gracefully: SIGTERM, grace period) the first try's fit pod once its log shows the end
+ * of epoch `epoch`: mid-training whatever the machine's speed, with a checkpoint to resume from.
+ */
+async function preemptFitPod(epoch: number, done: { value: boolean }): Promise<string | undefined> {
   while (!done.value) {
-    const { stdout } = await kubectl("-n", "ml-training", "get", "pods", "-l", "task_id=fit,try_number=1", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.phase}{\"\\n\"}{end}").catch(() => ({ stdout: "" }));
+    const { stdout } = await kubectl("-n", "ml-training", "get", "pods", "-l", "task_id=fit,try_number=1", "--field-selector=status.phase=Running", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.phase}{\"\\n\"}{end}").catch(() => ({ stdout: "" }));
     const [name, phase] = stdout.trim().split(" ");
     if (name && phase === "Running") {
-      runningSince ??= Date.now();
-      if (Date.now() - runningSince >= seconds * 1000) {
+      const { stdout: log } = await kubectl("-n", "ml-training", "logs", name, "-c", "base").catch(() => ({ stdout: "" }));
+      if (new RegExp(`"msg":"epoch ${epoch}/\\d+ done"`).test(log)) {
         await kubectl("-n", "ml-training", "delete", "pod", name, "--wait=false");
         return name;
       }
@@ -52,7 +54,7 @@ describe.skipIf(!ENABLED)("pod failures of the generated DAGs on a real cluster 
   it("fit pod deleted mid-training: the retry continues the same MLflow run and the DAG succeeds", { timeout: 1_200_000 }, async () => {
     const overrides = await mnistOverrides("preempt", { retries: 1, extra_arguments: ["--epochs", "3", "--train-limit", "15000", "--test-limit", "1000"] });
     const done = { value: false };
-    const preemption = preemptFitPod(25, done);
+    const preemption = preemptFitPod(1, done);
     const result = await runDag("mnist_cnn_training.py", overrides).finally(() => {
       done.value = true;
     });
@@ -64,6 +66,10 @@ describe.skipIf(!ENABLED)("pod failures of the generated DAGs on a real cluster 
     const { runs, version } = await candidateVersion("mnist-cnn-preempt", "mnist_cnn");
     // One run: the retry found the run of the deleted pod by its run key and continued it.
     expect([runs, version.version, version.runStatus]).toEqual([1, "1", "FINISHED"]);
+    // It resumed from the checkpoint the deleted pod wrote on SIGTERM, and the killed attempt's
+    // error tag does not stay on the finished run.
+    expect(version.resumedFrom, "podtrain.resumed_from").toBeTruthy();
+    expect(version.error).toBeNull();
     expect(xcomRunId(result, "fit")).toBe(version.runId);
   });
 
