@@ -59,7 +59,7 @@ export function registerBenchCommand(program: Command): void {
       });
       let tracked: { runId: string; experimentId: string } | undefined;
       if (options.track) {
-        const { loadSpecFile, specPathFor } = await import("../spec/load.js");
+        const { loadSpecFile, specPathFor } = await import("../config/load.js");
         const { openTrackingStore } = await import("../tracking/resolve.js");
         const { trackBenchResult } = await import("../bench/track.js");
         const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(target.registeredModel)));

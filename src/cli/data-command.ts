@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { fetchCifar10 } from "../data/cifar10/fetch.js";
 import { defaultCifar10Directory } from "../data/cifar10/dataset.js";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 
 // `train data fetch <dataset>`: puts a data set where the training commands find it by default.
 // Only data sets that are downloaded (not shipped, like MNIST) are listed.

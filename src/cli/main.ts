@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { EXIT_CODES, exitCodeOf } from "../runtime/errors.js";
+import { EXIT_CODES, exitCodeOf } from "../core/errors.js";
 import { redactSecrets } from "../runtime/redact.js";
 import { isForcedExitUnderway } from "../runtime/signals.js";
 import { WORKFLOWS } from "../workflows/catalog.js";

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { numberFlag } from "./flag-parsers.js";
 import { fetchPowerData, UCI_POWER_URL } from "../data/power/fetch.js";
 import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../data/power/synthetic-file.js";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 
 // Data subcommands of `train power`: `generate` (synthetic data in the exact UCI format) and
 // `fetch` (the real archive). The entry point wires them with registerPowerSubcommands.

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { promoteModelVersion } from "../runtime/promote.js";
-import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { loadSpecFile, specPathFor } from "../config/load.js";
 import { openTrackingStore } from "../tracking/resolve.js";
 
 export function registerPromoteCommand(program: Command): void {

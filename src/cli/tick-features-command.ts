@@ -2,8 +2,8 @@ import { Option, type Command } from "commander";
 import { numberFlag } from "./flag-parsers.js";
 import { requireDate, scanPartitionRoot } from "../data/tick/partitions.js";
 import path from "node:path";
-import { DataError, SpecError, UsageError } from "../runtime/errors.js";
-import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { DataError, SpecError, UsageError } from "../core/errors.js";
+import { loadSpecFile, specPathFor } from "../config/load.js";
 import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
 
 // `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range

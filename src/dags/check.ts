@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { EXIT_CODES, PodtrainError } from "../runtime/errors.js";
+import { EXIT_CODES, PodtrainError } from "../core/errors.js";
 import { renderDagFiles, resolveOptions, type GenerateOptions } from "./generate.js";
 import { compareText } from "./python-file.js";
 

@@ -1,4 +1,4 @@
-import { parseDurationSeconds } from "../spec/duration.js";
+import { parseDurationSeconds } from "../core/duration.js";
 import type { Deployment } from "./deployment.js";
 import { PythonImports } from "./python-file.js";
 import { call, pythonAssign, pythonCall, pythonValue, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { SpecError } from "../runtime/errors.js";
-import { describeIssue } from "../spec/load.js";
-import { durationSchema } from "../spec/schema.js";
+import { SpecError } from "../core/errors.js";
+import { describeIssue } from "../config/load.js";
+import { durationSchema } from "../config/schema.js";
 
 // The deployment config (deploy/deployment.yaml): what differs per cluster, as opposed to the
 // workflow policy in models/*.yaml. Secrets are referenced by Kubernetes secret name and key only.

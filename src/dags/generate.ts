@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { SpecError } from "../runtime/errors.js";
-import { checkSpecParams, loadSpecFile } from "../spec/load.js";
+import { SpecError } from "../core/errors.js";
+import { checkSpecParams, loadSpecFile } from "../config/load.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { DEFAULT_DEPLOYMENT_FILE, loadDeploymentFile } from "./deployment.js";
 import { renderKubernetesDag } from "./kubernetes-template.js";

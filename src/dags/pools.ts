@@ -1,4 +1,4 @@
-import { SpecError } from "../runtime/errors.js";
+import { SpecError } from "../core/errors.js";
 import { compareText } from "./python-file.js";
 import type { Deployment } from "./deployment.js";
 import type { DagPlan } from "./task-plan.js";

@@ -1,8 +1,8 @@
 import path from "node:path";
-import { SpecError } from "../runtime/errors.js";
-import type { PodResources, WorkflowSpec } from "../spec/schema.js";
+import { SpecError } from "../core/errors.js";
+import type { PodResources, WorkflowSpec } from "../config/schema.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
-import { parseDurationSeconds } from "../spec/duration.js";
+import { parseDurationSeconds } from "../core/duration.js";
 import type { Deployment, Toleration } from "./deployment.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).

@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { DataError } from "../runtime/errors.js";
+import { DataError } from "../core/errors.js";
 
 // IDX, the format of the original MNIST files: a 4-byte magic (two zero bytes, a type code, the
 // number of dimensions), one big-endian uint32 per dimension, then the values row-major.

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { writeFileAtomic } from "../tracking/fs-atomic.js";
+import { writeFileAtomic } from "../core/fs-atomic.js";
 
 // KubernetesPodOperator reads a task's return value from this file (do_xcom_push=True), and
 // Airflow exports the task identity to the environment as AIRFLOW_CTX_*.

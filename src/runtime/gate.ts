@@ -1,4 +1,4 @@
-import type { Gate } from "../spec/schema.js";
+import type { Gate } from "../config/schema.js";
 
 export interface GateDecision {
   passed: boolean;

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
 import { airflowIdentityFromEnvironment } from "./airflow.js";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../core/errors.js";
 
 export interface PromotionInput {
   store: TrackingStore;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { WorkflowSpec } from "../spec/schema.js";
+import type { WorkflowSpec } from "../config/schema.js";
 import type { TrackingStore } from "../tracking/store.js";
-import { InterruptedError } from "./errors.js";
+import { InterruptedError } from "../core/errors.js";
 import { type GateDecision, decideGate } from "./gate.js";
 
 export interface RegistrationResult {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import { type AirflowIdentity, airflowTags } from "./airflow.js";
-import { RunOwnedError, SpecError } from "./errors.js";
+import { RunOwnedError, SpecError } from "../core/errors.js";
 
 // Exactly one run per run key, even when two attempts of one Airflow task run at once (a zombie
 // pod and its retry). MLflow has no unique constraint, so:

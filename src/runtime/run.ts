@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { LoadedSpec } from "../spec/load.js";
+import type { LoadedSpec } from "../config/load.js";
 import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
-import { codeVersionTags, readCodeVersion } from "./code-version.js";
+import { codeVersionTags, readCodeVersion } from "../core/code-version.js";
 import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
-import { DataError, exitCodeOf, InterruptedError, PodtrainError, RunOwnedError, UsageError } from "./errors.js";
+import { DataError, exitCodeOf, InterruptedError, PodtrainError, RunOwnedError, UsageError } from "../core/errors.js";
 import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
 import type { Reporter } from "./reporter.js";
 import { withAbortOnSignals } from "./signals.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { InterruptedError } from "./errors.js";
+import { InterruptedError } from "../core/errors.js";
 
 // Kubernetes stops a pod with SIGTERM, then SIGKILLs it after terminationGracePeriodSeconds
 // (30 s by default). The first SIGTERM/SIGINT aborts the signal the workflow polls between

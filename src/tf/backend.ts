@@ -14,7 +14,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { UnavailableError } from "../runtime/errors.js";
+import { UnavailableError } from "../core/errors.js";
 import { installNativeDropout } from "./native/dropout.js";
 import { registerNativeReluGradient } from "./native/relu-gradient.js";
 import { registerNativeStepKernel } from "./native/step-kernel.js";

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { UsageError } from "../runtime/errors.js";
-import { writeFileAtomic } from "./fs-atomic.js";
+import { UsageError } from "../core/errors.js";
+import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { ModelRegistry, ModelVersion } from "./store.js";
 
 // MLflow's file-based model registry layout (mlflow/store/model_registry/file_store.py):

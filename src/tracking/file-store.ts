@@ -5,8 +5,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import lockfile from "proper-lockfile";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { UnavailableError, UsageError } from "../runtime/errors.js";
-import { writeFileAtomic } from "./fs-atomic.js";
+import { UnavailableError, UsageError } from "../core/errors.js";
+import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
 import { FileModelRegistry } from "./file-registry.js";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { stringify as stringifyYaml } from "yaml";
-import { writeFileAtomic } from "./fs-atomic.js";
+import { writeFileAtomic } from "../core/fs-atomic.js";
 
 // MLflow's model format: a folder with an `MLmodel` YAML file listing flavors. The UI lists any
 // folder with it as a model; Python loads the flavors it knows (lightgbm, python_function).

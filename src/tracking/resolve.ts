@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SpecError, UsageError } from "../runtime/errors.js";
+import { SpecError, UsageError } from "../core/errors.js";
 import { redactSecrets } from "../runtime/redact.js";
 import { FileTrackingStore } from "./file-store.js";
 import { RestTrackingStore } from "./rest/rest-store.js";

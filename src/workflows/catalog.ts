@@ -1,4 +1,4 @@
-import type { WorkflowName } from "../spec/schema.js";
+import type { WorkflowName } from "../config/schema.js";
 import { cifar10ParamsSchema } from "./cifar10/params.js";
 import { mnistParamsSchema } from "./mnist/params.js";
 import { powerParamsSchema } from "./power/params.js";

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { CheckpointStore } from "../runtime/checkpoints.js";
 import type { Reporter } from "../runtime/reporter.js";
-import type { WorkflowName, WorkflowSpec } from "../spec/schema.js";
+import type { WorkflowName, WorkflowSpec } from "../config/schema.js";
 import type { SignatureSpec } from "../tracking/mlmodel.js";
 
 // What a workflow (data → model → fit → evaluate) gives the shared run lifecycle, and what it

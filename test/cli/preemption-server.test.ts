@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import { errorLines } from "../support/cli.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";

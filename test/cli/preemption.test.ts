@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { writeFixture } from "../cifar10/fixtures.js";
 import { errorLines } from "../support/cli.js";

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { startFlakyProxy } from "../support/flaky-proxy.js";
 import { writeMnistFolder } from "../support/idx-fixtures.js";

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { writeMnistFolder } from "../support/idx-fixtures.js";
 import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseDurationSeconds } from "../../src/spec/duration.js";
-import { loadSpecFile } from "../../src/spec/load.js";
-import type { WorkflowSpec } from "../../src/spec/schema.js";
+import { parseDurationSeconds } from "../../src/core/duration.js";
+import { loadSpecFile } from "../../src/config/load.js";
+import type { WorkflowSpec } from "../../src/config/schema.js";
 import { generateDags } from "../../src/dags/generate.js";
 import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository } from "./helpers.js";
 

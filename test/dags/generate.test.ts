@@ -6,7 +6,7 @@ import { checkDags, GeneratedFilesDifferError } from "../../src/dags/check.js";
 import { renderDagFiles } from "../../src/dags/generate.js";
 import { call, pythonString, pythonValue, raw } from "../../src/dags/python-literal.js";
 import { weekdaysOfCron } from "../../src/dags/task-plan.js";
-import { SpecError } from "../../src/runtime/errors.js";
+import { SpecError } from "../../src/core/errors.js";
 import { REPOSITORY, scratchRepository } from "./helpers.js";
 
 const DAG_FILES = ["cifar10_cnn_training.py", "mnist_cnn_training.py", "power_lgbm_training.py", "tick_model_training.py"];

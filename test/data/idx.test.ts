@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parseIdx } from "../../src/data/idx.js";
-import { DataError } from "../../src/runtime/errors.js";
+import { DataError } from "../../src/core/errors.js";
 import { idxBytes } from "../support/idx-fixtures.js";
 
 describe("parseIdx", () => {

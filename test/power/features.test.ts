@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildFeatures, featureColumns, WARMUP_HOURS } from "../../src/data/power/features.js";
+import { buildFeatures, featureColumns, WARMUP_HOURS } from "../../src/workflows/power/features.js";
 import { HOUR_MS, MINUTE_MS, VALUE_COLUMNS } from "../../src/data/power/format.js";
 import { HourlyResampler, type HourlySeries } from "../../src/data/power/hourly.js";
-import { splitByTime } from "../../src/data/power/split.js";
-import { DataError } from "../../src/runtime/errors.js";
+import { splitByTime } from "../../src/workflows/power/split.js";
+import { DataError } from "../../src/core/errors.js";
 
 const START = Date.UTC(2007, 0, 1); // a Monday
 

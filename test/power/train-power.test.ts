@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
 import { runTrainWithSignals } from "../support/signals.js";

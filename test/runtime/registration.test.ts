@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { promoteModelVersion } from "../../src/runtime/promote.js";
 import { registerIfGatePasses } from "../../src/runtime/registration.js";
-import { loadSpecFile, specPathFor } from "../../src/spec/load.js";
+import { loadSpecFile, specPathFor } from "../../src/config/load.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 
 const log = pino({ level: "silent" });

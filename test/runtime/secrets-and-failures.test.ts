@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { RUN_KEY_TAG } from "../../src/runtime/run-ownership.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
 import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
 import { writeTradesFile } from "../../src/data/tick/write-trades.js";
-import { DataError } from "../../src/runtime/errors.js";
+import { DataError } from "../../src/core/errors.js";
 import { computeFeaturePartition } from "../../src/workflows/tick/compute-partition.js";
 import { formatPlan, planFeatureRange, runFeatureRange } from "../../src/workflows/tick/feature-range.js";
 import { at, featureParams, temporaryDirectory, tradesOf } from "./fixtures.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
 import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import { DataError } from "../../src/runtime/errors.js";
+import { DataError } from "../../src/core/errors.js";
 import { createReporter } from "../../src/runtime/reporter.js";
 import { loadDesignMatrix, NON_FEATURE_COLUMNS } from "../../src/workflows/tick/design-matrix.js";
 import { runFeatureRange } from "../../src/workflows/tick/feature-range.js";

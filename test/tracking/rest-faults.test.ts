@@ -4,7 +4,7 @@ import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnavailableError } from "../../src/runtime/errors.js";
+import { UnavailableError } from "../../src/core/errors.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import { startFlakyProxy, type ProxyAction } from "../support/flaky-proxy.js";
 import { freePort, startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../src/runtime/errors.js";
+import { UsageError } from "../../src/core/errors.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { Metric } from "../../src/tracking/store.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";

@@ -5,7 +5,7 @@ import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnavailableError } from "../../src/runtime/errors.js";
+import { UnavailableError } from "../../src/core/errors.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 
 // A tracking server behind a private CA: MLFLOW_TRACKING_SERVER_CERT_PATH trusts it,

@@ -5,7 +5,7 @@ import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/runtime/errors.js";
+import { UsageError } from "../../src/core/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { openTrackingStore } from "../../src/tracking/resolve.js";
 import { ProxiedArtifacts, proxiedArtifactPath } from "../../src/tracking/rest/artifacts.js";

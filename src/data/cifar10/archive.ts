@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
 import type { ReadEntry } from "tar";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // Reads the batch files straight out of cifar-10-binary.tar.gz (no extraction to disk), hashing
 // the archive in the same pass: its SHA-256 is the data version of a run that read it.

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { readTarGz } from "./archive.js";
 import {
   CIFAR10_ARCHIVE_FOLDER,

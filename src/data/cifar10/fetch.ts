@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DataError, UnavailableError } from "../../runtime/errors.js";
+import { DataError, UnavailableError } from "../../core/errors.js";
 import { defaultCifar10Directory, whereToPutCifar10 } from "./dataset.js";
 import { CIFAR10_ARCHIVE_NAME, CIFAR10_OFFICIAL_MD5, CIFAR10_OFFICIAL_URL } from "./format.js";
 

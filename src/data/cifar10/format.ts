@@ -1,4 +1,4 @@
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // The official CIFAR-10 "binary version" (cifar-10-binary.tar.gz): six files of fixed-size
 // records, each 1 label byte followed by a 32×32 colour image stored channel-major (the 1024 red

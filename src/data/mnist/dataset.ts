@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { parseIdx } from "../idx.js";
 
 export const MNIST_IMAGE_SIDE = 28;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { DataError, UnavailableError } from "../../runtime/errors.js";
+import { DataError, UnavailableError } from "../../core/errors.js";
 import { readPowerData } from "./reader.js";
 
 // Downloads the UCI archive, checks it, and unpacks household_power_consumption.txt. There is no

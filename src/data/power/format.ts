@@ -1,4 +1,4 @@
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // The UCI "Individual household electric power consumption" text format: one row per minute,
 // `;`-separated, `d/m/yyyy` dates (the real file does not zero-pad day or month), `hh:mm:ss`

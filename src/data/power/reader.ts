@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { COLUMN_COUNT, isoMinute, MINUTE_MS, parseDate, parseTime, parseValue, POWER_HEADER, VALUE_BOUNDS, VALUE_COLUMNS, type ValueColumn } from "./format.js";
 
 const MINIMUM = Float64Array.from(VALUE_COLUMNS, (column) => VALUE_BOUNDS[column].min);

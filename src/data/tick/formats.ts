@@ -1,5 +1,5 @@
 import path from "node:path";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // The three trade file formats, told apart by their magic bytes first and their extension
 // second: a Parquet file renamed to .csv is still read as Parquet, while a file whose magic

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { DataError, UsageError } from "../../runtime/errors.js";
+import { DataError, UsageError } from "../../core/errors.js";
 import { formatFromExtension } from "./formats.js";
 
 // Hive-style layout: <root>/date=YYYY-MM-DD/<any files, possibly in sub-folders>. Files are read

@@ -1,4 +1,4 @@
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { REQUIRED_TRADE_COLUMNS, TRADE_COLUMN_SIDE } from "./formats.js";
 import { SymbolInterner } from "./symbol-interner.js";
 import type { TradeColumns } from "./trade-columns.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { tableFromIPC, type Table } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { detectTradeFileFormat, type TradeFileFormat } from "./formats.js";
 import { parseTradesCsv } from "./read-csv.js";
 import { tableToTradeColumns, type TradeColumns } from "./trade-columns.js";

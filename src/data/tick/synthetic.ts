@@ -3,7 +3,7 @@ import { dayStartNanos, datesBetween, partitionDirectory } from "./partitions.js
 import type { TradeFileFormat } from "./formats.js";
 import type { TradeColumns } from "./trade-columns.js";
 import { encodeTrades } from "./write-trades.js";
-import { writeFileAtomic } from "../../tracking/fs-atomic.js";
+import { writeFileAtomic } from "../../core/fs-atomic.js";
 import { seededRandomSfc32 } from "../random.js";
 
 // Synthetic trades with the stylised facts the features are meant to catch: GARCH(1,1) volatility

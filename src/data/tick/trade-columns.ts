@@ -1,5 +1,5 @@
 import { DataType, makeVector, type Data, type Table, type Vector } from "apache-arrow";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { REQUIRED_TRADE_COLUMNS, TRADE_COLUMN_SIDE } from "./formats.js";
 import { SymbolInterner } from "./symbol-interner.js";
 

@@ -1,6 +1,6 @@
 import { Field, Int64, Int8, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, Utf8, Float64, vectorFromArray, type Data } from "apache-arrow";
 import { Compression, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm";
-import { writeFileAtomic } from "../../tracking/fs-atomic.js";
+import { writeFileAtomic } from "../../core/fs-atomic.js";
 import type { TradeFileFormat } from "./formats.js";
 import type { TradeColumns } from "./trade-columns.js";
 

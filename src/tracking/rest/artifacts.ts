@@ -3,7 +3,7 @@ import { mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 import { listFilesRecursive } from "../file-store.js";
 import type { Environment } from "./credentials.js";
 import type { MlflowHttpClient } from "./http-client.js";

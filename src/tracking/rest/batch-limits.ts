@@ -1,4 +1,4 @@
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 import type { LogBatch, Metric } from "../store.js";
 
 // The tracking server's log-batch limits (mlflow/utils/validation.py). A request over them is

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 
 // Credentials and TLS settings come from the same environment variables as MLflow's own client.
 // They are read on every request (a sidecar may rotate a token while a long training runs) and

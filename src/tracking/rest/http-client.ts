@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { PodtrainError, UnavailableError, UsageError } from "../../runtime/errors.js";
+import { PodtrainError, UnavailableError, UsageError } from "../../core/errors.js";
 import { redactSecrets, registerSecret } from "../../runtime/redact.js";
 import { authorizationHeader, fetchFor, type Environment } from "./credentials.js";
 import { endpointPath, ENDPOINTS, type EndpointName } from "./endpoints.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { UnavailableError, UsageError } from "../../runtime/errors.js";
+import { UnavailableError, UsageError } from "../../core/errors.js";
 import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "../store.js";
 import { ProxiedArtifacts, proxiedArtifactPath } from "./artifacts.js";
 import { splitBatch, validateBatch } from "./batch-limits.js";

@@ -1,4 +1,4 @@
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 import type { Environment } from "./credentials.js";
 
 // Bounded retries: a training pod must not hang on a dead tracking server, and a short outage

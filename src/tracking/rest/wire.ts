@@ -1,4 +1,4 @@
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 import { RUN_STATUSES, type ModelVersion, type RunInfo, type RunStatus } from "../store.js";
 
 // JSON shapes of the MLflow REST API (protobuf messages rendered as JSON) and their conversion to

@@ -3,7 +3,7 @@ import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_S
 import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../../data/cifar10/batches.js";
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
-import { InterruptedError } from "../../runtime/errors.js";
+import { InterruptedError } from "../../core/errors.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";

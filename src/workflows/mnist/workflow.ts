@@ -2,7 +2,7 @@ import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { InterruptedError } from "../../runtime/errors.js";
+import { InterruptedError } from "../../core/errors.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, tensorBatchSource } from "../../tf/fit.js";
 import { epochReporting, logImageRunInputs, recordExecution, recordImageRunInputs, roundMetrics, type RecordingStage, tfjsFlavor } from "../../tf/training.js";

@@ -1,9 +1,9 @@
 import { dataQualityMetrics, dataVersionTags, loadPowerHourly, type PowerHourlyData } from "../../data/power/dataset.js";
-import { buildFeatures, type FeatureTable } from "../../data/power/features.js";
+import { buildFeatures, type FeatureTable } from "./features.js";
 import { isoMinute } from "../../data/power/format.js";
 import type { PowerSource } from "../../data/power/reader.js";
-import { splitByTime, type TimeSplit } from "../../data/power/split.js";
-import { UsageError } from "../../runtime/errors.js";
+import { splitByTime, type TimeSplit } from "./split.js";
+import { UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
 import type { WorkflowContext } from "../types.js";
 import type { PowerParams } from "./params.js";

@@ -1,12 +1,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CALENDAR_FEATURES, targetLagName } from "../../data/power/features.js";
-import { sliceRows, type RowRange } from "../../data/power/split.js";
+import { CALENDAR_FEATURES, targetLagName } from "./features.js";
+import { sliceRows, type RowRange } from "./split.js";
 import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
-import { DataError, InterruptedError } from "../../runtime/errors.js";
+import { DataError, InterruptedError } from "../../core/errors.js";
 import type { WorkflowModule } from "../types.js";
 import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
-import { MODEL_FILE, writeLightGBMModelFolder } from "./mlflow-lightgbm.js";
+import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
 import type { PowerParams } from "./params.js";
 import { preparePower, validatePower, type PreparedPower } from "./prepare.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { tableFromIPC, type Data, type Table } from "apache-arrow";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import type { TrainingWindow, WindowPartition } from "./training-window.js";
 
 // The rows of a training window as one row-major float64 matrix for LightGBM, plus what the

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseDurationSeconds } from "../../spec/duration.js";
+import { parseDurationSeconds } from "../../core/duration.js";
 
 // Parameters of the tick workflow, read from models/tick_model.yaml `params` and overridable by
 // flags. Feature parameters shape the feature partitions (and so enter the feature-set hash);

@@ -5,7 +5,7 @@ import { listPartitionFiles } from "../../data/tick/partitions.js";
 import { QuarantineWriter } from "../../data/tick/quarantine.js";
 import { decodeTrades } from "../../data/tick/read-trades.js";
 import { createValidationState, emptyRejectCounts, REJECT_REASONS, validateTrades, type RejectCounts } from "../../data/tick/validate.js";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { BarAccumulator, type DayBars, type TickRuleState } from "./bars.js";
 import type { InputFileEntry } from "./manifest.js";
 import { barNanos, type TickFeatureParams } from "./params.js";

@@ -1,4 +1,4 @@
-import { DataError, UsageError } from "../../runtime/errors.js";
+import { DataError, UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
 import type { WorkflowContext } from "../types.js";
 import { loadDesignMatrix, selectRows, upTarget, type TickDesignMatrix } from "./design-matrix.js";

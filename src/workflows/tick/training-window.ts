@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { datesBetween, isValidDate, listPartitionDates, partitionDirectory } from "../../data/tick/partitions.js";
-import { DataError, UsageError } from "../../runtime/errors.js";
+import { DataError, UsageError } from "../../core/errors.js";
 import { featureSetHash, MANIFEST_FILE_NAME } from "./feature-set.js";
 import { manifestSchema, type PartitionManifest } from "./manifest.js";
 import { featureParamsOf, type TickParams } from "./params.js";

@@ -1,4 +1,4 @@
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // Walk-forward split for bar data: train on the earliest bar times, stop early on the next
 // ones, measure on the last ones; never shuffled, because a shuffled split lets the model see

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Booster, Dataset, train, type IterationReport, type LightGBMParameters } from "../../lightgbm/index.js";
-import { DataError, InterruptedError } from "../../runtime/errors.js";
-import { MODEL_FILE, writeLightGBMModelFolder } from "../power/mlflow-lightgbm.js";
+import { DataError, InterruptedError } from "../../core/errors.js";
+import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseDurationSeconds } from "./duration.js";
+import { parseDurationSeconds } from "../core/duration.js";
 
 // The workflow spec (models/<registered_model>.yaml): one file per registered model, read by
 // both `train` and the DAG generator. Workflow-specific hyper-parameters live under `params`

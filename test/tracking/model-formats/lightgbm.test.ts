@@ -2,9 +2,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { nameFeatures, writeLightGBMModelFolder } from "../../src/workflows/power/mlflow-lightgbm.js";
-import { runPythonJson } from "../support/python.js";
-import { temporaryDirectory } from "./fixtures.js";
+import { nameFeatures, writeLightGBMModelFolder } from "../../../src/tracking/model-formats/lightgbm.js";
+import { runPythonJson } from "../../support/python.js";
+import { temporaryDirectory } from "../../power/fixtures.js";
 
 interface PythonModel {
   flavors: Record<string, Record<string, unknown>>;

@@ -1,5 +1,5 @@
-import { DataError } from "../../runtime/errors.js";
-import { HOUR_MS } from "./format.js";
+import { DataError } from "../../core/errors.js";
+import { HOUR_MS } from "../../data/power/format.js";
 import type { FeatureTable } from "./features.js";
 
 // Time-based split, never shuffled: train < validation < test in target time. The last

@@ -1,5 +1,5 @@
-import { HOUR_MS, VALUE_COLUMNS, type ValueColumn } from "./format.js";
-import type { HourlySeries } from "./hourly.js";
+import { HOUR_MS, VALUE_COLUMNS, type ValueColumn } from "../../data/power/format.js";
+import type { HourlySeries } from "../../data/power/hourly.js";
 
 // Feature table for next-hour forecasting. Row i predicts hour i (the target) from what is
 // known at the end of hour i-1: every lag and rolling window looks strictly before hour i, so

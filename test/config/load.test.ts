@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SpecError, UsageError } from "../../src/runtime/errors.js";
-import { loadSpecFile, parseParams, specPathFor } from "../../src/spec/load.js";
+import { SpecError, UsageError } from "../../src/core/errors.js";
+import { loadSpecFile, parseParams, specPathFor } from "../../src/config/load.js";
 import { WORKFLOWS } from "../../src/workflows/catalog.js";
 
 async function writeSpec(text: string): Promise<string> {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { SpecError, UsageError } from "../runtime/errors.js";
+import { SpecError, UsageError } from "../core/errors.js";
 import { specSchema, type WorkflowSpec } from "./schema.js";
 
 /** The repository's models/ folder, found relative to this module (src/ or dist/). */

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Counts imports that go against the layer order of src/ (see README, "Where things live").
+// Input: madge's JSON graph on stdin, e.g.
+//   npx --yes madge@8.0.0 --extensions ts --ts-config tsconfig.json --json src | node scripts/import-layers.mjs
+// A lower layer importing a higher one is "upward"; data/, tracking/ and tf/ importing each other is
+// "lateral"; one workflow folder importing another is "cross-workflow".
+const RANKS = {
+  core: 0,
+  lightgbm: 0,
+  config: 1,
+  spec: 1,
+  data: 2,
+  tracking: 2,
+  tf: 2,
+  runtime: 3,
+  workflows: 4,
+  bench: 5,
+  dags: 5,
+  cli: 6,
+};
+
+function area(file) {
+  const [top] = file.split("/");
+  return top;
+}
+
+function workflowOf(file) {
+  const parts = file.split("/");
+  return parts[0] === "workflows" && parts.length > 2 ? parts[1] : undefined;
+}
+
+let input = "";
+process.stdin.setEncoding("utf8");
+for await (const chunk of process.stdin) input += chunk;
+const graph = JSON.parse(input);
+
+const found = { upward: [], lateral: [], "cross-workflow": [] };
+for (const [from, targets] of Object.entries(graph)) {
+  const fromRank = RANKS[area(from)];
+  if (fromRank === undefined) continue;
+  for (const to of targets) {
+    const toRank = RANKS[area(to)];
+    if (toRank === undefined) continue;
+    if (toRank > fromRank) found.upward.push(`${from} -> ${to}`);
+    else if (toRank === fromRank && area(from) !== area(to)) found.lateral.push(`${from} -> ${to}`);
+    const a = workflowOf(from);
+    const b = workflowOf(to);
+    if (a !== undefined && b !== undefined && a !== b) found["cross-workflow"].push(`${from} -> ${to}`);
+  }
+}
+
+const verbose = process.argv.includes("--list");
+for (const [kind, edges] of Object.entries(found)) {
+  console.log(`${kind}: ${edges.length}`);
+  if (verbose) for (const edge of edges) console.log(`  ${edge}`);
+}
