@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { SpecError, UsageError } from "../core/errors.js";
 import { specSchema, type WorkflowSpec } from "./schema.js";
+import { readTextFileOr } from "../core/files.js";
 
 /** The repository's models/ folder, found relative to this module (src/ or dist/). */
 export const MODELS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");
@@ -65,12 +65,7 @@ export interface LoadedSpec {
 }
 
 export async function loadSpecFile(file: string): Promise<LoadedSpec> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new SpecError(`cannot read spec ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
-  }
+  const text = await readTextFileOr(file, (reason, cause) => new SpecError(`cannot read spec ${file}: ${reason}`, { cause }));
   const parsed = parseYaml(text, file);
   const result = specSchema.safeParse(parsed.value);
   if (!result.success) throw new SpecError(describeIssue(file, result.error, parsed));

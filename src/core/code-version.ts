@@ -4,6 +4,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+// The one reader of "which code is this": package version plus the git SHA. In the container
+// image there is no .git, so the image build passes PODTRAIN_GIT_SHA (and PODTRAIN_IMAGE).
+// Runs record it as tags; tick feature manifests record it as { package, git_sha }.
+
 const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface CodeVersion {
@@ -12,6 +16,12 @@ export interface CodeVersion {
   gitSha?: string;
   gitDirty?: boolean;
   imageTag?: string;
+}
+
+/** What a tick feature manifest records; git_sha null when neither git nor PODTRAIN_GIT_SHA has one. */
+export interface ManifestCodeVersion {
+  package: string;
+  git_sha: string | null;
 }
 
 async function git(...args: string[]): Promise<string | undefined> {
@@ -23,16 +33,37 @@ async function git(...args: string[]): Promise<string | undefined> {
   }
 }
 
+function shaFromEnvironment(): string | undefined {
+  return process.env.PODTRAIN_GIT_SHA?.trim() || undefined;
+}
+
+async function readPackageJson(): Promise<{ name: string; version: string }> {
+  return JSON.parse(await readFile(path.join(REPOSITORY_ROOT, "package.json"), "utf8")) as { name: string; version: string };
+}
+
 export async function readCodeVersion(): Promise<CodeVersion> {
-  const packageJson = JSON.parse(await readFile(path.join(REPOSITORY_ROOT, "package.json"), "utf8")) as { version: string };
-  const gitSha = process.env.PODTRAIN_GIT_SHA ?? (await git("rev-parse", "HEAD"));
-  const status = process.env.PODTRAIN_GIT_SHA ? undefined : await git("status", "--porcelain", "--untracked-files=no");
+  const packageJson = await readPackageJson();
+  const fromEnvironment = shaFromEnvironment();
+  const gitSha = fromEnvironment ?? (await git("rev-parse", "HEAD"));
+  const status = fromEnvironment ? undefined : await git("status", "--porcelain", "--untracked-files=no");
   return {
     packageVersion: packageJson.version,
     ...(gitSha ? { gitSha } : {}),
     ...(status === undefined ? {} : { gitDirty: status.length > 0 }),
     ...(process.env.PODTRAIN_IMAGE ? { imageTag: process.env.PODTRAIN_IMAGE } : {}),
   };
+}
+
+let manifestVersion: Promise<ManifestCodeVersion> | undefined;
+
+/** Cached: one `train tick features` writes many manifests and asks git once. */
+export function manifestCodeVersion(): Promise<ManifestCodeVersion> {
+  manifestVersion ??= (async () => {
+    const packageJson = await readPackageJson();
+    const gitSha = shaFromEnvironment() ?? (await git("rev-parse", "HEAD"));
+    return { package: `${packageJson.name}@${packageJson.version}`, git_sha: gitSha || null };
+  })();
+  return manifestVersion;
 }
 
 /** The tags MLflow's UI shows for code version, plus ours. */

@@ -68,13 +68,6 @@ export class RunOwnedError extends PodtrainError {
   }
 }
 
-/** A workflow whose implementation has not landed yet: never a fake run. */
-export class NotImplementedError extends PodtrainError {
-  constructor(message: string) {
-    super(message, EXIT_CODES.SOFTWARE);
-  }
-}
-
 /** The run was stopped by SIGINT/SIGTERM (Airflow and Kubernetes stop pods with SIGTERM). */
 export class InterruptedError extends PodtrainError {
   readonly signal: string;

@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { SpecError } from "../core/errors.js";
 import { describeIssue } from "../config/load.js";
 import { durationSchema } from "../config/schema.js";
+import { readTextFileOr } from "../core/files.js";
 
 // The deployment config (deploy/deployment.yaml): what differs per cluster, as opposed to the
 // workflow policy in models/*.yaml. Secrets are referenced by Kubernetes secret name and key only.
@@ -118,12 +118,7 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export const DEFAULT_DEPLOYMENT_FILE = "deploy/deployment.yaml";
 
 export async function loadDeploymentFile(file: string): Promise<Deployment> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new SpecError(`cannot read deployment config ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
-  }
+  const text = await readTextFileOr(file, (reason, cause) => new SpecError(`cannot read deployment config ${file}: ${reason}`, { cause }));
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (document.errors[0]) throw new SpecError(`${file}: not valid YAML: ${document.errors[0].message.split("\n")[0]}`);
   const result = deploymentSchema.safeParse(document.toJS());

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { TrackingStore } from "../tracking/store.js";
+import { sha256Hex } from "../core/hash.js";
 
 // Where a fit keeps its checkpoints: a folder on a mounted volume (--checkpoint-dir; one
 // sub-folder per run) or, by default, the run's own artifacts under checkpoints/, so a retry on
@@ -59,12 +60,8 @@ function prunable(names: string[], saved: string): string[] {
   return [...names.filter((name) => name > saved), ...upToSaved.slice(0, -KEPT_CHECKPOINTS)];
 }
 
-function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
 function manifestFor(name: string, state: Record<string, unknown>, data: Uint8Array): CheckpointManifest {
-  return { format: CHECKPOINT_FORMAT, name, created: new Date().toISOString(), data_bytes: data.byteLength, data_sha256: sha256(data), state };
+  return { format: CHECKPOINT_FORMAT, name, created: new Date().toISOString(), data_bytes: data.byteLength, data_sha256: sha256Hex(data), state };
 }
 
 /** Throws a message saying what is wrong when the pair is not an intact checkpoint called `name`. */
@@ -77,7 +74,7 @@ function verified(name: string, manifestText: string, data: Uint8Array): Checkpo
   }
   if (manifest.format !== CHECKPOINT_FORMAT || manifest.name !== name) throw new Error(`${MANIFEST_FILE} is not a ${CHECKPOINT_FORMAT} manifest for ${name}`);
   if (data.byteLength !== manifest.data_bytes) throw new Error(`${DATA_FILE} holds ${data.byteLength} bytes, the manifest says ${manifest.data_bytes} (truncated?)`);
-  if (sha256(data) !== manifest.data_sha256) throw new Error(`${DATA_FILE} does not match the manifest's SHA-256 (corrupted)`);
+  if (sha256Hex(data) !== manifest.data_sha256) throw new Error(`${DATA_FILE} does not match the manifest's SHA-256 (corrupted)`);
   return manifest;
 }
 

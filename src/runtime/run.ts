@@ -334,7 +334,3 @@ async function logLoggedModel(store: TrackingStore, run: RunInfo, modelDirectory
   await store.loggedModels.finalize(model.modelId, "READY");
   await store.logBatch(run.runId, { tags: { [LOGGED_MODEL_TAG]: model.modelId } });
 }
-
-export function isPodtrainError(error: unknown): error is PodtrainError {
-  return error instanceof PodtrainError;
-}

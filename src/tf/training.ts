@@ -1,3 +1,4 @@
+import { roundMetrics } from "../core/metrics.js";
 import type { WorkflowContext } from "../workflows/types.js";
 import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
 import type { Progress } from "../runtime/reporter.js";
@@ -22,11 +23,6 @@ export function tfjsFlavor(tf: TensorFlowModule, backend: string, tensorflowVers
     ...(tensorflowVersion ? { tensorflow_version: tensorflowVersion } : {}),
     ...extra,
   };
-}
-
-/** Four decimals: enough for log lines, keeps them short (MLflow gets the full values). */
-export function roundMetrics(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
 }
 
 export interface HostBatch {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import lockfile from "proper-lockfile";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UnavailableError, UsageError } from "../core/errors.js";
+import { listFilesRecursive } from "../core/files.js";
 import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
 import { FileModelRegistry } from "./file-registry.js";
@@ -282,11 +283,6 @@ export class FileTrackingStore implements TrackingStore {
     }
   }
 
-  /** Removes a run entirely; used only to clean up a run whose creation failed half-way. */
-  async deleteRunFolder(runId: string): Promise<void> {
-    await rm(await this.runDirectory(runId), { recursive: true, force: true });
-  }
-
   private async runDirectory(runId: string): Promise<string> {
     if (!/^[0-9a-f]{32}$/.test(runId)) throw new UsageError(`invalid run id ${JSON.stringify(runId)}: expected 32 hexadecimal characters`);
     for (const experiment of await this.listExperiments()) {
@@ -358,10 +354,5 @@ async function readValues(directory: string): Promise<Record<string, string>> {
   return values;
 }
 
-export async function listFilesRecursive(directory: string): Promise<string[]> {
-  const entries = await readdir(directory, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile() && !entry.name.includes(".tmp-"))
-    .map((entry) => path.relative(directory, path.join(entry.parentPath, entry.name)))
-    .sort();
-}
+/** Moved to core/files.ts; re-exported for code written against the old place, removed after the merge. */
+export { listFilesRecursive } from "../core/files.js";

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +15,7 @@ import {
   parseBatches,
   type Cifar10Split,
 } from "./format.js";
+import { sha256Hex } from "../../core/hash.js";
 
 export interface Cifar10Options {
   /** cifar-10-binary.tar.gz */
@@ -84,7 +84,7 @@ async function readFolder(folder: string, hashes: Record<string, string>): Promi
     }
     const contents = await readFile(file);
     files.set(name, contents);
-    if (name !== CIFAR10_META_FILE) hashes[name] = createHash("sha256").update(contents).digest("hex");
+    if (name !== CIFAR10_META_FILE) hashes[name] = sha256Hex(contents);
   }
   return files;
 }
@@ -101,7 +101,7 @@ export async function loadCifar10(options: Cifar10Options): Promise<Cifar10Datas
     dataVersion = contents.sha256;
   } else {
     files = await readFolder(location, fileHashes);
-    dataVersion = createHash("sha256").update(Object.entries(fileHashes).sort().map(([name, hash]) => `${name}:${hash}`).join("\n")).digest("hex");
+    dataVersion = sha256Hex(Object.entries(fileHashes).sort().map(([name, hash]) => `${name}:${hash}`).join("\n"));
   }
   const missing = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].filter((name) => !files.has(name));
   if (missing.length > 0) throw new DataError(`${location}: missing ${missing.join(", ")}; CIFAR-10's binary version has data_batch_1..5.bin and test_batch.bin`);

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { DataError } from "../../core/errors.js";
 import { parseIdx } from "../idx.js";
+import { sha256Hex } from "../../core/hash.js";
 
 export const MNIST_IMAGE_SIDE = 28;
 export const MNIST_CLASSES = 10;
@@ -51,8 +52,8 @@ async function readSplit(directory: string, imagesBase: string, labelsBase: stri
   const imagesFile = await findFile(directory, imagesBase);
   const labelsFile = await findFile(directory, labelsBase);
   const [imagesRaw, labelsRaw] = await Promise.all([readFile(imagesFile), readFile(labelsFile)]);
-  hashes[path.basename(imagesFile)] = createHash("sha256").update(imagesRaw).digest("hex");
-  hashes[path.basename(labelsFile)] = createHash("sha256").update(labelsRaw).digest("hex");
+  hashes[path.basename(imagesFile)] = sha256Hex(imagesRaw);
+  hashes[path.basename(labelsFile)] = sha256Hex(labelsRaw);
   const images = parseIdx(imagesRaw, imagesFile, 3);
   const labels = parseIdx(labelsRaw, labelsFile, 1);
   const [count = 0, rows, columns] = images.dimensions;

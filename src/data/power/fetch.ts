@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { DataError, UnavailableError } from "../../core/errors.js";
 import { readPowerData } from "./reader.js";
+import { sha256Hex } from "../../core/hash.js";
 
 // Downloads the UCI archive, checks it, and unpacks household_power_consumption.txt. There is no
 // published SHA-256 for the archive, so the check is: the archive's hash against `expectedSha256`
@@ -36,7 +36,7 @@ export async function fetchPowerData(options: { directory: string; url?: string;
       { cause: error },
     );
   }
-  const archiveSha256 = createHash("sha256").update(archive).digest("hex");
+  const archiveSha256 = sha256Hex(archive);
   if (options.expectedSha256 && archiveSha256 !== options.expectedSha256.toLowerCase()) {
     throw new DataError(`${url}: SHA-256 ${archiveSha256}, expected ${options.expectedSha256}; the download is corrupt or the archive changed`);
   }

@@ -4,6 +4,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { DataError } from "../../core/errors.js";
 import { COLUMN_COUNT, isoMinute, MINUTE_MS, parseDate, parseTime, parseValue, POWER_HEADER, VALUE_BOUNDS, VALUE_COLUMNS, type ValueColumn } from "./format.js";
+import { sha256Hex } from "../../core/hash.js";
 
 const MINIMUM = Float64Array.from(VALUE_COLUMNS, (column) => VALUE_BOUNDS[column].min);
 const MAXIMUM = Float64Array.from(VALUE_COLUMNS, (column) => VALUE_BOUNDS[column].max);
@@ -104,7 +105,7 @@ export async function readPowerData(source: PowerSource, onRow: RowHandler): Pro
   }
   const dataVersion = summaries.length === 1
     ? summaries[0]!.sha256
-    : createHash("sha256").update(summaries.map((file) => `${path.basename(file.path)}:${file.sha256}`).sort().join("\n")).digest("hex");
+    : sha256Hex(summaries.map((file) => `${path.basename(file.path)}:${file.sha256}`).sort().join("\n"));
   return {
     files: summaries,
     rows,

@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { tableFromIPC, type Table } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { DataError } from "../../core/errors.js";
 import { detectTradeFileFormat, type TradeFileFormat } from "./formats.js";
 import { parseTradesCsv } from "./read-csv.js";
 import { tableToTradeColumns, type TradeColumns } from "./trade-columns.js";
+import { readFileOr } from "../../core/files.js";
 
 // Parquet goes through parquet-wasm (the Rust parquet crate in WebAssembly) into an Arrow IPC
 // stream, then apache-arrow; Arrow IPC is read by apache-arrow directly; CSV by our own parser.
@@ -51,11 +51,6 @@ export function decodeTrades(bytes: Uint8Array, file: string): ReadTrades {
 
 /** Reads one trade file in Parquet, Arrow IPC (file or stream) or CSV. */
 export async function readTradesFile(file: string): Promise<ReadTrades> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new DataError(`cannot read trade file ${file}: ${(error as NodeJS.ErrnoException).code ?? reason(error)}`, { cause: error });
-  }
+  const bytes = await readFileOr(file, (why, cause) => new DataError(`cannot read trade file ${file}: ${why}`, { cause }));
   return decodeTrades(bytes, file);
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UsageError } from "../../core/errors.js";
-import { listFilesRecursive } from "../file-store.js";
+import { listFilesRecursive } from "../../core/files.js";
 import type { Environment } from "./credentials.js";
 import type { MlflowHttpClient } from "./http-client.js";
 

@@ -4,10 +4,11 @@ import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
 import { InterruptedError } from "../../core/errors.js";
+import { roundMetrics } from "../../core/metrics.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
-import { epochReporting, evaluateBatches, logImageRunInputs, recordExecution, recordImageRunInputs, roundMetrics, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
+import { epochReporting, evaluateBatches, logImageRunInputs, recordExecution, recordImageRunInputs, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";

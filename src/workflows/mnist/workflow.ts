@@ -3,9 +3,10 @@ import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
 import { InterruptedError } from "../../core/errors.js";
+import { roundMetrics } from "../../core/metrics.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, tensorBatchSource } from "../../tf/fit.js";
-import { epochReporting, logImageRunInputs, recordExecution, recordImageRunInputs, roundMetrics, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
+import { epochReporting, logImageRunInputs, recordExecution, recordImageRunInputs, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";

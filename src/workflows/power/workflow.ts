@@ -4,6 +4,7 @@ import { CALENDAR_FEATURES, targetLagName } from "./features.js";
 import { sliceRows, type RowRange } from "./split.js";
 import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
+import { roundMetrics } from "../../core/metrics.js";
 import type { WorkflowModule } from "../types.js";
 import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
@@ -121,7 +122,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
       ...prefixed("test_naive_168h_", week),
       test_skill_vs_seasonal_naive: skillScore(model.rmse, [day.rmse, week.rmse]),
     };
-    reporter.log.info(Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000])), "evaluated on the held-out weeks");
+    reporter.log.info(roundMetrics(metrics), "evaluated on the held-out weeks");
     if (params.predictions_file) {
       await writePredictions(params.predictions_file, table.columns, test.values, test.labels, predictions, table.targetTimes.subarray(split.test.begin, split.test.end));
       reporter.log.info({ file: params.predictions_file }, "wrote test features and predictions");

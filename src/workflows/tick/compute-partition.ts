@@ -1,16 +1,16 @@
-import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { listPartitionDates, partitionDirectory, previousPartitionDate } from "../../data/tick/partitions.js";
 import { DataError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../core/fs-atomic.js";
-import { codeVersion } from "./code-version.js";
+import { manifestCodeVersion } from "../../core/code-version.js";
 import { FEATURE_FILE_NAME, featureSetHash, featureSetOf, MANIFEST_FILE_NAME, QUARANTINE_FILE_NAME } from "./feature-set.js";
 import { featureTable, featureTableBytes } from "./feature-table.js";
 import { computeFeatures } from "./features.js";
 import { manifestBytes, readManifest, sourceFingerprint, type PartitionManifest } from "./manifest.js";
 import type { TickFeatureParams } from "./params.js";
 import { prepareDay, readPartitionInput, type PreparedDay, type RawInputFile } from "./partition-input.js";
+import { sha256Hex } from "../../core/hash.js";
 
 // One date partition end to end: read + hash inputs (and the previous partition's, for the
 // lookback), skip when the manifest says nothing changed, else validate, quarantine, check the
@@ -37,10 +37,6 @@ export interface FeaturePartitionResult {
   manifest: PartitionManifest;
   /** This partition's prepared input, for the next date of a range run (absent when skipped). */
   prepared?: PreparedDay;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 export interface PartitionSources {
@@ -74,7 +70,7 @@ export async function upToDateManifest(outputRoot: string, sources: PartitionSou
   const recorded = sourceFingerprint(manifest.inputs, manifest.lookback?.inputs ?? [], manifest.feature_set.hash);
   if (recorded !== sources.fingerprint) return undefined;
   try {
-    return sha256(await readFile(path.join(directory, manifest.output.file))) === manifest.output.sha256 ? manifest : undefined;
+    return sha256Hex(await readFile(path.join(directory, manifest.output.file))) === manifest.output.sha256 ? manifest : undefined;
   } catch {
     return undefined;
   }
@@ -122,10 +118,10 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
     lookback: previous ? { date: previous.date, inputs: previous.inputs } : null,
     rows: { read: today.rowsRead, accepted: today.rowsAccepted, rejected },
     rejects_by_reason: today.rejectCounts,
-    output: { file: FEATURE_FILE_NAME, format: "arrow-ipc-file", sha256: sha256(bytes), bytes: bytes.byteLength, rows: columns.rowCount },
-    quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256(quarantineBytes), rows: rejected } : null,
+    output: { file: FEATURE_FILE_NAME, format: "arrow-ipc-file", sha256: sha256Hex(bytes), bytes: bytes.byteLength, rows: columns.rowCount },
+    quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256Hex(quarantineBytes), rows: rejected } : null,
     feature_set: { hash, revision: featureSet.revision, params: featureSet.params, columns: featureSet.columns },
-    code_version: await codeVersion(),
+    code_version: await manifestCodeVersion(),
   };
   await writeFileAtomic(path.join(directory, MANIFEST_FILE_NAME), manifestBytes(manifest));
   return { date, status: "computed", manifest, prepared: today };

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { tableFromIPC, type Data, type Table } from "apache-arrow";
 import { DataError } from "../../core/errors.js";
 import type { TrainingWindow, WindowPartition } from "./training-window.js";
+import { sha256Hex } from "../../core/hash.js";
+import { readFileOr } from "../../core/files.js";
 
 // The rows of a training window as one row-major float64 matrix for LightGBM, plus what the
 // split needs (bar time and symbol per row) and the three-class label.
@@ -32,10 +32,6 @@ export interface TickDesignMatrix {
   symbols: string[];
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 /** The feature columns of a partition, in file order (the same in every partition of one feature set). */
 export function featureColumnNames(table: Table): string[] {
   return table.schema.fields.map((field) => field.name).filter((name) => !NON_FEATURE_COLUMNS.has(name));
@@ -43,15 +39,10 @@ export function featureColumnNames(table: Table): string[] {
 
 async function readPartitionTable(partition: WindowPartition): Promise<Table> {
   const file = path.join(partition.directory, partition.manifest.output.file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new DataError(`${file}: cannot read the features of ${partition.date}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
+  const bytes = await readFileOr(file, (reason) => new DataError(`${file}: cannot read the features of ${partition.date}: ${reason}`));
   // The manifest is the commitment the data version hashes: a features file that changed after
   // its manifest was written is not the data this run would claim it trained on.
-  if (sha256(bytes) !== partition.manifest.output.sha256) throw new DataError(`${file}: content does not match its manifest's sha256; recompute ${partition.date} with \`train tick features --force\``);
+  if (sha256Hex(bytes) !== partition.manifest.output.sha256) throw new DataError(`${file}: content does not match its manifest's sha256; recompute ${partition.date} with \`train tick features --force\``);
   try {
     return tableFromIPC(bytes);
   } catch (error) {

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { TickFeatureParams } from "./params.js";
+import { sha256Hex } from "../../core/hash.js";
 
 // The feature-set hash names "what the features mean": every output column with its formula and
 // every parameter that changes a number. A partition whose manifest holds the same input hashes
@@ -60,5 +60,5 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function featureSetHash(params: TickFeatureParams): string {
-  return createHash("sha256").update(canonicalJson(featureSetOf(params))).digest("hex");
+  return sha256Hex(canonicalJson(featureSetOf(params)));
 }

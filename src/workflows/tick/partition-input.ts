@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { listPartitionFiles } from "../../data/tick/partitions.js";
 import { QuarantineWriter } from "../../data/tick/quarantine.js";
@@ -9,6 +7,8 @@ import { DataError } from "../../core/errors.js";
 import { BarAccumulator, type DayBars, type TickRuleState } from "./bars.js";
 import type { InputFileEntry } from "./manifest.js";
 import { barNanos, type TickFeatureParams } from "./params.js";
+import { sha256Hex } from "../../core/hash.js";
+import { readFileOr } from "../../core/files.js";
 
 // One partition's input: its files read once into memory (hashed from the same bytes that are
 // decoded), then validated and rolled up into bars file by file.
@@ -34,14 +34,9 @@ export async function readPartitionInput(inputRoot: string, date: string): Promi
   const files = await listPartitionFiles(inputRoot, date);
   return Promise.all(
     files.map(async (file) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(file);
-      } catch (error) {
-        throw new DataError(`cannot read trade file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-      }
+      const bytes = await readFileOr(file, (reason, cause) => new DataError(`cannot read trade file ${file}: ${reason}`, { cause }));
       const relative = path.relative(inputRoot, file).split(path.sep).join("/");
-      return { path: relative, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+      return { path: relative, bytes, sha256: sha256Hex(bytes) };
     }),
   );
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { datesBetween, isValidDate, listPartitionDates, partitionDirectory } from "../../data/tick/partitions.js";
@@ -6,6 +5,7 @@ import { DataError, UsageError } from "../../core/errors.js";
 import { featureSetHash, MANIFEST_FILE_NAME } from "./feature-set.js";
 import { manifestSchema, type PartitionManifest } from "./manifest.js";
 import { featureParamsOf, type TickParams } from "./params.js";
+import { sha256Hex } from "../../core/hash.js";
 
 // The training window: the feature partitions with dates in (as_of - window, as_of]. Training
 // refuses a window with holes (a weekday without a complete partition is a late or failed
@@ -29,7 +29,7 @@ export interface TrainingWindow {
   asOf: string;
   partitions: WindowPartition[];
   featureSetHash: string;
-  /** SHA-256 over "date sha256(manifest.json)" lines, sorted by date. */
+  /** SHA-256 over "date sha256Hex(manifest.json)" lines, sorted by date. */
   dataVersion: string;
 }
 
@@ -64,7 +64,7 @@ async function readWindowPartition(root: string, date: string): Promise<WindowPa
     return undefined;
   }
   if (!parsed.success) return undefined;
-  return { date, directory, manifest: parsed.data, manifestSha256: createHash("sha256").update(bytes).digest("hex") };
+  return { date, directory, manifest: parsed.data, manifestSha256: sha256Hex(bytes) };
 }
 
 function describeHashGroups(partitions: readonly WindowPartition[]): string {
@@ -112,6 +112,6 @@ export async function resolveTrainingWindow(params: Pick<TickParams, "features_d
         "train with the params the features were computed with, or recompute them with `train tick features --force`",
     );
   }
-  const dataVersion = createHash("sha256").update(partitions.map((partition) => `${partition.date} ${partition.manifestSha256}\n`).join("")).digest("hex");
+  const dataVersion = sha256Hex(partitions.map((partition) => `${partition.date} ${partition.manifestSha256}\n`).join(""));
   return { featuresRoot: root, from, asOf, partitions, featureSetHash: hash as string, dataVersion };
 }

@@ -1,12 +1,13 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Booster, Dataset, train, type IterationReport, type LightGBMParameters } from "../../lightgbm/index.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
+import { roundMetrics } from "../../core/metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
 import { dataTags, readTickTrainingData, tickTrainingData } from "./training-data.js";
+import { readTextFileOr } from "../../core/files.js";
 
 // `train tick`: LightGBM binary classifier "next label_horizon_bars bars go up beyond the dead
 // band" on the window's bar features, early-stopped on the validation period and scored on the
@@ -35,10 +36,6 @@ function lightgbmParameters(params: TickParams): LightGBMParameters {
     num_threads: 1,
     verbosity: -1,
   };
-}
-
-function rounded(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Math.round(value * 10000) / 10000]));
 }
 
 export const tickWorkflow: WorkflowModule<TickParams> = {
@@ -83,7 +80,7 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       };
       await context.logMetrics(summary);
       await context.logParams({ lightgbm_parameters: JSON.stringify(parameters), features: data.matrix.featureNames.join(",") });
-      reporter.log.info(rounded(summary), "LightGBM trained");
+      reporter.log.info(roundMetrics(summary), "LightGBM trained");
       // Which bar features carry the signal, per run: drift in these is the first thing to look at.
       const gain = booster.featureImportance("gain");
       await context.logMetrics(Object.fromEntries(data.matrix.featureNames.map((name, index) => [`importance_gain_${name}`, gain[index] ?? 0])));
@@ -102,12 +99,7 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
   async evaluate(context, modelDirectory) {
     const data = await tickTrainingData(context);
     const modelFile = path.join(modelDirectory, MODEL_FILE);
-    let modelText: string;
-    try {
-      modelText = await readFile(modelFile, "utf8");
-    } catch (error) {
-      throw new DataError(`no LightGBM model at ${modelFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
+    const modelText = await readTextFileOr(modelFile, (reason) => new DataError(`no LightGBM model at ${modelFile}: ${reason}`));
     const booster = await Booster.loadModelFromString(modelText);
     try {
       const numColumns = data.matrix.featureNames.length;
@@ -118,7 +110,7 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       const metrics = binaryMetrics(probabilities, data.test.target, data.trainingPositiveRate);
       if (Number.isNaN(metrics.auc)) throw new DataError(`the test period has only one class (positive rate ${metrics.positive_rate}): AUC is undefined; widen --window`);
       const result = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [`test_${key}`, value]));
-      context.reporter.log.info(rounded(result), "evaluated on the test period");
+      context.reporter.log.info(roundMetrics(result), "evaluated on the test period");
       return result;
     } finally {
       booster.dispose();
