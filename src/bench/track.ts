@@ -2,6 +2,7 @@
 // `<workflow experiment>-bench`, so speed across machines and versions can be compared in the UI.
 import type { TrackingStore } from "../tracking/store.js";
 import type { BenchResult } from "./measure.js";
+import { KIND_TAG, MLFLOW_SOURCE_TYPE_TAG, WORKFLOW_TAG } from "../tracking/tags.js";
 
 export async function trackBenchResult(store: TrackingStore, experiment: string, result: BenchResult): Promise<{ runId: string; experimentId: string }> {
   const experimentId = await store.getOrCreateExperiment(`${experiment}-bench`);
@@ -10,7 +11,7 @@ export async function trackBenchResult(store: TrackingStore, experiment: string,
     experimentId,
     runName: `bench-${result.workflow}-${result.backend}-${result.execution}-b${result.batchSize}`,
     startTime: now,
-    tags: { "podtrain.kind": "benchmark", "podtrain.workflow": result.workflow, "mlflow.source.type": "LOCAL" },
+    tags: { [KIND_TAG]: "benchmark", [WORKFLOW_TAG]: result.workflow, [MLFLOW_SOURCE_TYPE_TAG]: "LOCAL" },
   });
   const metrics = {
     images_per_second: result.imagesPerSecond,

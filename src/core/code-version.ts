@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 
 // The one reader of "which code is this": package version plus the git SHA. In the container
 // image there is no .git, so the image build passes PODTRAIN_GIT_SHA (and PODTRAIN_IMAGE).
-// Runs record it as tags; tick feature manifests record it as { package, git_sha }.
+// Runs record it as tags (tracking/tags.ts: codeVersionTags); tick feature manifests record it as { package, git_sha }.
 
 const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -64,14 +64,4 @@ export function manifestCodeVersion(): Promise<ManifestCodeVersion> {
     return { package: `${packageJson.name}@${packageJson.version}`, git_sha: gitSha || null };
   })();
   return manifestVersion;
-}
-
-/** The tags MLflow's UI shows for code version, plus ours. */
-export function codeVersionTags(version: CodeVersion): Record<string, string> {
-  return {
-    "podtrain.version": version.packageVersion,
-    ...(version.gitSha ? { "mlflow.source.git.commit": version.gitSha } : {}),
-    ...(version.gitDirty === undefined ? {} : { "podtrain.git_dirty": String(version.gitDirty) }),
-    ...(version.imageTag ? { "podtrain.image": version.imageTag } : {}),
-  };
 }

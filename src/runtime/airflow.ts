@@ -1,5 +1,6 @@
 import path from "node:path";
 import { writeFileAtomic } from "../core/fs-atomic.js";
+import { AIRFLOW_DAG_ID_TAG, AIRFLOW_RUN_ID_TAG, AIRFLOW_TASK_ID_TAG, AIRFLOW_TRY_NUMBER_TAG } from "../tracking/tags.js";
 
 // KubernetesPodOperator reads a task's return value from this file (do_xcom_push=True), and
 // Airflow exports the task identity to the environment as AIRFLOW_CTX_*.
@@ -28,10 +29,10 @@ export function defaultRunKey(identity: AirflowIdentity | undefined): string | u
 export function airflowTags(identity: AirflowIdentity | undefined): Record<string, string> {
   if (!identity) return {};
   return {
-    "airflow.dag_id": identity.dagId,
-    "airflow.run_id": identity.runId,
-    "airflow.task_id": identity.taskId,
-    ...(identity.tryNumber ? { "airflow.try_number": identity.tryNumber } : {}),
+    [AIRFLOW_DAG_ID_TAG]: identity.dagId,
+    [AIRFLOW_RUN_ID_TAG]: identity.runId,
+    [AIRFLOW_TASK_ID_TAG]: identity.taskId,
+    ...(identity.tryNumber ? { [AIRFLOW_TRY_NUMBER_TAG]: identity.tryNumber } : {}),
   };
 }
 

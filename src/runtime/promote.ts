@@ -2,6 +2,7 @@ import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
 import { airflowIdentityFromEnvironment } from "./airflow.js";
 import { UsageError } from "../core/errors.js";
+import { GATE_PASSED_TAG, GATE_REASON_TAG, PROMOTION_TAG_PREFIX, SUPERSEDED_BY_TAG } from "../tracking/tags.js";
 
 export interface PromotionInput {
   store: TrackingStore;
@@ -29,11 +30,8 @@ export interface PromotionRecord {
   unchanged?: boolean;
 }
 
-const AUDIT_TAG_PREFIX = "podtrain.promotion";
-/** On the version an alias moved away from: which version took it, so no demotion is silent. */
-export const SUPERSEDED_BY_TAG = "podtrain.superseded_by";
-/** Written by registration on the run: whether the metric gate passed. */
-const GATE_PASSED_TAG = "podtrain.gate.passed";
+/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
+export { SUPERSEDED_BY_TAG } from "../tracking/tags.js";
 const MINIMUM_REASON_LENGTH = 3;
 
 /**
@@ -54,7 +52,7 @@ export async function promoteModelVersion(input: PromotionInput): Promise<Promot
       throw new UsageError(`${input.model} version ${input.version} comes from run ${candidate.runId}, which is ${run.info.status}, not FINISHED: only a finished run's model can be promoted`);
     }
     if (run.tags[GATE_PASSED_TAG] !== undefined && run.tags[GATE_PASSED_TAG] !== "true") {
-      throw new UsageError(`${input.model} version ${input.version} did not pass its registration gate (${run.tags["podtrain.gate.reason"] ?? "no reason recorded"}): it cannot be promoted`);
+      throw new UsageError(`${input.model} version ${input.version} did not pass its registration gate (${run.tags[GATE_REASON_TAG] ?? "no reason recorded"}): it cannot be promoted`);
     }
   }
   const previous = await registry.getModelVersionByAlias(input.model, input.alias);
@@ -73,10 +71,10 @@ export async function promoteModelVersion(input: PromotionInput): Promise<Promot
   if (previous?.version === input.version) return { ...record, previous_version: null, unchanged: true };
   await registry.setAlias(input.model, input.alias, input.version);
   const entry = JSON.stringify(record);
-  await registry.setModelVersionTag(input.model, input.version, `${AUDIT_TAG_PREFIX}.${now.getTime()}`, entry);
-  await registry.setModelVersionTag(input.model, input.version, `${AUDIT_TAG_PREFIX}.latest`, entry);
+  await registry.setModelVersionTag(input.model, input.version, `${PROMOTION_TAG_PREFIX}.${now.getTime()}`, entry);
+  await registry.setModelVersionTag(input.model, input.version, `${PROMOTION_TAG_PREFIX}.latest`, entry);
   if (previous) {
-    await registry.setModelVersionTag(input.model, previous.version, `${AUDIT_TAG_PREFIX}.${now.getTime()}`, JSON.stringify({ ...record, replaced_by: input.version }));
+    await registry.setModelVersionTag(input.model, previous.version, `${PROMOTION_TAG_PREFIX}.${now.getTime()}`, JSON.stringify({ ...record, replaced_by: input.version }));
     await registry.setModelVersionTag(input.model, previous.version, SUPERSEDED_BY_TAG, JSON.stringify({ version: input.version, alias: input.alias, at: record.at, approved_by: record.approved_by }));
   }
   return record;

@@ -3,13 +3,14 @@ import type { WorkflowSpec } from "../config/schema.js";
 import type { TrackingStore } from "../tracking/store.js";
 import { InterruptedError } from "../core/errors.js";
 import { type GateDecision, decideGate } from "./gate.js";
+import { AIRFLOW_TAG_PREFIX, DATA_TAG_PREFIX, GATE_METRIC_TAG, GATE_PASSED_TAG, GATE_REASON_TAG, GATE_VALUE_TAG, GIT_DIRTY_TAG, IMAGE_TAG, LOGGED_MODEL_TAG, MLFLOW_GIT_COMMIT_TAG, PROMOTED_BY_TAG, RUN_KEY_TAG, VERSION_TAG, WORKFLOW_TAG } from "../tracking/tags.js";
 
 export interface RegistrationResult {
   gate: GateDecision;
   version?: string;
 }
 
-const LINEAGE_TAG_PREFIXES = ["data.", "podtrain.version", "podtrain.image", "podtrain.git_dirty", "podtrain.run_key", "podtrain.workflow", "airflow.", "mlflow.source.git.commit"];
+const LINEAGE_TAG_PREFIXES = [DATA_TAG_PREFIX, VERSION_TAG, IMAGE_TAG, GIT_DIRTY_TAG, RUN_KEY_TAG, WORKFLOW_TAG, AIRFLOW_TAG_PREFIX, MLFLOW_GIT_COMMIT_TAG];
 
 /**
  * Gated registration, never silent promotion: a passing run becomes a new model version with
@@ -44,7 +45,7 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
   const champion = await store.registry.getModelVersionByAlias(name, spec.registry.champion_alias);
   const championValue = champion?.runId && champion.runId !== runId ? (await store.getRun(champion.runId)).metrics[spec.gate.metric] : undefined;
   const gate = decideGate(spec.gate, run.metrics, championValue);
-  await store.logBatch(runId, { tags: { "podtrain.gate.passed": String(gate.passed), "podtrain.gate.reason": gate.reason } });
+  await store.logBatch(runId, { tags: { [GATE_PASSED_TAG]: String(gate.passed), [GATE_REASON_TAG]: gate.reason } });
   if (already) {
     log.info({ model: name, version: already.version }, "model version for this run already registered");
     return { gate, version: already.version };
@@ -53,16 +54,16 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
     log.warn({ reason: gate.reason }, "registration gate not passed: nothing registered");
     return { gate };
   }
-  const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== "podtrain.gate.reason"));
+  const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== GATE_REASON_TAG));
   // MLflow 3: a version points at the logged model when the server has one for this run.
-  const loggedModelId = run.tags["podtrain.logged_model_id"];
+  const loggedModelId = run.tags[LOGGED_MODEL_TAG];
   stopIfInterrupted();
   const version = await store.registry.createModelVersion({
     name,
     source: loggedModelId ? `models:/${loggedModelId}` : input.modelUri,
     ...(loggedModelId ? { modelId: loggedModelId } : {}),
     runId,
-    tags: { ...lineage, "podtrain.gate.metric": spec.gate.metric, "podtrain.gate.value": String(gate.value), "podtrain.gate.reason": gate.reason },
+    tags: { ...lineage, [GATE_METRIC_TAG]: spec.gate.metric, [GATE_VALUE_TAG]: String(gate.value), [GATE_REASON_TAG]: gate.reason },
   });
   // At most one version per run, even when two attempts register at once: version numbers are
   // assigned in commit order, so whoever created a higher one sees the lower one and deletes its own.
@@ -76,7 +77,7 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {
     await store.registry.setAlias(name, spec.registry.champion_alias, version.version);
-    await store.registry.setModelVersionTag(name, version.version, "podtrain.promoted_by", "auto_promote (spec)");
+    await store.registry.setModelVersionTag(name, version.version, PROMOTED_BY_TAG, "auto_promote (spec)");
   }
   log.info({ model: name, version: version.version, alias: spec.registry.candidate_alias }, "registered model version");
   return { gate, version: version.version };

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import { type AirflowIdentity, airflowTags } from "./airflow.js";
 import { RunOwnedError, SpecError } from "../core/errors.js";
+import { ERROR_TAG, LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../tracking/tags.js";
 
 // Exactly one run per run key, even when two attempts of one Airflow task run at once (a zombie
 // pod and its retry). MLflow has no unique constraint, so:
@@ -17,10 +18,8 @@ import { RunOwnedError, SpecError } from "../core/errors.js";
 // A retry that finds the run RUNNING with a fresh lease exits 75 ("owned by … alive n s ago");
 // with an expired lease the owner is taken to be dead and the retry takes the run over.
 
-export const RUN_KEY_TAG = "podtrain.run_key";
-export const LEASE_OWNER_TAG = "podtrain.lease.owner";
-export const LEASE_HEARTBEAT_TAG = "podtrain.lease.heartbeat";
-export const ERROR_TAG = "podtrain.error";
+/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
+export { ERROR_TAG, LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../tracking/tags.js";
 
 /** Default lease: long enough for a slow server, short enough that Airflow's retry delay covers it. */
 const DEFAULT_LEASE_SECONDS = 120;

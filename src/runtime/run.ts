@@ -6,7 +6,7 @@ import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
-import { codeVersionTags, readCodeVersion } from "../core/code-version.js";
+import { readCodeVersion } from "../core/code-version.js";
 import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
 import { DataError, exitCodeOf, InterruptedError, PodtrainError, RunOwnedError, UsageError } from "../core/errors.js";
 import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
@@ -17,22 +17,18 @@ import {
   canonicalRun,
   claimRun,
   currentAttempt,
-  ERROR_TAG,
   leaseMilliseconds,
   leaseTags,
   reconcileCreated,
-  RUN_KEY_TAG,
   startHeartbeat,
   verifyOwnership,
 } from "./run-ownership.js";
 import { redactSecrets } from "./redact.js";
+import { codeVersionTags, EPOCHS_LOGGED_TAG, ERROR_TAG, LOGGED_MODEL_TAG, RUN_KEY_TAG, SPEC_TAG, STAGES_DONE_TAG, WORKFLOW_TAG } from "../tracking/tags.js";
 
 export const STAGES = ["all", "fit", "evaluate", "register"] as const;
 export type Stage = (typeof STAGES)[number];
 
-const STAGES_DONE_TAG = "podtrain.stages_done";
-/** Training epochs whose metrics are logged: a resumed run does not log them again. */
-const EPOCHS_LOGGED_TAG = "podtrain.fit.epochs_logged";
 
 export interface RunOptions {
   definition: WorkflowDefinition;
@@ -116,8 +112,8 @@ async function openRun(options: RunOptions, experimentId: string, runKey: string
       // Taken right before the request: the race's winner is the earliest start time.
       startTime: Date.now(),
       tags: {
-        "podtrain.workflow": options.definition.name,
-        "podtrain.spec": path.basename(loaded.file),
+        [WORKFLOW_TAG]: options.definition.name,
+        [SPEC_TAG]: path.basename(loaded.file),
         ...(runKey ? { [RUN_KEY_TAG]: runKey } : {}),
         ...leaseTags(attempt),
         ...codeVersionTags(code),
@@ -315,7 +311,8 @@ function assertFiniteMetrics(runId: string, metrics: Record<string, number>): vo
   throw new DataError(`run ${runId} produced non-finite metrics (${bad.map(([key, value]) => `${key}=${value}`).join(", ")}): the input data holds out-of-range values or training diverged; nothing is registered`);
 }
 
-export const LOGGED_MODEL_TAG = "podtrain.logged_model_id";
+/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
+export { LOGGED_MODEL_TAG } from "../tracking/tags.js";
 
 /**
  * On an MLflow 3 server the model is also logged as a logged model linked to the run, which is

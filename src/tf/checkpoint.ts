@@ -8,8 +8,10 @@ import type { Checkpoint, CheckpointStore } from "../runtime/checkpoints.js";
 import type { WorkflowContext } from "../workflows/types.js";
 import type { TensorFlowModule } from "./backend.js";
 import type { CheckpointPolicy, ExecutionMode, FitOptions, LoopPosition, TrainStep } from "./fit.js";
+import { RESUMED_FROM_TAG } from "../tracking/tags.js";
 
-export const RESUMED_FROM_TAG = "podtrain.resumed_from";
+/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
+export { RESUMED_FROM_TAG } from "../tracking/tags.js";
 const MILLISECONDS_PER_MINUTE = 60_000;
 
 interface TensorEntry {

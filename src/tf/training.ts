@@ -6,6 +6,7 @@ import { yieldToEventLoop } from "../runtime/signals.js";
 import type { ExecutionMode } from "./execution.js";
 import type { FitOptions } from "./fit.js";
 import { LAYERS_MODEL_FORMAT } from "./model-io.js";
+import { DATA_VERSION_TAG, EXECUTION_FALLBACK_TAG, EXECUTION_TAG, stageTag } from "../tracking/tags.js";
 
 // Helpers the TensorFlow.js workflows (MNIST, CIFAR-10) share: the MLmodel flavor they log,
 // metric rounding for log lines, and evaluation streamed batch by batch so a test set never has
@@ -90,10 +91,10 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
     tensorflow_build: loaded.provision?.variant ?? "none",
     tfjs_version: loaded.tf.version.tfjs,
   };
-  const stageTags = Object.fromEntries(Object.entries(facts).map(([name, value]) => [`podtrain.${stage}.${name}`, value]));
+  const stageTags = Object.fromEntries(Object.entries(facts).map(([name, value]) => [stageTag(stage, name), value]));
   if (stage === "fit") {
     await context.setTags({
-      "data.version": dataset.dataVersion,
+      [DATA_VERSION_TAG]: dataset.dataVersion,
       "data.source": dataset.source,
       "data.train_images": String(dataset.train.count),
       "data.test_images": String(dataset.test.count),
@@ -108,7 +109,7 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
       tfjs_version: facts.tfjs_version,
     });
   } else {
-    await context.setTags({ ...stageTags, [`podtrain.${stage}.data_version`]: dataset.dataVersion, [`podtrain.${stage}.test_images`]: String(dataset.test.count) });
+    await context.setTags({ ...stageTags, [stageTag(stage, "data_version")]: dataset.dataVersion, [stageTag(stage, "test_images")]: String(dataset.test.count) });
   }
 }
 
@@ -119,7 +120,7 @@ export function logImageRunInputs(context: WorkflowContext<unknown>, loaded: Loa
 
 /** Records how the steps ran (tag podtrain.execution) and, after a fallback to eager, why. */
 export async function recordExecution(context: WorkflowContext<unknown>, step: { execution: ExecutionMode; fallbackReason?: string }): Promise<void> {
-  await context.setTags({ "podtrain.execution": step.execution, ...(step.fallbackReason ? { "podtrain.execution_fallback": step.fallbackReason.slice(0, 5000) } : {}) });
+  await context.setTags({ [EXECUTION_TAG]: step.execution, ...(step.fallbackReason ? { [EXECUTION_FALLBACK_TAG]: step.fallbackReason.slice(0, 5000) } : {}) });
   if (step.fallbackReason) context.reporter.log.info({ reason: step.fallbackReason }, "training eagerly: graph execution is not available");
 }
 

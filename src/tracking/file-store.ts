@@ -10,6 +10,7 @@ import { listFilesRecursive } from "../core/files.js";
 import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
 import { FileModelRegistry } from "./file-registry.js";
+import { MLFLOW_RUN_NAME_TAG, MLFLOW_SOURCE_NAME_TAG, MLFLOW_SOURCE_TYPE_TAG, MLFLOW_USER_TAG } from "./tags.js";
 
 // The on-disk layout of MLflow's own FileStore (mlflow/store/tracking/file_store.py), so that
 // `mlflow ui --backend-store-uri ./mlruns` opens what we write:
@@ -143,7 +144,7 @@ export class FileTrackingStore implements TrackingStore {
       user_id: os.userInfo().username,
     };
     for (const folder of ["params", "metrics", "tags", "artifacts"]) await mkdir(path.join(runDirectory, folder), { recursive: true });
-    await this.logBatch(runId, { tags: { "mlflow.runName": input.runName, "mlflow.user": meta.user_id, "mlflow.source.type": "LOCAL", "mlflow.source.name": "podtrain", ...input.tags } }, runDirectory);
+    await this.logBatch(runId, { tags: { [MLFLOW_RUN_NAME_TAG]: input.runName, [MLFLOW_USER_TAG]: meta.user_id, [MLFLOW_SOURCE_TYPE_TAG]: "LOCAL", [MLFLOW_SOURCE_NAME_TAG]: "podtrain", ...input.tags } }, runDirectory);
     await writeFileAtomic(path.join(runDirectory, META_FILE), stringifyYaml(meta));
     return infoOf(meta);
   }

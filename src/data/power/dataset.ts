@@ -1,6 +1,7 @@
 import { isoMinute, VALUE_COLUMNS } from "./format.js";
 import { HourlyResampler, type HourlySeries } from "./hourly.js";
 import { readPowerData, type PowerReadSummary, type PowerSource } from "./reader.js";
+import { DATA_VERSION_TAG } from "../../tracking/tags.js";
 
 // Minute file(s) → hourly series in one streaming pass, plus what MLflow records about the input.
 
@@ -31,7 +32,7 @@ function countNaN(values: Float64Array): number {
 export function dataVersionTags(data: PowerHourlyData): Record<string, string> {
   const { summary } = data;
   return {
-    "data.version": summary.dataVersion,
+    [DATA_VERSION_TAG]: summary.dataVersion,
     "data.source": summary.files.length === 1 ? summary.files[0]!.path : `${summary.files.length} files in ${summary.files[0]!.path.replace(/[/\\][^/\\]*$/, "")}`,
     "data.rows": String(summary.rows),
     "data.files": String(summary.files.length),

@@ -10,9 +10,10 @@ import { RestLoggedModels } from "./logged-models.js";
 import { RestModelRegistry } from "./rest-registry.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import { entriesOf, filterLiteral, recordOf, runInfoOf, type WireRun } from "./wire.js";
+import { CREATE_REQUEST_TAG, MLFLOW_SOURCE_NAME_TAG, MLFLOW_SOURCE_TYPE_TAG } from "../tags.js";
 
-/** Tag carrying a client-chosen id, so a run creation whose response was lost is found, not repeated. */
-export const CREATE_REQUEST_TAG = "podtrain.create_request_id";
+/** Moved to ../tags.ts; re-exported until every importer uses it. */
+export { CREATE_REQUEST_TAG } from "../tags.js";
 
 /** checkAvailable must answer within seconds: a pod should fail at start, not after a training. */
 const AVAILABILITY_POLICY: Partial<RetryPolicy> = { maxRetries: 2, totalTimeoutMs: 5_000, requestTimeoutMs: 3_000, baseDelayMs: 250, maxDelayMs: 1_000 };
@@ -71,7 +72,7 @@ export class RestTrackingStore implements TrackingStore {
 
   async createRun(input: { experimentId: string; runName: string; startTime: number; tags: Record<string, string> }): Promise<RunInfo> {
     const requestId = randomUUID();
-    const tags = { "mlflow.source.name": "podtrain", "mlflow.source.type": "LOCAL", ...input.tags, [CREATE_REQUEST_TAG]: requestId };
+    const tags = { [MLFLOW_SOURCE_NAME_TAG]: "podtrain", [MLFLOW_SOURCE_TYPE_TAG]: "LOCAL", ...input.tags, [CREATE_REQUEST_TAG]: requestId };
     validateBatch({ tags });
     const response = await this.client.call<{ run: WireRun }>("createRun", {
       json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime, tags: entriesOf(tags) },

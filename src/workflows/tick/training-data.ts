@@ -6,6 +6,7 @@ import { positiveRate } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
 import { resolveTrainingWindow, type TrainingWindow } from "./training-window.js";
 import { keepRows, walkForwardSplit } from "./walk-forward-split.js";
+import { DATA_VERSION_TAG } from "../../tracking/tags.js";
 
 // Window → design matrix → walk-forward split, shared by fit and evaluate. Evaluate rebuilds it
 // from the same params instead of receiving it from fit, so that the DAG's evaluate step (its
@@ -81,7 +82,7 @@ export async function readTickTrainingData(params: TickParams, reporter: Reporte
 export function dataTags(data: TickTrainingData): Record<string, string> {
   const { window, matrix } = data;
   return {
-    "data.version": window.dataVersion,
+    [DATA_VERSION_TAG]: window.dataVersion,
     "data.features_dir": window.featuresRoot,
     "data.from": window.from,
     "data.as_of": window.asOf,
