@@ -2,8 +2,8 @@ import { Option, type Command } from "commander";
 import { numberFlag } from "./flag-parsers.js";
 import { requireDate, scanPartitionRoot } from "../data/tick/partitions.js";
 import path from "node:path";
-import { DataError, SpecError, UsageError } from "../core/errors.js";
-import { loadSpecFile, specPathFor } from "../config/load.js";
+import { DataError, UsageError } from "../core/errors.js";
+import { loadSpecFile, parseParams, specPathFor } from "../config/load.js";
 import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
 
 // `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range
@@ -39,17 +39,8 @@ export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFe
     Object.entries({ bar: flags.bar, label_horizon_bars: flags.horizon, dead_band_bps: flags.deadBandBps, max_reject_fraction: flags.maxRejectFraction, universe: flags.universe })
       .filter(([, value]) => value !== undefined),
   );
-  // The spec's own values first, with its file:line, whatever the flags say.
-  const own = tickFeatureParamsSchema.safeParse(fromSpec);
-  if (!own.success) throw new SpecError(loaded.describe(own.error, ["params"]));
-  const result = tickFeatureParamsSchema.safeParse({ ...fromSpec, ...overrides });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = String(issue?.path[0] ?? "");
-    if (key in overrides) throw new UsageError(`${FLAG_OF[key] ?? key}: ${issue?.message}`);
-    throw new UsageError(loaded.describe(result.error, ["params"]));
-  }
-  return result.data;
+  // The spec's own values first, with its file:line, whatever the flags say; then the flags.
+  return parseParams(loaded, tickFeatureParamsSchema, overrides, { specParams: fromSpec, flagOf: (key) => FLAG_OF[key] ?? key });
 }
 
 export async function runTickFeatures(flags: FeaturesFlags, print: (line: string) => void): Promise<void> {

@@ -1,60 +1,18 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { SpecError, UsageError } from "../core/errors.js";
 import { specSchema, type WorkflowSpec } from "./schema.js";
-import { readTextFileOr } from "../core/files.js";
+import { describeIssue, loadYaml } from "./yaml.js";
+
+/** Moved to ./yaml.ts with the one YAML loader; re-exported for existing importers. */
+export { describeIssue } from "./yaml.js";
 
 /** The repository's models/ folder, found relative to this module (src/ or dist/). */
 export const MODELS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");
 
 export function specPathFor(registeredModel: string): string {
   return path.join(MODELS_DIRECTORY, `${registeredModel}.yaml`);
-}
-
-interface ParsedYaml {
-  value: unknown;
-  lineOf(pathInFile: ReadonlyArray<PropertyKey>): number | undefined;
-}
-
-function parseYaml(text: string, file: string): ParsedYaml {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const firstError = document.errors[0];
-  if (firstError) {
-    const line = firstError.linePos?.[0]?.line;
-    throw new SpecError(`${file}${line ? `:${line}` : ""}: not valid YAML: ${firstError.message.split("\n")[0]}`);
-  }
-  let value: unknown;
-  try {
-    // toJS refuses alias bombs ("billion laughs": maxAliasCount) instead of expanding them.
-    value = document.toJS({ maxAliasCount: 100 });
-  } catch (cause) {
-    throw new SpecError(`${file}: not a usable YAML spec: ${(cause as Error).message.split("\n")[0]}`, { cause });
-  }
-  return {
-    value,
-    lineOf(pathInFile) {
-      // Walk up to the deepest node that exists, so a missing key points at its parent.
-      for (let depth = pathInFile.length; depth >= 0; depth -= 1) {
-        const node = document.getIn(pathInFile.slice(0, depth) as unknown[], true) as { range?: [number] } | undefined;
-        if (node && typeof node === "object" && node.range) return lineCounter.linePos(node.range[0]).line;
-      }
-      return undefined;
-    },
-  };
-}
-
-/** Formats the first issue of a zod error as `file:line: path.inside: what was expected`. */
-export function describeIssue(file: string, error: z.ZodError, parsed?: ParsedYaml, prefix: PropertyKey[] = []): string {
-  const issue = error.issues[0];
-  if (!issue) return `${file}: invalid`;
-  const fullPath = [...prefix, ...issue.path];
-  const line = parsed?.lineOf(fullPath);
-  const where = fullPath.length > 0 ? fullPath.map(String).join(".") : "(top level)";
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more issue${error.issues.length > 2 ? "s" : ""})` : "";
-  return `${file}${line ? `:${line}` : ""}: ${where}: ${issue.message}${more}`;
 }
 
 export interface LoadedSpec {
@@ -65,22 +23,17 @@ export interface LoadedSpec {
 }
 
 export async function loadSpecFile(file: string): Promise<LoadedSpec> {
-  const text = await readTextFileOr(file, (reason, cause) => new SpecError(`cannot read spec ${file}: ${reason}`, { cause }));
-  const parsed = parseYaml(text, file);
-  const result = specSchema.safeParse(parsed.value);
-  if (!result.success) throw new SpecError(describeIssue(file, result.error, parsed));
-  return { file, spec: result.data, describe: (error, prefix) => describeIssue(file, error, parsed, prefix) };
+  const { value, parsed } = await loadYaml(file, specSchema, "spec");
+  return { file, spec: value, describe: (error, prefix) => describeIssue(file, error, parsed, prefix) };
 }
 
-/** Validates `spec.params` with the workflow's own schema, reporting lines in the spec file. */
 /**
  * The spec's own values, checked before any flag is merged: `epochs: -3` in the file is a broken
  * spec (exit 78 with its file:line) even when `--epochs 1` happens to hide it on this command
  * line, because the next run without the flag (a DAG task) would use it. Keys the spec leaves
  * out are not its fault: only issues on keys it sets count here.
  */
-export function checkSpecParams(loaded: LoadedSpec, schema: z.ZodType): void {
-  const own = loaded.spec.params ?? {};
+export function checkSpecParams(loaded: LoadedSpec, schema: z.ZodType, own: Record<string, unknown> = loaded.spec.params ?? {}): void {
   const result = schema.safeParse(own);
   if (result.success) return;
   const issues = result.error.issues.filter((issue) => issue.path.length > 0 && Object.hasOwn(own, String(issue.path[0])));
@@ -88,15 +41,29 @@ export function checkSpecParams(loaded: LoadedSpec, schema: z.ZodType): void {
   throw new SpecError(loaded.describe(new z.ZodError(issues), ["params"]));
 }
 
-export function parseParams<Schema extends z.ZodType>(loaded: LoadedSpec, schema: Schema, overrides: Record<string, unknown> = {}): z.infer<Schema> {
-  checkSpecParams(loaded, schema);
-  const result = schema.safeParse({ ...loaded.spec.params, ...overrides });
+export interface ParamsSource {
+  /** The spec values to use, when the schema covers only part of `params` (tick features). */
+  specParams?: Record<string, unknown>;
+  /** The flag that sets a key, for the error line; default `--key-with-dashes`. */
+  flagOf?: (key: string) => string;
+}
+
+/**
+ * The one "bad flag or bad spec?" decision: spec values are checked on their own first (exit 78
+ * with file:line), then the flags are merged; an issue on a key a flag set is a usage error
+ * (exit 64) naming the flag, anything else is the spec's.
+ */
+export function parseParams<Schema extends z.ZodType>(loaded: LoadedSpec, schema: Schema, overrides: Record<string, unknown> = {}, source: ParamsSource = {}): z.infer<Schema> {
+  const own = source.specParams ?? loaded.spec.params ?? {};
+  checkSpecParams(loaded, schema, own);
+  const result = schema.safeParse({ ...own, ...overrides });
   if (!result.success) {
     const issuePath = result.error.issues[0]?.path ?? [];
     const fromFlag = issuePath.length > 0 && String(issuePath[0]) in overrides;
     if (fromFlag) {
       const key = String(issuePath[0]);
-      throw new UsageError(`--${key.replaceAll("_", "-")}: ${result.error.issues[0]?.message}`);
+      const flag = source.flagOf?.(key) ?? `--${key.replaceAll("_", "-")}`;
+      throw new UsageError(`${flag}: ${result.error.issues[0]?.message}`);
     }
     throw new SpecError(loaded.describe(result.error, ["params"]));
   }

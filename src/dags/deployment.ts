@@ -1,9 +1,6 @@
-import { parseDocument } from "yaml";
 import { z } from "zod";
-import { SpecError } from "../core/errors.js";
-import { describeIssue } from "../config/load.js";
+import { loadYaml } from "../config/yaml.js";
 import { durationSchema } from "../config/schema.js";
-import { readTextFileOr } from "../core/files.js";
 
 // The deployment config (deploy/deployment.yaml): what differs per cluster, as opposed to the
 // workflow policy in models/*.yaml. Secrets are referenced by Kubernetes secret name and key only.
@@ -118,10 +115,5 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export const DEFAULT_DEPLOYMENT_FILE = "deploy/deployment.yaml";
 
 export async function loadDeploymentFile(file: string): Promise<Deployment> {
-  const text = await readTextFileOr(file, (reason, cause) => new SpecError(`cannot read deployment config ${file}: ${reason}`, { cause }));
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (document.errors[0]) throw new SpecError(`${file}: not valid YAML: ${document.errors[0].message.split("\n")[0]}`);
-  const result = deploymentSchema.safeParse(document.toJS());
-  if (!result.success) throw new SpecError(describeIssue(file, result.error));
-  return result.data;
+  return (await loadYaml(file, deploymentSchema, "deployment config")).value;
 }

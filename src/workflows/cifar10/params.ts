@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { BACKEND_REQUESTS } from "../../tf/backend.js";
 import { EXECUTION_MODES } from "../../tf/execution.js";
-import { TENSORFLOW_BACKENDS } from "../mnist/params.js";
 
 export const LEARNING_RATE_SCHEDULES = ["cosine", "step", "constant"] as const;
 
@@ -16,7 +16,7 @@ export const cifar10ParamsSchema = z.strictObject({
   augment: z.boolean().default(true).describe("random crop of the 4-pixel padded image and horizontal flip, drawn per batch from the seed"),
   validation_split: z.number().min(0).max(0.5).default(0.1).describe("fraction of the training images held out for validation (the last ones, like Keras)"),
   seed: z.number().int().default(42).describe("seed for weight initialisation, shuffling, augmentation and dropout"),
-  backend: z.enum(TENSORFLOW_BACKENDS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned, on the GPU when the CUDA build sees one; tensorflow-gpu: fail unless it does)"),
+  backend: z.enum(BACKEND_REQUESTS).default("auto").describe("TensorFlow.js backend (auto: native TensorFlow when provisioned, on the GPU when the CUDA build sees one; tensorflow-gpu: fail unless it does)"),
   execution: z.enum(EXECUTION_MODES).default("graph").describe("graph: each training step runs as one TensorFlow function (native backend; falls back to eager elsewhere); eager: op by op through tfjs-layers"),
   checkpoint_every_epochs: z.number().int().positive().default(1).describe("write a training checkpoint (weights, optimizer state, position) every N epochs; a retried fit resumes from the newest"),
   checkpoint_every_minutes: z.number().positive().default(10).describe("also write a checkpoint at least this often, inside an epoch if need be"),
