@@ -6,11 +6,9 @@ import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
-import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
-import { registerTickFeaturesCommand } from "./tick-features-command.js";
-import { registerTickGenerateCommand } from "./tick-generate-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
+import { registerWorkflowSubcommands } from "./workflow-subcommands.js";
 
 // Thin entry point: parse flags, run a plain async command, map typed errors to exit codes.
 
@@ -22,10 +20,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`train: ${text.trim().replace(/\s*\n\s*/g, " ")} (run with --help for usage)\n`) })
     .enablePositionalOptions()
     .exitOverride();
-  const commands = Object.fromEntries(Object.values(WORKFLOWS).map((definition) => [definition.name, registerWorkflowCommand(program, definition)]));
-  registerTickFeaturesCommand(commands.tick!);
-  registerTickGenerateCommand(commands.tick!);
-  registerPowerSubcommands(commands.power!);
+  for (const definition of Object.values(WORKFLOWS)) registerWorkflowSubcommands(registerWorkflowCommand(program, definition), definition);
   registerPromoteCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);

@@ -6,7 +6,7 @@ import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../data/p
 import { UsageError } from "../core/errors.js";
 
 // Data subcommands of `train power`: `generate` (synthetic data in the exact UCI format) and
-// `fetch` (the real archive). The entry point wires them with registerPowerSubcommands.
+// `fetch` (the real archive), wired by name from the workflow catalog (workflow-subcommands.ts).
 
 function isoDay(value: string): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
@@ -15,6 +15,11 @@ function isoDay(value: string): number {
 }
 
 export function registerPowerSubcommands(power: Command): void {
+  registerPowerGenerateCommand(power);
+  registerPowerFetchCommand(power);
+}
+
+export function registerPowerGenerateCommand(power: Command): void {
   power
     .command("generate")
     .description("write realistic synthetic household power data in the exact UCI text format (daily and weekly cycles, sub-meterings, `?` outages)")
@@ -35,6 +40,9 @@ export function registerPowerSubcommands(power: Command): void {
         process.stdout.write(`wrote ${files.length} daily files to ${path.resolve(options.outDir!)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       }
     });
+}
+
+export function registerPowerFetchCommand(power: Command): void {
   power
     .command("fetch")
     .description(`download the UCI household power archive (${UCI_POWER_URL}), check it and unpack household_power_consumption.txt`)

@@ -112,6 +112,23 @@ export const deploymentSchema = z.strictObject({
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
 
+export interface PartitionSettings {
+  feature_arguments: string[];
+  max_partitions_per_run: number;
+  max_parallel_partitions: number;
+}
+
+/** The partition-step settings of a workflow whose DAG computes partitions (defaults when unset). */
+export function partitionSettingsOf(deployment: Deployment, workflow: keyof Deployment["workflows"]): PartitionSettings {
+  // Only a partitioned workflow's entry (tick) has these keys; the others' strict schemas refuse them.
+  const settings = (deployment.workflows[workflow] ?? {}) as Partial<PartitionSettings>;
+  return {
+    feature_arguments: settings.feature_arguments ?? [],
+    max_partitions_per_run: settings.max_partitions_per_run ?? 31,
+    max_parallel_partitions: settings.max_parallel_partitions ?? 4,
+  };
+}
+
 export const DEFAULT_DEPLOYMENT_FILE = "deploy/deployment.yaml";
 
 export async function loadDeploymentFile(file: string): Promise<Deployment> {

@@ -3,11 +3,13 @@ import { SpecError } from "../core/errors.js";
 import type { PodResources, WorkflowSpec } from "../config/schema.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { parseDurationSeconds } from "../core/duration.js";
-import type { Deployment, Toleration } from "./deployment.js";
+import { partitionSettingsOf, type Deployment, type Toleration } from "./deployment.js";
+import type { OrchestrationShape } from "../workflows/types.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
 // Every step is one `train …` invocation; the argument lists below are the CLI contract the
-// DAGs rely on, kept in this one place.
+// DAGs rely on, kept in this one place. What differs per workflow (validate or partitions, GPU
+// arguments) is read from its catalog entry's data-only orchestration shape.
 
 export type DagShape = "validated" | "partitioned";
 
@@ -113,21 +115,17 @@ export function weekdaysOfCron(schedule: string | null): number[] | undefined {
   return [...days].sort((left, right) => left - right);
 }
 
-function gpuRequestFor(workflow: WorkflowSpec["workflow"], resources: PodResources, deployment: Deployment, specFile: string): GpuRequest | undefined {
+function gpuRequestFor(orchestration: OrchestrationShape, resources: PodResources, deployment: Deployment, specFile: string): GpuRequest | undefined {
   if (resources.gpu === 0) return undefined;
   const className = resources.gpu_class;
   const gpuClass = className === undefined ? undefined : deployment.gpu_classes[className];
   if (!className || !gpuClass) {
     throw new SpecError(`${specFile}: orchestration.resources.fit.gpu_class: "${className ?? ""}" is not a GPU class of the deployment config (known: ${Object.keys(deployment.gpu_classes).join(", ") || "none"})`);
   }
-  // On a GPU pod, insist on the GPU: a node without a working driver then fails the task (exit 69)
-  // instead of training on its CPU for many times longer. Only for workflows with a backend flag.
-  const backendSchema = (WORKFLOWS[workflow].paramsSchema as { shape?: Record<string, { safeParse(value: unknown): { success: boolean } }> }).shape?.backend;
-  const podArguments = backendSchema?.safeParse(GPU_BACKEND).success ? ["--backend", GPU_BACKEND] : [];
+  // On a GPU pod, insist on the GPU (the workflow's catalog entry says how, if it can).
+  const podArguments = [...orchestration.gpuFitArguments];
   return { count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
 }
-
-const GPU_BACKEND = "tensorflow-gpu";
 
 function seconds(duration: string): number {
   const value = parseDurationSeconds(duration);
@@ -168,11 +166,12 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   }
   const workflowSettings = deployment.workflows[spec.workflow];
   const extra = workflowSettings?.arguments ?? [];
-  const fitGpu = gpuRequestFor(spec.workflow, orchestration.resources.fit, deployment, specFile);
+  const input = WORKFLOWS[spec.workflow].orchestration.input;
+  const fitGpu = gpuRequestFor(WORKFLOWS[spec.workflow].orchestration, orchestration.resources.fit, deployment, specFile);
   // A GPU pool counts GPUs: steps that hold no GPU must not take its slots.
   const cpuPool = fitGpu ? "default_pool" : orchestration.pool;
-  const shape: DagShape = spec.workflow === "tick" ? "partitioned" : "validated";
-  const asOf = shape === "partitioned" ? ["--as-of", LAST_PARTITION_DATE] : [];
+  const shape: DagShape = input.kind === "partitions" ? "partitioned" : "validated";
+  const asOf = input.kind === "partitions" ? [input.windowEndFlag, LAST_PARTITION_DATE] : [];
   const cpu = orchestration.resources.default;
   const stage = (name: "fit" | "evaluate" | "register"): string[] => [spec.workflow, "--stage", name, "--xcom", ...asOf, ...extra];
 
@@ -181,15 +180,15 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   const checkpoint = checkpointVolumeOf(deployment);
   const steps: StepPlan[] = [];
   let partitions: PartitionPlan | undefined;
-  if (shape === "partitioned") {
-    const tick = deployment.workflows.tick;
+  if (input.kind === "partitions") {
+    const settings = partitionSettingsOf(deployment, spec.workflow);
     partitions = {
-      baseArguments: ["tick", "features", ...(tick?.feature_arguments ?? [])],
+      baseArguments: [spec.workflow, ...input.command, ...settings.feature_arguments],
       firstDate: FIRST_PARTITION_DATE,
       lastDate: LAST_PARTITION_DATE,
       weekdays: weekdaysOfCron(orchestration.schedule),
-      maxPartitions: tick?.max_partitions_per_run ?? 31,
-      maxParallel: tick?.max_parallel_partitions ?? 4,
+      maxPartitions: settings.max_partitions_per_run,
+      maxParallel: settings.max_parallel_partitions,
     };
     steps.push({ taskId: "features", arguments: partitions.baseArguments, ...cpuStep, pushesXcom: false, readsFitRun: false });
   } else {

@@ -1,7 +1,9 @@
+import type { LayersModel } from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { CheckpointStore } from "../runtime/checkpoints.js";
 import type { Reporter } from "../runtime/reporter.js";
 import type { WorkflowName, WorkflowSpec } from "../config/schema.js";
+import type { TensorFlowModule } from "../tf/backend.js";
 import type { SignatureSpec } from "../tracking/mlmodel.js";
 
 // What a workflow (data → model → fit → evaluate) gives the shared run lifecycle, and what it
@@ -50,6 +52,44 @@ export interface WorkflowModule<Params> {
   evaluate(context: WorkflowContext<Params>, modelDirectory: string): Promise<Record<string, number>>;
 }
 
+/**
+ * How a workflow's DAG is laid out, as plain data: the DAG generator (src/dags/task-plan.ts)
+ * reads this and imports no workflow code. Every step is one `train …` invocation.
+ */
+export interface OrchestrationShape {
+  /**
+   * What runs before fit. `validate`: one `train <name> validate` task. `partitions`: one mapped
+   * task per date, `train <name> <command…> --date D`, and the training steps then get
+   * `<windowEndFlag> <last date>` so they train on the partitions this DAG run computed.
+   */
+  input: { kind: "validate" } | { kind: "partitions"; command: readonly string[]; windowEndFlag: string };
+  /**
+   * Appended to fit's arguments on a GPU pod, to insist on the GPU: a node without a working
+   * driver then fails the task (exit 69) instead of training on its CPU for many times longer.
+   * Empty for workflows without a GPU backend (test/workflows/catalog.test.ts checks the flags parse).
+   */
+  gpuFitArguments: readonly string[];
+}
+
+export interface BenchModelOptions {
+  learningRate: number;
+  seed: number;
+}
+
+/** What `train bench <name>` needs to time the workflow's training step on synthetic input. */
+export interface BenchDefinition {
+  /** Shape of one example, without the batch dimension (NHWC). */
+  inputShape: number[];
+  classes: number;
+  /** Full training-set size, to extrapolate the time of one epoch. */
+  epochExamples: number;
+  /** The optimizer's learning rate when --learning-rate is not given: the params schema's default. */
+  defaultLearningRate: number;
+  /** A compiled model (optimizer and loss set), as the workflow compiles it. */
+  createModel(tf: TensorFlowModule, options: BenchModelOptions): Promise<LayersModel>;
+}
+
+/** The single declaration of a workflow: src/workflows/catalog.ts holds one per workflow. */
 export interface WorkflowDefinition<Schema extends z.ZodObject = z.ZodObject> {
   name: WorkflowName;
   /** models/<registeredModel>.yaml */
@@ -58,4 +98,9 @@ export interface WorkflowDefinition<Schema extends z.ZodObject = z.ZodObject> {
   paramsSchema: Schema;
   /** Lazy, so `train --help` never loads TensorFlow or WebAssembly. */
   load(): Promise<WorkflowModule<z.infer<Schema>>>;
+  /** Extra subcommands of `train <name>` beside `validate`, in help order; src/cli wires them by these names. */
+  subcommands: readonly string[];
+  /** Absent: `train bench` does not offer the workflow. */
+  bench?: BenchDefinition;
+  orchestration: OrchestrationShape;
 }
