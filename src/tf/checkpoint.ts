@@ -5,7 +5,7 @@
 // Tensors travel as one little-endian float32 blob; the manifest says where each one lies.
 import type { LayersModel, Tensor } from "@tensorflow/tfjs";
 import type { Checkpoint, CheckpointStore } from "../runtime/checkpoints.js";
-import type { WorkflowContext } from "../workflows/types.js";
+import type { Reporter } from "../runtime/reporter.js";
 import type { TensorFlowModule } from "./backend.js";
 import type { CheckpointPolicy, ExecutionMode, FitOptions, LoopPosition, TrainStep } from "./fit.js";
 import { RESUMED_FROM_TAG } from "../tracking/tags.js";
@@ -94,7 +94,16 @@ export interface CheckpointParams {
  * from the newest checkpoint that loads (recording podtrain.resumed_from), and writes one every
  * `checkpoint_every_epochs`, at least every `checkpoint_every_minutes`, and on a signal.
  */
-export function checkpointing(tf: TensorFlowModule, model: LayersModel, context: WorkflowContext<CheckpointParams>): Pick<FitOptions, "resume" | "checkpoint"> {
+/** What checkpointing needs of a run: a workflow's context is one (tf/ does not import workflows/). */
+export interface CheckpointContext {
+  params: CheckpointParams;
+  checkpoints: CheckpointStore;
+  reporter: Reporter;
+  signal: AbortSignal;
+  setTags(tags: Record<string, string>): Promise<void>;
+}
+
+export function checkpointing(tf: TensorFlowModule, model: LayersModel, context: CheckpointContext): Pick<FitOptions, "resume" | "checkpoint"> {
   const store: CheckpointStore = context.checkpoints;
   const log = context.reporter.log;
   const checkpoint: CheckpointPolicy = {

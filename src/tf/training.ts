@@ -1,7 +1,6 @@
 import { roundMetrics } from "../core/metrics.js";
-import type { WorkflowContext } from "../workflows/types.js";
 import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
-import type { Progress } from "../runtime/reporter.js";
+import type { Progress, Reporter } from "../runtime/reporter.js";
 import { yieldToEventLoop } from "../runtime/signals.js";
 import type { ExecutionMode } from "./execution.js";
 import type { FitOptions } from "./fit.js";
@@ -13,6 +12,20 @@ import { DATA_VERSION_TAG, EXECUTION_FALLBACK_TAG, EXECUTION_TAG, stageTag } fro
 // to be one big float tensor.
 
 type LayersModel = Awaited<ReturnType<TensorFlowModule["loadLayersModel"]>>;
+
+/** What these helpers record through: a workflow's context is one (tf/ does not import workflows/). */
+export interface RunRecorder {
+  reporter: Reporter;
+  setTags(tags: Record<string, string>): Promise<void>;
+  logParams(params: Record<string, string | number | boolean>): Promise<void>;
+}
+
+/** What the epoch reporting needs: the epoch count, the reporter and the once-per-epoch metric log. */
+export interface EpochRecorder {
+  reporter: Reporter;
+  params: { epochs: number };
+  logEpochMetrics(metrics: Record<string, number>, epoch: number): Promise<void>;
+}
 
 /** The `tfjs` flavor written into MLmodel: how to load the model and what produced it. */
 export function tfjsFlavor(tf: TensorFlowModule, backend: string, tensorflowVersion: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -82,7 +95,7 @@ export type RecordingStage = "fit" | "evaluate";
  * (`data.*`) are written once, by fit: they say what the model was trained on, and evaluate's
  * own read of the data (a test set only) must not overwrite them.
  */
-export async function recordImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary, stage: RecordingStage): Promise<void> {
+export async function recordImageRunInputs(context: RunRecorder, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary, stage: RecordingStage): Promise<void> {
   const facts = {
     backend: loaded.backend,
     device: loaded.usesGpu ? "gpu" : "cpu",
@@ -114,12 +127,12 @@ export async function recordImageRunInputs(context: WorkflowContext<unknown>, lo
 }
 
 /** One log line per read of the data (fit and evaluate of one process share the read). */
-export function logImageRunInputs(context: WorkflowContext<unknown>, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary): void {
+export function logImageRunInputs(context: Pick<RunRecorder, "reporter">, loaded: LoadedTensorFlow, dataset: ImageDatasetSummary): void {
   context.reporter.log.info({ backend: loaded.backend, tensorflow: loaded.tensorflowVersion, train: dataset.train.count, test: dataset.test.count, data: dataset.source }, "data and backend ready");
 }
 
 /** Records how the steps ran (tag podtrain.execution) and, after a fallback to eager, why. */
-export async function recordExecution(context: WorkflowContext<unknown>, step: { execution: ExecutionMode; fallbackReason?: string }): Promise<void> {
+export async function recordExecution(context: RunRecorder, step: { execution: ExecutionMode; fallbackReason?: string }): Promise<void> {
   await context.setTags({ [EXECUTION_TAG]: step.execution, ...(step.fallbackReason ? { [EXECUTION_FALLBACK_TAG]: step.fallbackReason.slice(0, 5000) } : {}) });
   if (step.fallbackReason) context.reporter.log.info({ reason: step.fallbackReason }, "training eagerly: graph execution is not available");
 }
@@ -128,7 +141,7 @@ export async function recordExecution(context: WorkflowContext<unknown>, step: {
  * Progress bar, epoch log line and epoch metrics for the shared loop: train_loss/accuracy,
  * val_loss/accuracy, epoch_seconds, images_per_second, plus the workflow's own (learning rate).
  */
-export function epochReporting(context: WorkflowContext<{ epochs: number }>, batchesPerEpoch: number, extraMetrics: (epoch: number) => Record<string, number> = () => ({})): Pick<FitOptions, "onEpochBegin" | "onBatchEnd" | "onEpochEnd"> & { stop(): void } {
+export function epochReporting(context: EpochRecorder, batchesPerEpoch: number, extraMetrics: (epoch: number) => Record<string, number> = () => ({})): Pick<FitOptions, "onEpochBegin" | "onBatchEnd" | "onEpochEnd"> & { stop(): void } {
   const { reporter, params } = context;
   let progress: Progress | undefined;
   return {
