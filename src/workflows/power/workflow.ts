@@ -2,7 +2,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CALENDAR_FEATURES, targetLagName } from "./features.js";
 import { sliceRows, type RowRange } from "./split.js";
-import { Booster, Dataset, train, type LightGBMParameters } from "../../lightgbm/index.js";
+import { Booster, type LightGBMParameters } from "../../lightgbm/index.js";
+import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
 import type { WorkflowModule } from "../types.js";
@@ -43,40 +44,19 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const parameters = lightgbmParameters(params);
-    const trainRows = rowsOf(prepared, prepared.split.train);
-    const validationRows = rowsOf(prepared, prepared.split.validation);
-    const trainSet = await Dataset.fromMatrix({ ...trainRows, parameters });
-    const validationSet = await Dataset.fromMatrix({ ...validationRows, parameters, reference: trainSet });
-    const history: number[] = [];
-    const started = performance.now();
-    const progress = reporter.startProgress("boosting", params.num_iterations);
-    let result;
-    try {
-      result = await train({
-        parameters,
-        train: trainSet,
-        valid: [validationSet],
-        validNames: ["validation"],
-        numIterations: params.num_iterations,
-        earlyStoppingRounds: params.early_stopping_rounds,
-        signal,
-        onIteration: ({ iteration, evaluations }) => {
-          history.push(evaluations[0]?.value ?? Number.NaN);
-          progress.update(iteration, { rmse: (evaluations[0]?.value ?? Number.NaN).toFixed(4) });
-        },
-      });
-    } finally {
-      progress.stop();
-      trainSet.dispose();
-      validationSet.dispose();
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const { booster, bestIteration } = result;
-    // A SIGTERM stops boosting between rounds; the run is then marked KILLED, nothing is saved.
-    if (result.aborted || signal.aborted) {
-      booster.dispose();
-      throw new InterruptedError(String(signal.reason ?? "signal"));
-    }
+    const fit = await fitLightGBM({
+      parameters,
+      train: rowsOf(prepared, prepared.split.train),
+      validation: rowsOf(prepared, prepared.split.validation),
+      validationName: "validation",
+      numIterations: params.num_iterations,
+      earlyStoppingRounds: params.early_stopping_rounds,
+      reporter,
+      signal,
+      progressFields: ({ evaluations }) => ({ rmse: (evaluations[0]?.value ?? Number.NaN).toFixed(4) }),
+    });
+    const { booster, bestIteration, seconds } = fit;
+    const history = fit.history.map(({ evaluations }) => evaluations[0]?.value ?? Number.NaN);
     try {
       // The per-round validation curve, as metric steps (MLflow charts it).
       for (const [index, rmse] of history.entries()) await context.logMetrics({ validation_rmse: rmse }, index + 1);

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { Booster, Dataset, train, type IterationReport, type LightGBMParameters } from "../../lightgbm/index.js";
+import { Booster, type LightGBMParameters } from "../../lightgbm/index.js";
+import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
@@ -48,32 +49,25 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
     const data = await tickTrainingData(context);
     const parameters = lightgbmParameters(params);
     const numColumns = data.matrix.featureNames.length;
-    const started = performance.now();
-    const trainSet = await Dataset.fromMatrix({ values: data.train.values, numColumns, labels: data.train.target, parameters });
-    const validationSet = await Dataset.fromMatrix({ values: data.validation.values, numColumns, labels: data.validation.target, parameters, reference: trainSet });
-    const history: IterationReport[] = [];
-    const progress = reporter.startProgress("boosting", params.num_iterations);
-    let booster: Booster | undefined;
+    const fit = await fitLightGBM({
+      parameters,
+      train: { values: data.train.values, numColumns, labels: data.train.target },
+      validation: { values: data.validation.values, numColumns, labels: data.validation.target },
+      validationName: VALIDATION_NAME,
+      numIterations: params.num_iterations,
+      earlyStoppingRounds: params.early_stopping_rounds,
+      reporter,
+      signal,
+    });
+    const { booster, history } = fit;
     try {
-      const result = await train({
-        parameters, train: trainSet, valid: [validationSet], validNames: [VALIDATION_NAME],
-        numIterations: params.num_iterations, earlyStoppingRounds: params.early_stopping_rounds, signal,
-        onIteration: (report) => {
-          history.push(report);
-          progress.update(report.iteration);
-        },
-      });
-      booster = result.booster;
-      // A SIGTERM stops boosting between rounds; the run is then marked KILLED, nothing is saved.
-      if (result.aborted || signal.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
-      progress.stop();
-      const fitSeconds = (performance.now() - started) / 1000;
+      const fitSeconds = fit.seconds;
       for (const report of history) {
         await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [`${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])), report.iteration);
       }
-      const best = history[result.bestIteration - 1]?.evaluations ?? [];
+      const best = history[fit.bestIteration - 1]?.evaluations ?? [];
       const summary: Record<string, number> = {
-        best_iteration: result.bestIteration,
+        best_iteration: fit.bestIteration,
         rounds_trained: history.length,
         fit_seconds: fitSeconds,
         ...Object.fromEntries(best.map((evaluation) => [`best_${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])),
@@ -89,10 +83,7 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       const { flavors, signature } = await writeLightGBMModelFolder(modelDirectory, booster.saveModelToString(), data.matrix.featureNames);
       return { modelDirectory, flavors, signature };
     } finally {
-      progress.stop();
-      booster?.dispose();
-      trainSet.dispose();
-      validationSet.dispose();
+      booster.dispose();
     }
   },
 
