@@ -3,20 +3,21 @@
 // Input: madge's JSON graph on stdin, e.g.
 //   npx --yes madge@8.0.0 --extensions ts --ts-config tsconfig.json --json src | node scripts/import-layers.mjs
 // A lower layer importing a higher one is "upward"; data/, tracking/ and tf/ importing each other is
-// "lateral"; one workflow folder importing another is "cross-workflow".
+// "lateral"; one workflow folder importing another is "cross-workflow"; the DAG generator
+// importing a workflow's own code (anything under src/workflows/<name>/) is "dags-to-workflow-code".
 const RANKS = {
   core: 0,
   lightgbm: 0,
   config: 1,
-  spec: 1,
+  spec: 1, // src/spec/, the old name of src/config/
   data: 2,
   tracking: 2,
-  tf: 2,
-  runtime: 3,
-  workflows: 4,
-  bench: 5,
-  dags: 5,
-  cli: 6,
+  tf: 3,
+  runtime: 4,
+  workflows: 5,
+  bench: 6,
+  dags: 6,
+  cli: 7,
 };
 
 function area(file) {
@@ -34,7 +35,7 @@ process.stdin.setEncoding("utf8");
 for await (const chunk of process.stdin) input += chunk;
 const graph = JSON.parse(input);
 
-const found = { upward: [], lateral: [], "cross-workflow": [] };
+const found = { upward: [], lateral: [], "cross-workflow": [], "dags-to-workflow-code": [] };
 for (const [from, targets] of Object.entries(graph)) {
   const fromRank = RANKS[area(from)];
   if (fromRank === undefined) continue;
@@ -46,6 +47,7 @@ for (const [from, targets] of Object.entries(graph)) {
     const a = workflowOf(from);
     const b = workflowOf(to);
     if (a !== undefined && b !== undefined && a !== b) found["cross-workflow"].push(`${from} -> ${to}`);
+    if (area(from) === "dags" && b !== undefined) found["dags-to-workflow-code"].push(`${from} -> ${to}`);
   }
 }
 

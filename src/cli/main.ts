@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, exitCodeOf } from "../core/errors.js";
-import { redactSecrets } from "../runtime/redact.js";
+import { redactSecrets } from "../core/redact.js";
 import { isForcedExitUnderway } from "../runtime/signals.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";

@@ -4,6 +4,7 @@ import { requireDate, scanPartitionRoot } from "../data/tick/partitions.js";
 import path from "node:path";
 import { DataError, UsageError } from "../core/errors.js";
 import { loadSpecFile, parseParams, specPathFor } from "../config/load.js";
+import { WORKFLOWS } from "../workflows/catalog.js";
 import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
 
 // `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range
@@ -32,7 +33,7 @@ interface FeaturesFlags {
 const FLAG_OF: Record<string, string> = { bar: "--bar", label_horizon_bars: "--horizon", dead_band_bps: "--dead-band-bps", max_reject_fraction: "--max-reject-fraction", universe: "--universe" };
 
 export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFeatureParams> {
-  const loaded = await loadSpecFile(flags.spec ?? specPathFor("tick_model"));
+  const loaded = await loadSpecFile(flags.spec ?? specPathFor(WORKFLOWS.tick.registeredModel));
   const featureKeys = Object.keys(tickFeatureParamsSchema.shape);
   const fromSpec = Object.fromEntries(Object.entries(loaded.spec.params).filter(([key]) => featureKeys.includes(key)));
   const overrides = Object.fromEntries(

@@ -1,7 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
 import { Writable } from "node:stream";
-import { redactSecrets } from "./redact.js";
+import { redactSecrets } from "../core/redact.js";
 
 // Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
 // per line (pino) that log collectors can parse. Everything goes to stderr: stdout carries only

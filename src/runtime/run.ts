@@ -23,7 +23,7 @@ import {
   startHeartbeat,
   verifyOwnership,
 } from "./run-ownership.js";
-import { redactSecrets } from "./redact.js";
+import { redactSecrets } from "../core/redact.js";
 import { codeVersionTags, EPOCHS_LOGGED_TAG, ERROR_TAG, LOGGED_MODEL_TAG, RUN_KEY_TAG, SPEC_TAG, STAGES_DONE_TAG, WORKFLOW_TAG } from "../tracking/tags.js";
 
 export const STAGES = ["all", "fit", "evaluate", "register"] as const;

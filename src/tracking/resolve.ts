@@ -1,7 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpecError, UsageError } from "../core/errors.js";
-import { redactSecrets } from "../runtime/redact.js";
+import { redactSecrets } from "../core/redact.js";
 import { FileTrackingStore } from "./file-store.js";
 import { RestTrackingStore } from "./rest/rest-store.js";
 import type { TrackingStore } from "./store.js";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PodtrainError, UnavailableError, UsageError } from "../../core/errors.js";
-import { redactSecrets, registerSecret } from "../../runtime/redact.js";
+import { redactSecrets, registerSecret } from "../../core/redact.js";
 import { authorizationHeader, fetchFor, type Environment } from "./credentials.js";
 import { endpointPath, ENDPOINTS, type EndpointName } from "./endpoints.js";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry-policy.js";

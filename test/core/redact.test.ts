@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { REDACTED, redactSecrets, registerSecret } from "../../src/runtime/redact.js";
+import { REDACTED, redactSecrets, registerSecret } from "../../src/core/redact.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
 
 const environment = { MLFLOW_TRACKING_TOKEN: "tok-abcdef123456", MLFLOW_TRACKING_USERNAME: "alice", MLFLOW_TRACKING_PASSWORD: "pw1234" };
