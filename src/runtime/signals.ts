@@ -28,8 +28,8 @@ export function isForcedExitUnderway(): boolean {
   return forcedExitUnderway;
 }
 
-/** Resolves on the next turn of the event loop: lets signal handlers run between synchronous steps. */
-export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Moved to core/event-loop.ts (tf/ uses it too); re-exported for existing importers. */
+export { yieldToEventLoop } from "../core/event-loop.js";
 
 export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

@@ -14,7 +14,7 @@
 // SIGTERM handler runs within one step of the signal, not at the end of the epoch.
 import type { LayersModel, Tensor } from "@tensorflow/tfjs";
 import { deriveSeed, SeededRandom } from "../data/random.js";
-import { yieldToEventLoop } from "../runtime/signals.js";
+import { yieldToEventLoop } from "../core/event-loop.js";
 import type { TensorFlowModule } from "./backend.js";
 import type { ExecutionMode } from "./execution.js";
 import { createGraphTrainStep } from "./graph/train-step.js";

@@ -1,7 +1,7 @@
 import { roundMetrics } from "../core/metrics.js";
 import type { LoadedTensorFlow, TensorFlowModule } from "./backend.js";
 import type { Progress, Reporter } from "../runtime/reporter.js";
-import { yieldToEventLoop } from "../runtime/signals.js";
+import { yieldToEventLoop } from "../core/event-loop.js";
 import type { ExecutionMode } from "./execution.js";
 import type { FitOptions } from "./fit.js";
 import { LAYERS_MODEL_FORMAT } from "./model-io.js";
