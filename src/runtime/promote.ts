@@ -30,8 +30,7 @@ export interface PromotionRecord {
   unchanged?: boolean;
 }
 
-/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
-export { SUPERSEDED_BY_TAG } from "../tracking/tags.js";
+export { SUPERSEDED_BY_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 const MINIMUM_REASON_LENGTH = 3;
 
 /**

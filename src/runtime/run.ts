@@ -311,8 +311,7 @@ function assertFiniteMetrics(runId: string, metrics: Record<string, number>): vo
   throw new DataError(`run ${runId} produced non-finite metrics (${bad.map(([key, value]) => `${key}=${value}`).join(", ")}): the input data holds out-of-range values or training diverged; nothing is registered`);
 }
 
-/** Moved to tracking/tags.ts; re-exported until every importer uses it. */
-export { LOGGED_MODEL_TAG } from "../tracking/tags.js";
+export { LOGGED_MODEL_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 
 /**
  * On an MLflow 3 server the model is also logged as a logged model linked to the run, which is

@@ -28,8 +28,7 @@ export function isForcedExitUnderway(): boolean {
   return forcedExitUnderway;
 }
 
-/** Moved to core/event-loop.ts (tf/ uses it too); re-exported for existing importers. */
-export { yieldToEventLoop } from "../core/event-loop.js";
+export { yieldToEventLoop } from "../core/event-loop.js"; // moved: removed after the merge
 
 export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

@@ -355,5 +355,4 @@ async function readValues(directory: string): Promise<Record<string, string>> {
   return values;
 }
 
-/** Moved to core/files.ts; re-exported for code written against the old place, removed after the merge. */
-export { listFilesRecursive } from "../core/files.js";
+export { listFilesRecursive } from "../core/files.js"; // moved: removed after the merge
