@@ -1,1 +1,1 @@
-export { manifestCodeVersion as codeVersion, type ManifestCodeVersion as CodeVersion } from "../../core/code-version.js"; // moved (renamed): removed after the merge
+export { manifestCodeVersion as codeVersion, type ManifestCodeVersion as CodeVersion } from "../../core/code-version.js"; // moved: removed after the merge
