@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { EXIT_CODES } from "../../src/core/errors.js";
 import { registerIfGatePasses } from "../../src/runtime/registration.js";
 import { loadSpecFile, specPathFor } from "../../src/config/load.js";
-import { LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../../src/runtime/run-ownership.js";
+import { LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../../src/tracking/tags.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { TrackingStore } from "../../src/tracking/store.js";

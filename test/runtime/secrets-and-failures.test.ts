@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { EXIT_CODES } from "../../src/core/errors.js";
-import { RUN_KEY_TAG } from "../../src/runtime/run-ownership.js";
+import { RUN_KEY_TAG } from "../../src/tracking/tags.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { TrackingStore } from "../../src/tracking/store.js";
