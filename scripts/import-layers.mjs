@@ -30,6 +30,18 @@ function workflowOf(file) {
   return parts[0] === "workflows" && parts.length > 2 ? parts[1] : undefined;
 }
 
+// Re-export shims left at old paths while branches merge (one marked line) are not real edges.
+import { readFileSync } from "node:fs";
+const SHIM_MARK = "// moved: removed after the merge";
+function isShim(file) {
+  try {
+    const lines = readFileSync(`src/${file}`, "utf8").split("\n").filter((line) => line.trim() !== "");
+    return lines.length > 0 && lines.every((line) => line.includes(SHIM_MARK));
+  } catch {
+    return false;
+  }
+}
+
 let input = "";
 process.stdin.setEncoding("utf8");
 for await (const chunk of process.stdin) input += chunk;
@@ -38,7 +50,7 @@ const graph = JSON.parse(input);
 const found = { upward: [], lateral: [], "cross-workflow": [], "dags-to-workflow-code": [] };
 for (const [from, targets] of Object.entries(graph)) {
   const fromRank = RANKS[area(from)];
-  if (fromRank === undefined) continue;
+  if (fromRank === undefined || isShim(from)) continue;
   for (const to of targets) {
     const toRank = RANKS[area(to)];
     if (toRank === undefined) continue;
