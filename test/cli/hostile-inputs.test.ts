@@ -11,7 +11,7 @@ import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import type { WorkflowDefinition } from "../../src/workflows/types.js";
 import { errorLines, runTrain, type CliResult } from "../support/cli.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Each case of the hostile-operator table, with its input written in the real format: one
 // actionable `train: error:` line, the right exit code, nothing trained on silently.

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../../src/core/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
-import { writeFixture } from "../cifar10/fixtures.js";
+import { writeFixture } from "../workflows/cifar10/fixtures.js";
 import { errorLines } from "../support/cli.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
 import { logLines, runTrainWithSignals, type SignalledRun } from "../support/signals.js";

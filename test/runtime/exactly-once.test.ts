@@ -12,7 +12,7 @@ import { RestTrackingStore } from "../../src/tracking/rest/rest-store.js";
 import type { TrackingStore } from "../../src/tracking/store.js";
 import { errorLines, runTrain, type CliResult } from "../support/cli.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Racing attempts of one Airflow task (a zombie pod and its retry) with one run key, on the real
 // MLflow server and on the local store: exactly one run and at most one model version each time.

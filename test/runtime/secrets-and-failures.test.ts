@@ -11,7 +11,7 @@ import type { TrackingStore } from "../../src/tracking/store.js";
 import { errorLines, runTrain, type CliResult } from "../support/cli.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
 import { echoHeadersBody, startRefusingProxy, type RefusalPlan } from "../support/refusing-proxy.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // A gateway in front of the real MLflow server that echoes the request's credentials in its
 // error bodies: none of them may reach stdout, stderr, the run's tags on the server (its SQLite

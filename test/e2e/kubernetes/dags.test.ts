@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeFixture } from "../../cifar10/fixtures.js";
+import { writeFixture } from "../../workflows/cifar10/fixtures.js";
 import { candidateVersion, context, ENABLED, expectAllSucceeded, expectLineage, expectPods, FIT, IMAGE, REPOSITORY, run, runDag, startContext, stopContext, xcomRunId } from "./harness.js";
 
 // The GENERATED Kubernetes-target DAGs (dags/*.py) run with Airflow's dag.test() on a real

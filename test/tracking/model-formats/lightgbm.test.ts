@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { nameFeatures, writeLightGBMModelFolder } from "../../../src/tracking/model-formats/lightgbm.js";
 import { runPythonJson } from "../../support/python.js";
-import { temporaryDirectory } from "../../power/fixtures.js";
+import { temporaryDirectory } from "../../workflows/power/fixtures.js";
 
 interface PythonModel {
   flavors: Record<string, Record<string, unknown>>;

@@ -5,13 +5,13 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileTrackingStore } from "../../src/tracking/file-store.js";
+import { FileTrackingStore } from "../../../src/tracking/file-store.js";
 import { writeFixture } from "./fixtures.js";
 
 // Trains through the real CLI (a separate process, like an Airflow pod) on a few hundred
 // images in the official binary format and checks that the model overfits them.
 
-const root = path.resolve(import.meta.dirname, "../..");
+const root = path.resolve(import.meta.dirname, "../../..");
 const require = createRequire(import.meta.url);
 const provisioned = existsSync(path.join(path.dirname(require.resolve("@tensorflow/tfjs-node/package.json")), "deps", "PODTRAIN-PROVISION.json"));
 if (!provisioned) console.warn("skipping the CIFAR-10 training test: native TensorFlow not provisioned; run `npm run setup`");

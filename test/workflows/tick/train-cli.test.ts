@@ -1,11 +1,11 @@
 import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { partitionDirectory } from "../../src/data/tick/partitions.js";
-import { EXIT_CODES } from "../../src/core/errors.js";
-import { errorLines, runTrain } from "../support/cli.js";
-import { runPythonJson } from "../support/python.js";
-import { runTrainWithSignals } from "../support/signals.js";
+import { partitionDirectory } from "../../../src/data/tick/partitions.js";
+import { EXIT_CODES } from "../../../src/core/errors.js";
+import { errorLines, runTrain } from "../../support/cli.js";
+import { runPythonJson } from "../../support/python.js";
+import { runTrainWithSignals } from "../../support/signals.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 // generate → features → `train tick`, all through the real CLI, then the run read back with the

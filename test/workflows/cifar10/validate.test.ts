@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/core/errors.js";
-import { errorLines, runTrain } from "../support/cli.js";
+import { EXIT_CODES } from "../../../src/core/errors.js";
+import { errorLines, runTrain } from "../../support/cli.js";
 import { writeFixture } from "./fixtures.js";
 
 // `train cifar10 validate` is the DAGs' first step: it reads every batch in the official binary

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { epochBatches, IDENTITY, normalisationTable, writeImageHwc } from "../../src/data/cifar10/batches.js";
-import { loadCifar10 } from "../../src/data/cifar10/dataset.js";
-import { CIFAR10_META_FILE, CIFAR10_PIXELS_PER_IMAGE, CIFAR10_RECORD_BYTES, encodeBatch, parseBatch, parseBatches } from "../../src/data/cifar10/format.js";
-import { DataError } from "../../src/core/errors.js";
+import { epochBatches, IDENTITY, normalisationTable, writeImageHwc } from "../../../src/data/cifar10/batches.js";
+import { loadCifar10 } from "../../../src/data/cifar10/dataset.js";
+import { CIFAR10_META_FILE, CIFAR10_PIXELS_PER_IMAGE, CIFAR10_RECORD_BYTES, encodeBatch, parseBatch, parseBatches } from "../../../src/data/cifar10/format.js";
+import { DataError } from "../../../src/core/errors.js";
 import { writeFixture, type FixtureLayout } from "./fixtures.js";
 
 let directory: string;

@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { TradeColumns } from "../../src/data/tick/trade-columns.js";
-import { tickFeatureParamsSchema, type TickFeatureParams } from "../../src/workflows/tick/params.js";
+import type { TradeColumns } from "../../../src/data/tick/trade-columns.js";
+import { tickFeatureParamsSchema, type TickFeatureParams } from "../../../src/workflows/tick/params.js";
 
 export function temporaryDirectory(prefix = "tick-test-"): string {
   return mkdtempSync(path.join(tmpdir(), prefix));

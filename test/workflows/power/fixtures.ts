@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { POWER_HEADER } from "../../src/data/power/format.js";
+import { POWER_HEADER } from "../../../src/data/power/format.js";
 
 export async function temporaryDirectory(prefix = "podtrain-power-test-"): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { seededRandomSfc32 as seededRandom } from "../../src/data/random.js";
-import { walkForwardSplit, type WalkForwardSplit } from "../../src/workflows/tick/walk-forward-split.js";
+import { seededRandomSfc32 as seededRandom } from "../../../src/data/random.js";
+import { walkForwardSplit, type WalkForwardSplit } from "../../../src/workflows/tick/walk-forward-split.js";
 
 const MINUTE = 60_000;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildFeatures, featureColumns, WARMUP_HOURS } from "../../src/workflows/power/features.js";
-import { HOUR_MS, MINUTE_MS, VALUE_COLUMNS } from "../../src/data/power/format.js";
-import { HourlyResampler, type HourlySeries } from "../../src/data/power/hourly.js";
-import { splitByTime } from "../../src/workflows/power/split.js";
-import { DataError } from "../../src/core/errors.js";
+import { buildFeatures, featureColumns, WARMUP_HOURS } from "../../../src/workflows/power/features.js";
+import { HOUR_MS, MINUTE_MS, VALUE_COLUMNS } from "../../../src/data/power/format.js";
+import { HourlyResampler, type HourlySeries } from "../../../src/data/power/hourly.js";
+import { splitByTime } from "../../../src/workflows/power/split.js";
+import { DataError } from "../../../src/core/errors.js";
 
 const START = Date.UTC(2007, 0, 1); // a Monday
 
@@ -105,10 +105,10 @@ describe("time split", () => {
 describe("validate step (DAG)", () => {
   it("reads and splits without training, returning the data version and split sizes", async () => {
     const { temporaryDirectory } = await import("./fixtures.js");
-    const { writeSyntheticPowerFile } = await import("../../src/data/power/synthetic-file.js");
-    const { powerParamsSchema } = await import("../../src/workflows/power/params.js");
-    const { powerWorkflow } = await import("../../src/workflows/power/workflow.js");
-    const { createReporter } = await import("../../src/runtime/reporter.js");
+    const { writeSyntheticPowerFile } = await import("../../../src/data/power/synthetic-file.js");
+    const { powerParamsSchema } = await import("../../../src/workflows/power/params.js");
+    const { powerWorkflow } = await import("../../../src/workflows/power/workflow.js");
+    const { createReporter } = await import("../../../src/runtime/reporter.js");
     const file = `${await temporaryDirectory()}/power.txt`;
     await writeSyntheticPowerFile(file, { days: 60, seed: 9 });
     const params = powerParamsSchema.parse({ data_file: file, test_weeks: 2, validation_weeks: 1 });

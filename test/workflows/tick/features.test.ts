@@ -1,10 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { listPartitionFiles } from "../../src/data/tick/partitions.js";
-import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import type { DayBars } from "../../src/workflows/tick/bars.js";
-import { computeFeatures, type FeatureColumns } from "../../src/workflows/tick/features.js";
-import { prepareDay, readPartitionInput } from "../../src/workflows/tick/partition-input.js";
+import { listPartitionFiles } from "../../../src/data/tick/partitions.js";
+import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
+import type { DayBars } from "../../../src/workflows/tick/bars.js";
+import { computeFeatures, type FeatureColumns } from "../../../src/workflows/tick/features.js";
+import { prepareDay, readPartitionInput } from "../../../src/workflows/tick/partition-input.js";
 import { featureParams, temporaryDirectory } from "./fixtures.js";
 
 const GRID = ["open", "high", "low", "close", "volume", "notional", "signedVolume", "tradeCount"] as const;

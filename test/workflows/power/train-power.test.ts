@@ -2,11 +2,11 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
-import { EXIT_CODES } from "../../src/core/errors.js";
-import { errorLines, runTrain } from "../support/cli.js";
-import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
-import { runTrainWithSignals } from "../support/signals.js";
+import { writeSyntheticPowerFile } from "../../../src/data/power/synthetic-file.js";
+import { EXIT_CODES } from "../../../src/core/errors.js";
+import { errorLines, runTrain } from "../../support/cli.js";
+import { REPOSITORY_ROOT, runPythonJson } from "../../support/python.js";
+import { runTrainWithSignals } from "../../support/signals.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 interface SeenRun {

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadTensorFlow } from "../../src/tf/backend.js";
-import { loadLayersModel, saveLayersModel } from "../../src/tf/model-io.js";
-import { compileForTraining, createCifar10Model } from "../../src/workflows/cifar10/model.js";
-import { learningRateAt } from "../../src/workflows/cifar10/schedule.js";
+import { loadTensorFlow } from "../../../src/tf/backend.js";
+import { loadLayersModel, saveLayersModel } from "../../../src/tf/model-io.js";
+import { compileForTraining, createCifar10Model } from "../../../src/workflows/cifar10/model.js";
+import { learningRateAt } from "../../../src/workflows/cifar10/schedule.js";
 
 describe("learning-rate schedule", () => {
   const params = { learning_rate: 0.1, epochs: 8 };

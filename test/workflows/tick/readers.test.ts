@@ -4,10 +4,10 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { tableToIPC } from "apache-arrow";
 import { describe, expect, it } from "vitest";
-import { detectTradeFileFormat } from "../../src/data/tick/formats.js";
-import { readTradesFile } from "../../src/data/tick/read-trades.js";
-import { tradesTable, writeTradesFile } from "../../src/data/tick/write-trades.js";
-import { DataError } from "../../src/core/errors.js";
+import { detectTradeFileFormat } from "../../../src/data/tick/formats.js";
+import { readTradesFile } from "../../../src/data/tick/read-trades.js";
+import { tradesTable, writeTradesFile } from "../../../src/data/tick/write-trades.js";
+import { DataError } from "../../../src/core/errors.js";
 import { at, temporaryDirectory, tradesOf } from "./fixtures.js";
 
 const PYTHON = path.resolve(".venv/tools/bin/python");

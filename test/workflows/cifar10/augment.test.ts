@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { drawPlacement, epochBatches, normalisationTable, writeImageHwc, type ImageGeometry } from "../../src/data/cifar10/batches.js";
-import { deriveSeed, SeededRandom } from "../../src/data/random.js";
+import { drawPlacement, epochBatches, normalisationTable, writeImageHwc, type ImageGeometry } from "../../../src/data/cifar10/batches.js";
+import { deriveSeed, SeededRandom } from "../../../src/data/random.js";
 import { syntheticSplit } from "./fixtures.js";
 
 // Buffer.equals, not toEqual: vitest's deep equality walks big typed arrays element by element.

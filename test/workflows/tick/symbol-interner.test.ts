@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SymbolInterner } from "../../src/data/tick/symbol-interner.js";
+import { SymbolInterner } from "../../../src/data/tick/symbol-interner.js";
 
 /** An Arrow Utf8 column's offsets and bytes for `values`. */
 function utf8Column(values: readonly string[]) {

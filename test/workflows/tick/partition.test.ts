@@ -1,12 +1,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { partitionDirectory } from "../../src/data/tick/partitions.js";
-import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import { writeTradesFile } from "../../src/data/tick/write-trades.js";
-import { DataError } from "../../src/core/errors.js";
-import { computeFeaturePartition } from "../../src/workflows/tick/compute-partition.js";
-import { formatPlan, planFeatureRange, runFeatureRange } from "../../src/workflows/tick/feature-range.js";
+import { partitionDirectory } from "../../../src/data/tick/partitions.js";
+import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
+import { writeTradesFile } from "../../../src/data/tick/write-trades.js";
+import { DataError } from "../../../src/core/errors.js";
+import { computeFeaturePartition } from "../../../src/workflows/tick/compute-partition.js";
+import { formatPlan, planFeatureRange, runFeatureRange } from "../../../src/workflows/tick/feature-range.js";
 import { at, featureParams, temporaryDirectory, tradesOf } from "./fixtures.js";
 
 async function syntheticInput(format: "parquet" | "arrow" | "csv" = "arrow") {

@@ -12,8 +12,8 @@ import {
   CIFAR10_TRAIN_FILES,
   encodeBatch,
   type Cifar10Split,
-} from "../../src/data/cifar10/format.js";
-import { SeededRandom } from "../../src/data/random.js";
+} from "../../../src/data/cifar10/format.js";
+import { SeededRandom } from "../../../src/data/random.js";
 
 // Small data sets in the exact CIFAR-10 binary format (and the official archive layout), so the
 // reader, the CLI and training run on the real format without the 162 MB download.

@@ -1,14 +1,14 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { partitionDirectory } from "../../src/data/tick/partitions.js";
-import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import { DataError } from "../../src/core/errors.js";
-import { createReporter } from "../../src/runtime/reporter.js";
-import { loadDesignMatrix, NON_FEATURE_COLUMNS } from "../../src/workflows/tick/design-matrix.js";
-import { runFeatureRange } from "../../src/workflows/tick/feature-range.js";
-import { tickParamsSchema } from "../../src/workflows/tick/params.js";
-import { resolveTrainingWindow } from "../../src/workflows/tick/training-window.js";
+import { partitionDirectory } from "../../../src/data/tick/partitions.js";
+import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
+import { DataError } from "../../../src/core/errors.js";
+import { createReporter } from "../../../src/runtime/reporter.js";
+import { loadDesignMatrix, NON_FEATURE_COLUMNS } from "../../../src/workflows/tick/design-matrix.js";
+import { runFeatureRange } from "../../../src/workflows/tick/feature-range.js";
+import { tickParamsSchema } from "../../../src/workflows/tick/params.js";
+import { resolveTrainingWindow } from "../../../src/workflows/tick/training-window.js";
 import { featureParams, temporaryDirectory } from "./fixtures.js";
 
 // 2026-01-05 is a Monday: the range holds two full weeks of weekday partitions.
@@ -67,7 +67,7 @@ describe("resolveTrainingWindow and loadDesignMatrix", () => {
   });
 
   it("validate (the DAG's validate step) reads and splits the window without training, returning the data identity", async () => {
-    const { tickWorkflow } = await import("../../src/workflows/tick/workflow.js");
+    const { tickWorkflow } = await import("../../../src/workflows/tick/workflow.js");
     const identity = await tickWorkflow.validate?.(paramsFor(featuresRoot), createReporter("json"));
     expect(identity?.["data.version"]).toBe((await resolveTrainingWindow(paramsFor(featuresRoot))).dataVersion);
     expect(identity?.["data.partitions"]).toBe("10");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { seededRandomSfc32 as seededRandom } from "../../src/data/random.js";
-import { accuracy, binaryMetrics, logLoss, rocAuc } from "../../src/workflows/tick/classification-metrics.js";
+import { seededRandomSfc32 as seededRandom } from "../../../src/data/random.js";
+import { accuracy, binaryMetrics, logLoss, rocAuc } from "../../../src/workflows/tick/classification-metrics.js";
 
 /** AUC by definition: over all positive × negative pairs, 1 for a win, 1/2 for a tie. */
 function pairwiseAuc(scores: number[], labels: number[]): number {

@@ -1,9 +1,9 @@
 import path from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { registerTickFeaturesCommand, runTickFeatures } from "../../src/cli/tick-features-command.js";
-import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import { UsageError } from "../../src/core/errors.js";
+import { registerTickFeaturesCommand, runTickFeatures } from "../../../src/cli/tick-features-command.js";
+import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
+import { UsageError } from "../../../src/core/errors.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 describe("registerTickFeaturesCommand", () => {

@@ -2,11 +2,11 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildProgram } from "../../src/cli/main.js";
-import { fetchPowerData, UCI_POWER_FILE } from "../../src/data/power/fetch.js";
-import { POWER_HEADER } from "../../src/data/power/format.js";
-import { readPowerData } from "../../src/data/power/reader.js";
-import { UnavailableError } from "../../src/core/errors.js";
+import { buildProgram } from "../../../src/cli/main.js";
+import { fetchPowerData, UCI_POWER_FILE } from "../../../src/data/power/fetch.js";
+import { POWER_HEADER } from "../../../src/data/power/format.js";
+import { readPowerData } from "../../../src/data/power/reader.js";
+import { UnavailableError } from "../../../src/core/errors.js";
 import { SAMPLE_LINES, temporaryDirectory } from "./fixtures.js";
 
 /** Runs `train power …` through the real program, which wires the power subcommands. */

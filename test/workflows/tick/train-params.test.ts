@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { addParamOptions, paramOverrides } from "../../src/cli/param-options.js";
-import { WORKFLOWS } from "../../src/workflows/catalog.js";
-import { tickParamsSchema } from "../../src/workflows/tick/params.js";
+import { addParamOptions, paramOverrides } from "../../../src/cli/param-options.js";
+import { WORKFLOWS } from "../../../src/workflows/catalog.js";
+import { tickParamsSchema } from "../../../src/workflows/tick/params.js";
 
 describe("train tick flags", () => {
   it("come from the tick params schema, lists comma-separated", () => {

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readPowerData } from "../../src/data/power/reader.js";
-import { DataError } from "../../src/core/errors.js";
+import { readPowerData } from "../../../src/data/power/reader.js";
+import { DataError } from "../../../src/core/errors.js";
 import { SAMPLE_LINES, temporaryDirectory, writePowerFile } from "./fixtures.js";
 
 async function readAll(source: Parameters<typeof readPowerData>[0]) {

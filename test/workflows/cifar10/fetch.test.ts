@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerDataCommand } from "../../src/cli/data-command.js";
-import { fetchCifar10 } from "../../src/data/cifar10/fetch.js";
-import { DataError, UnavailableError } from "../../src/core/errors.js";
+import { registerDataCommand } from "../../../src/cli/data-command.js";
+import { fetchCifar10 } from "../../../src/data/cifar10/fetch.js";
+import { DataError, UnavailableError } from "../../../src/core/errors.js";
 
 let directory: string;
 beforeAll(async () => {
