@@ -3,7 +3,7 @@ import path from "node:path";
 import type { ColumnSpec, SignatureSpec } from "../../tracking/mlmodel.js";
 
 // The model folder MLflow 3.17's `mlflow.lightgbm.save_model(booster)` writes, mirrored key for
-// key (checked against the real MLflow in .venv/tools, see test/power/pyfunc.test.ts), so that
+// key (checked against the real MLflow in .venv/tools, see test/tracking/model-formats/lightgbm.test.ts), so that
 // Python's `mlflow.lightgbm.load_model` and `mlflow.pyfunc.load_model` load our booster.
 
 export const LIGHTGBM_VERSION = "4.6.0";

@@ -3,7 +3,7 @@ import type { HourlySeries } from "../../data/power/hourly.js";
 
 // Feature table for next-hour forecasting. Row i predicts hour i (the target) from what is
 // known at the end of hour i-1: every lag and rolling window looks strictly before hour i, so
-// no feature can see the target (tested in test/power/features.test.ts). Calendar features
+// no feature can see the target (tested in test/workflows/power/features.test.ts). Calendar features
 // describe the target hour, which is known in advance.
 
 export const TARGET_LAGS_HOURS = [1, 2, 3, 24, 48, 168] as const;
