@@ -8,6 +8,7 @@ import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
+import { registerRejectCommand } from "./reject-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
 import { registerTickGenerateCommand } from "./tick-generate-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTickGenerateCommand(commands.tick!);
   registerPowerSubcommands(commands.power!);
   registerPromoteCommand(program);
+  registerRejectCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);
