@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.cncf.kubernetes.secret import Secret
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import (
     DAG,
     AsyncCallback,
@@ -19,7 +18,7 @@ from airflow.sdk import (
 from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
-from common.approval import candidate_registered
+from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
 from common.pods import TrainingPodOperator
 
@@ -32,11 +31,12 @@ DOC_MD = (
     "\n"
     "- Spec: `models/mnist_cnn.yaml` (experiment `mnist-cnn`, registered model `mnist_cnn`).\n"
     "- Trigger: Scheduled `@weekly` (UTC).\n"
-    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote` | `reject`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_accuracy` >= 0.985 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 6h after the run is queued; failures and misses alert the on-call webhook.\n"
     "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
-    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject runs `reject` (`train reject`: rejection tags, candidate alias cleared);\n"
+    "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
 # Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
@@ -56,7 +56,7 @@ APPROVAL_MD = (
     "\n"
     "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
     "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
@@ -235,18 +235,19 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    # Only a registered candidate is put to a person; a rejection skips promote.
+    # Only a registered candidate is put to a person; the answer runs promote or reject.
     has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
 
-    approve = ApprovalOperator(
+    approve = ApproveOrReject(
         task_id="approve",
         subject="Promote mnist_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
         body=APPROVAL_MD,
+        options_mapping={"Approve": "promote", "Reject": "reject"},
         params={
             "reason": Param(
                 "",
                 type="string",
-                description="Your reason (recorded on the model version when approved)",
+                description="Your reason (recorded on the model version)",
             ),
         },
         response_timeout=timedelta(hours=72),
@@ -282,7 +283,37 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    validate >> fit >> evaluate >> register >> has_candidate >> approve >> promote
+    reject = TrainingPodOperator(
+        task_id="reject",
+        image=IMAGE,
+        arguments=[
+            "reject",
+            "mnist_cnn",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--candidate-alias",
+            "candidate",
+            "--on-reject",
+            "clear_candidate",
+            "--rejected-by",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "1", "memory": "2Gi"},
+            limits={"memory": "2Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="default_pool",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    validate >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]
 
 # dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
 # after it succeeded (common/deadlines.py says why); this fixes test() only.

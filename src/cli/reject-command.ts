@@ -15,9 +15,10 @@ export function registerRejectCommand(program: Command): void {
     .argument("<version>", "model version number")
     .requiredOption("--reason <text>", "why this version is rejected (recorded)")
     .option("--rejected-by <name>", "who rejected (default: $PODTRAIN_REVIEWER, else the OS user)")
+    .option("--candidate-alias <alias>", "the candidate alias to clear (default: the spec's registry.candidate_alias, else candidate)")
     .option("--on-reject <what>", "keep_candidate | clear_candidate (default: the spec's registry.on_reject, else clear_candidate)")
     .option("--tracking-uri <uri>", "MLflow server or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
-    .action(async (model: string, version: string, options: { reason: string; rejectedBy?: string; onReject?: string; trackingUri?: string }) => {
+    .action(async (model: string, version: string, options: { reason: string; rejectedBy?: string; candidateAlias?: string; onReject?: string; trackingUri?: string }) => {
       if (options.onReject !== undefined && !ON_REJECT.includes(options.onReject as OnReject)) {
         throw new UsageError(`--on-reject: expected one of ${ON_REJECT.join(", ")}, got ${JSON.stringify(options.onReject)}`);
       }
@@ -31,7 +32,7 @@ export function registerRejectCommand(program: Command): void {
         version,
         reason: options.reason,
         ...(options.rejectedBy ? { rejectedBy: options.rejectedBy } : {}),
-        candidateAlias: registry?.candidate_alias ?? "candidate",
+        candidateAlias: options.candidateAlias ?? registry?.candidate_alias ?? "candidate",
         championAlias: registry?.champion_alias ?? "champion",
         onReject: (options.onReject as OnReject | undefined) ?? registry?.on_reject ?? "clear_candidate",
       });

@@ -38,14 +38,15 @@ function docMarkdown(plan: DagPlan): string {
     "",
     `- Spec: \`${plan.specFile}\` (experiment \`${spec.experiment}\`, registered model \`${spec.registered_model}\`).`,
     `- Trigger: ${trigger}`,
-    `- Steps: ${taskOrder(plan, false).filter((id) => id !== "partitions" && id !== "has_candidate").map((id) => `\`${id}\``).join(" -> ")}; each ${plan.approval ? "step but \`approve\`" : "step"} runs \`train\` in its own pod, the fit run id travels by XCom.`,
+    `- Steps: ${taskOrder(plan, false).filter((id) => id !== "partitions" && id !== "has_candidate").map((id) => (id.startsWith("[") ? "`promote` | `reject`" : `\`${id}\``)).join(" -> ")}; each ${plan.approval ? "step but \`approve\`" : "step"} runs \`train\` in its own pod, the fit run id travels by XCom.`,
     `- Gate: registers only when \`${spec.gate.metric}\` ${spec.gate.direction === "maximize" ? ">=" : "<="} ${spec.gate.threshold}${spec.gate.compare_to_champion ? " and beats the champion" : ""}; the \`${spec.registry.champion_alias}\` alias ${spec.registry.auto_promote ? "moves automatically" : "moves only after an explicit approval"}.`,
     `- Lateness deadline: ${orchestration.deadline} after the run is queued; failures and misses alert the on-call webhook.`,
   ];
   if (plan.approval) {
     lines.push(
       `- Approval: when a candidate was registered, \`approve\` waits up to ${spec.registry.approval_timeout} for a person (Airflow UI, Required actions);`,
-      `  Approve runs \`promote\` (\`train promote\`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.`,
+      `  Approve runs \`promote\` (\`train promote\`, the reviewer as approver); Reject runs \`reject\` (\`train reject\`: rejection tags, candidate alias ${plan.spec.registry.on_reject === "clear_candidate" ? "cleared" : "kept"});`,
+      "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.",
     );
   }
   if (plan.partitions) {
@@ -72,7 +73,7 @@ function approvalMarkdown(plan: DagPlan, deployment: Deployment): string {
     "",
     "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.",
     "",
-    `Approve: \`${approval.championAlias}\` moves to this version (\`train promote\`, your comment is the recorded reason). Reject: the champion stays.`,
+    `Approve: \`${approval.championAlias}\` moves to this version (\`train promote\`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.`,
     "",
   ].join("\n");
 }
@@ -229,21 +230,23 @@ export function renderDeadlineSafeTest(imports: PythonImports): string {
 }
 
 /**
- * The approval tasks before `promote`: has_candidate (skips the tail when the gate did not pass)
- * and approve (human in the loop, waits without a worker slot, times out into a failure alert).
+ * The approval tasks before `promote` and `reject`: has_candidate (skips the tail when the gate
+ * did not pass) and approve (human in the loop, waits without a worker slot, branches to the
+ * step the person chose, times out into a failure alert).
  */
 export function renderApprovalTasks(plan: DagPlan, imports: PythonImports): string {
   const approval = plan.approval;
   if (!approval) throw new TypeError("renderApprovalTasks needs an approval plan");
-  imports.from("common.approval", "candidate_registered").from("airflow.providers.standard.operators.hitl", "ApprovalOperator").from("airflow.sdk", "Param");
+  imports.from("common.approval", "ApproveOrReject", "candidate_registered").from("airflow.sdk", "Param");
   const check = `candidate_registered.override(task_id="has_candidate", pool=${pythonValue(plan.cpuPool)})(register.output)`;
   const approve = pythonCall(
-    "ApprovalOperator",
+    "ApproveOrReject",
     {
       task_id: "approve",
       subject: `Promote ${approval.model} version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to ${approval.championAlias}?`,
       body: raw("APPROVAL_MD"),
-      params: { reason: call("Param", { type: "string", description: "Your reason (recorded on the model version when approved)" }, [""]) },
+      options_mapping: { Approve: "promote", Reject: "reject" },
+      params: { reason: call("Param", { type: "string", description: "Your reason (recorded on the model version)" }, [""]) },
       response_timeout: pythonTimedelta(approval.timeoutSeconds),
       pool: plan.cpuPool,
       // Asking again after a timeout is a new decision, not a retry.
@@ -251,11 +254,11 @@ export function renderApprovalTasks(plan: DagPlan, imports: PythonImports): stri
     },
     "    ",
   );
-  return [`    # Only a registered candidate is put to a person; a rejection skips promote.`, `    has_candidate = ${check}`, "", `    approve = ${approve}`].join("\n");
+  return [`    # Only a registered candidate is put to a person; the answer runs promote or reject.`, `    has_candidate = ${check}`, "", `    approve = ${approve}`].join("\n");
 }
 
-/** Task ids in dependency order; the approval tasks go just before promote. */
+/** Task ids in dependency order; the approval tasks go just before the branches promote and reject. */
 export function taskOrder(plan: DagPlan, hasSensor: boolean): string[] {
-  const steps = plan.steps.flatMap((step) => (step.taskId === "promote" ? ["has_candidate", "approve", "promote"] : [step.taskId]));
+  const steps = plan.steps.flatMap((step) => (step.taskId === "promote" ? ["has_candidate", "approve", "[promote, reject]"] : step.taskId === "reject" ? [] : [step.taskId]));
   return [...(hasSensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...steps];
 }

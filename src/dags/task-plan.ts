@@ -30,7 +30,7 @@ export interface CheckpointVolume {
 }
 
 export interface StepPlan {
-  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote";
+  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote" | "reject";
   /** Arguments after `train`; may hold Airflow templates. */
   arguments: string[];
   resources: PodResources;
@@ -58,17 +58,20 @@ export interface PartitionPlan {
   maxParallel: number;
 }
 
-/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote. */
+/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote | reject. */
 export interface ApprovalPlan {
   model: string;
   championAlias: string;
   candidateAlias: string;
   gateMetric: string;
   timeoutSeconds: number;
+  /** What `reject` does to the candidate alias (spec registry.on_reject). */
+  onReject: WorkflowSpec["registry"]["on_reject"];
   /** Airflow templates: the candidate version, the reviewer, the reviewer's comment. */
   version: string;
   approver: string;
   reason: string;
+  rejectReason: string;
 }
 
 export interface DagPlan {
@@ -155,9 +158,11 @@ function approvalOf(spec: WorkflowSpec): ApprovalPlan | undefined {
     candidateAlias: registry.candidate_alias,
     gateMetric: spec.gate.metric,
     timeoutSeconds: seconds(registry.approval_timeout),
+    onReject: registry.on_reject,
     version: `{{ ${REGISTER_RESULT}['registered_version'] }}`,
     approver: `{{ ${APPROVAL_RESULT}['responded_by_user']['name'] }}`,
     reason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'approved in Airflow' }}`,
+    rejectReason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'rejected in Airflow' }}`,
   };
 }
 
@@ -220,6 +225,8 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
       pushesXcom: false,
       readsFitRun: false,
     });
+    const rejectArguments = ["reject", approval.model, approval.version, "--candidate-alias", approval.candidateAlias, "--on-reject", approval.onReject, "--rejected-by", approval.approver, "--reason", approval.rejectReason];
+    steps.push({ taskId: "reject", arguments: rejectArguments, ...cpuStep, pushesXcom: false, readsFitRun: false });
   }
   const pods = { terminationGracePeriodSeconds: seconds(orchestration.termination_grace_period), activeDeadlineSeconds: seconds(orchestration.execution_timeout) };
   return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };

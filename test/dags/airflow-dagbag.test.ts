@@ -59,7 +59,7 @@ interface TaskDump {
   on_finish_action?: string;
   partial?: { image: string; container_resources: PodDump["resources"]; node_selector: unknown };
   sensor?: { mode: string; timeout: number; poke_interval: number; external_dag_id: string; external_task_id: string };
-  approval?: { subject: string; body: string; options: string[]; response_timeout: number; params: string[] };
+  approval?: { subject: string; body: string; options: string[]; options_mapping: Record<string, string> | null; response_timeout: number; params: string[] };
 }
 interface DagDump {
   schedule: { cron?: string; timezone?: string; assets?: string[] } | null;
@@ -161,9 +161,9 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   it("keep GPU pool slots for the GPU step only", () => {
     for (const dagId of ["mnist_cnn_training", "cifar10_cnn_training"]) {
       const tasks = dump.dags[dagId]?.tasks ?? {};
-      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "validate"]);
+      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "reject", "validate"]);
       expect(tasks.fit?.pool).toBe("gpu_pool");
-      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote"]) expect(tasks[taskId]?.pool).toBe("default_pool");
+      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote", "reject"]) expect(tasks[taskId]?.pool).toBe("default_pool");
     }
     const tick = dump.dags.tick_model_training?.tasks ?? {};
     for (const task of Object.values(tick)) expect(task.pool).toBe("high_priority_cpu");
@@ -204,7 +204,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         if (!pod) continue;
         const where = `${dagId}.${taskId}`;
         expect(pod.cmds, where).toEqual(["train"]);
-        expect(pod.args[0], where).toBe(taskId === "promote" ? "promote" : workflow);
+        expect(pod.args[0], where).toBe(taskId === "promote" || taskId === "reject" ? taskId : workflow);
         expect(pod.namespace, where).toBe("ml-training");
         expect(pod.service_account, where).toBe("podtrain-runner");
         expect(pod.security_context, where).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
@@ -272,7 +272,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
 
   it("wire the steps in order, behind the readiness sensor where the spec asks for one", () => {
     const upstream = (dagId: string) => Object.fromEntries(Object.entries(dump.dags[dagId]?.tasks ?? {}).map(([id, task]) => [id, task.upstream]));
-    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"] };
+    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"], reject: ["approve"] };
     expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"], ...tail });
     expect(upstream("tick_model_training")).toEqual({
       wait_for_data: [],
@@ -290,15 +290,16 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(dump.dags.tick_model_training?.tasks.features?.max_active_tis_per_dagrun).toBe(4);
   });
 
-  it("end with the approval tail: a candidate is put to a person, then promoted as they decided", () => {
+  it("end with the approval tail: a candidate is put to a person, then promoted or rejected as they decided", () => {
     for (const [dagId, dag] of Object.entries(dump.dags)) {
       const spec = specs.get(dagId);
       if (!spec) throw new Error(`no spec for ${dagId}`);
-      const { has_candidate: check, approve, promote } = dag.tasks;
+      const { has_candidate: check, approve, promote, reject } = dag.tasks;
       expect(check?.operator, dagId).toBe("@task.short_circuit");
       expect(check?.upstream, dagId).toEqual(["register"]);
-      expect(approve?.operator, dagId).toBe("ApprovalOperator");
+      expect(approve?.operator, dagId).toBe("ApproveOrReject");
       expect(approve?.approval?.options, dagId).toEqual(["Approve", "Reject"]);
+      expect(approve?.approval?.options_mapping, dagId).toEqual({ Approve: "promote", Reject: "reject" });
       expect(approve?.approval?.response_timeout, dagId).toBe(seconds(spec.registry.approval_timeout));
       expect(approve?.approval?.response_timeout, dagId).toBe(3 * 86400);
       expect(approve?.approval?.params, dagId).toEqual(["reason"]);
@@ -323,6 +324,22 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
         "--reason",
         "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
+      ]);
+      // reject: the same kind of pod running `train reject`, the spec's on_reject passed explicitly.
+      expect(reject?.pod?.resources.limits["nvidia.com/gpu"], dagId).toBeUndefined();
+      expect(reject?.pool, dagId).toBe(promote?.pool);
+      expect(reject?.pod?.args, dagId).toEqual([
+        "reject",
+        spec.registered_model,
+        "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+        "--candidate-alias",
+        spec.registry.candidate_alias,
+        "--on-reject",
+        spec.registry.on_reject,
+        "--rejected-by",
+        "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+        "--reason",
+        "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
       ]);
     }
   });

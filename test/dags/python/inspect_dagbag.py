@@ -124,11 +124,12 @@ def task_of(task: Any) -> dict[str, Any]:
             "external_dag_id": task.external_dag_id,
             "external_task_id": task.external_task_id,
         }
-    if summary["operator"] == "ApprovalOperator":
+    if summary["operator"] in ("ApprovalOperator", "ApproveOrReject"):
         summary["approval"] = {
             "subject": task.subject,
             "body": task.body,
             "options": task.options,
+            "options_mapping": getattr(task, "options_mapping", None),
             "response_timeout": seconds(task.response_timeout),
             "params": sorted(task.params.keys()),
         }
