@@ -6,20 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.cncf.kubernetes.secret import Secret
-from airflow.sdk import (
-    DAG,
-    AsyncCallback,
-    CronDataIntervalTimetable,
-    DeadlineAlert,
-    DeadlineReference,
-    Param,
-)
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from kubernetes.client import models as k8s
 
-from common.alerts import FailureAlert, deadline_missed
 from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
+from common.deployment import (
+    GPU_IMAGE,
+    IMAGE,
+    ON_FAILURE,
+    POD_ENV,
+    POD_VOLUME_MOUNTS,
+    POD_VOLUMES,
+    lateness_deadline,
+    pod_defaults,
+)
 from common.pods import TrainingPodOperator
 
 TIMEZONE = pendulum.timezone("UTC")
@@ -39,12 +40,6 @@ DOC_MD = (
     "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
-# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
-ON_FAILURE = FailureAlert(
-    connection_id="ml_platform_alerts",
-    fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
-)
-
 # What the reviewer sees in the approve task (Airflow renders the templates).
 APPROVAL_MD = (
     "{% set r = ti.xcom_pull(task_ids='register') %}\n"
@@ -61,77 +56,15 @@ APPROVAL_MD = (
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
 # backfill runs have old logical dates). The callback runs in the triggerer.
-LATENESS_DEADLINE = DeadlineAlert(
-    reference=DeadlineReference.DAGRUN_QUEUED_AT,
-    interval=timedelta(hours=14),
-    callback=AsyncCallback(
-        deadline_missed,
-        kwargs={
-            "connection_id": "ml_platform_alerts",
-            "fallback_env": "PODTRAIN_ALERT_WEBHOOK_URL",
-            "dag_id": "cifar10_cnn_training",
-            "deadline": "14h",
-        },
-    ),
+LATENESS_DEADLINE = lateness_deadline("cifar10_cnn_training", timedelta(hours=14), "14h")
+
+# Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
+POD_DEFAULTS = pod_defaults(
+    workflow="cifar10",
+    dag_id="cifar10_cnn_training",
+    termination_grace_period=45,
+    active_deadline_seconds=28800,
 )
-
-IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
-GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
-
-POD_ENV = {
-    "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform.svc.cluster.local:5000",
-    "AIRFLOW_CTX_DAG_ID": "{{ dag.dag_id }}",
-    "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
-    "AIRFLOW_CTX_TASK_ID": "{{ task.task_id }}",
-    "AIRFLOW_CTX_TRY_NUMBER": "{{ ti.try_number }}",
-    "PODTRAIN_IMAGE": "{{ task.image }}",
-}
-
-# Settings every pod of this DAG shares; credentials come from Kubernetes secrets by name.
-POD_DEFAULTS = {
-    "namespace": "ml-training",
-    "service_account_name": "podtrain-runner",
-    "in_cluster": True,
-    "image_pull_secrets": [k8s.V1LocalObjectReference(name="registry-credentials")],
-    "labels": {
-        "app.kubernetes.io/name": "podtrain",
-        "podtrain/workflow": "cifar10",
-        "podtrain/dag-id": "cifar10_cnn_training",
-    },
-    "cmds": ["train"],
-    "secrets": [
-        Secret("env", "MLFLOW_TRACKING_USERNAME", "mlflow-credentials", "username"),
-        Secret("env", "MLFLOW_TRACKING_PASSWORD", "mlflow-credentials", "password"),
-    ],
-    "security_context": k8s.V1PodSecurityContext(
-        run_as_non_root=True,
-        run_as_user=1000,
-        run_as_group=1000,
-        fs_group=1000,
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    ),
-    "container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0",
-    "startup_timeout_seconds": 600,
-    "termination_grace_period": 45,
-    "active_deadline_seconds": 28800,
-    "durable": True,
-    "get_logs": True,
-    "on_finish_action": "delete_succeeded_pod",
-}
-
-# The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
-POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
-POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
 with DAG(
     dag_id="cifar10_cnn_training",

@@ -1,5 +1,6 @@
 import { parseDurationSeconds } from "../spec/duration.js";
-import type { Deployment } from "./deployment.js";
+import { deadlineModule, retryExponentialBackoff, timetableModule } from "./airflow-target.js";
+import type { AirflowTarget, Deployment } from "./deployment.js";
 import { PythonImports } from "./python-file.js";
 import { call, pythonAssign, pythonCall, pythonValue, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";
 import type { DagPlan } from "./task-plan.js";
@@ -78,40 +79,54 @@ function approvalMarkdown(plan: DagPlan, deployment: Deployment): string {
   ].join("\n");
 }
 
-/** Module-level constants shared by both targets; returns Python source. */
-export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports): string {
+/** The settings the alert callbacks take (deployment config `alerts`). */
+export function alertSettings(deployment: Deployment): Record<string, PythonValue> {
+  return { connection_id: deployment.alerts.connection_id, fallback_env: deployment.alerts.fallback_env };
+}
+
+/**
+ * Module-level constants of a DAG file; returns Python source. `shared`: the alert and deadline
+ * wiring comes from the generated dags/common/deployment.py (Kubernetes target) instead of
+ * being written out in the file (local target, which runs with any checkout's dags/common).
+ */
+export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports, shared = false): string {
   const orchestration = plan.spec.orchestration;
   imports.module("pendulum").from("datetime", "timedelta");
-  imports.from("common.alerts", "FailureAlert");
-  const alertSettings = { connection_id: deployment.alerts.connection_id, fallback_env: deployment.alerts.fallback_env };
   const common = [
     `TIMEZONE = pendulum.timezone(${pythonString(orchestration.timezone)})`,
     "",
     `DOC_MD = ${pythonText(docMarkdown(plan))}`,
-    "",
-    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
-    pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings)),
     ...(plan.approval ? ["", "# What the reviewer sees in the approve task (Airflow renders the templates).", `APPROVAL_MD = ${pythonText(approvalMarkdown(plan, deployment))}`] : []),
   ];
-  imports.from("airflow.sdk", "AsyncCallback", "DeadlineAlert", "DeadlineReference");
-  imports.from("common.alerts", "deadline_missed");
-  return [
-    ...common,
+  const comment = [
     "",
     "# Queued-at, not logical date: a run is late relative to when it could start (catch-up and",
     "# backfill runs have old logical dates). The callback runs in the triggerer.",
+  ];
+  if (shared) {
+    imports.from("common.deployment", "ON_FAILURE", "lateness_deadline");
+    return [...common, ...comment, `LATENESS_DEADLINE = lateness_deadline(${pythonString(plan.spec.dag_id)}, ${pythonValue(timedeltaOf(orchestration.deadline))}, ${pythonString(orchestration.deadline)})`].join("\n");
+  }
+  imports.from("common.alerts", "FailureAlert", "deadline_missed");
+  imports.from(deadlineModule(deployment.airflow.version), "AsyncCallback", "DeadlineAlert", "DeadlineReference");
+  return [
+    ...common,
+    "",
+    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
+    pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings(deployment))),
+    ...comment,
     pythonAssign(
       "LATENESS_DEADLINE",
       call("DeadlineAlert", {
         reference: raw("DeadlineReference.DAGRUN_QUEUED_AT"),
         interval: timedeltaOf(orchestration.deadline),
-        callback: call("AsyncCallback", { kwargs: { ...alertSettings, dag_id: plan.spec.dag_id, deadline: orchestration.deadline } }, [raw("deadline_missed")]),
+        callback: call("AsyncCallback", { kwargs: { ...alertSettings(deployment), dag_id: plan.spec.dag_id, deadline: orchestration.deadline } }, [raw("deadline_missed")]),
       }),
     ),
   ].join("\n");
 }
 
-function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
+function scheduleOf(plan: DagPlan, target: AirflowTarget, imports: PythonImports): PythonValue {
   const orchestration = plan.spec.orchestration;
   if (orchestration.readiness.kind === "asset") {
     imports.from("airflow.sdk", "Asset");
@@ -119,12 +134,12 @@ function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
   }
   if (orchestration.schedule === null) return null;
   // Data-interval timetable: `train` arguments are templated from the interval a run covers.
-  imports.from("airflow.sdk", "CronDataIntervalTimetable");
+  imports.from(timetableModule(target), "CronDataIntervalTimetable");
   return raw(`CronDataIntervalTimetable(${pythonString(orchestration.schedule)}, timezone=TIMEZONE)`);
 }
 
 /** The `with DAG(...) as dag:` line and its arguments. */
-export function renderDagOpening(plan: DagPlan, imports: PythonImports): string {
+export function renderDagOpening(plan: DagPlan, target: AirflowTarget, imports: PythonImports): string {
   const { spec } = plan;
   const orchestration = spec.orchestration;
   imports.from("airflow.sdk", "DAG");
@@ -140,7 +155,7 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports): string 
     dag_id: spec.dag_id,
     description: spec.description,
     doc_md: raw("DOC_MD"),
-    schedule: scheduleOf(plan, imports),
+    schedule: scheduleOf(plan, target, imports),
     start_date: raw(`pendulum.datetime(${year}, ${month}, ${day}, tz=TIMEZONE)`),
     catchup: orchestration.catchup,
     max_active_runs: orchestration.max_active_runs,
@@ -159,8 +174,8 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports): string 
       weight_rule: "absolute",
       retries: orchestration.retries,
       retry_delay: timedeltaOf(orchestration.retry_delay),
-      // Airflow 3.3 takes a multiplier here: 2.0 doubles the delay each retry, 0 keeps it constant.
-      retry_exponential_backoff: raw(orchestration.retry_exponential_backoff ? "2.0" : "0"),
+      // Airflow 3.3 takes a multiplier here (2.0 doubles the delay each retry, 0 keeps it constant), 3.1 a bool.
+      retry_exponential_backoff: retryExponentialBackoff(target, orchestration.retry_exponential_backoff),
       max_retry_delay: timedeltaOf(orchestration.max_retry_delay),
       execution_timeout: timedeltaOf(orchestration.execution_timeout),
       on_failure_callback: raw("ON_FAILURE"),

@@ -86,7 +86,7 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
   imports.from("__future__", "annotations");
   const constants = renderDagConstants(plan, deployment, imports);
-  const opening = renderDagOpening(plan, imports);
+  const opening = renderDagOpening(plan, deployment.airflow.version, imports);
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
   const order = taskOrder(plan, sensor !== undefined);

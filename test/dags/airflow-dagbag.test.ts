@@ -87,6 +87,13 @@ interface DagBagDump {
 }
 
 const seconds = (duration: string): number => parseDurationSeconds(duration) ?? Number.NaN;
+
+/** Keys in sorted order at every level, as Python's json.dumps(sort_keys=True) writes them. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+}
 let dump: DagBagDump;
 const specs = new Map<string, WorkflowSpec>();
 
@@ -111,6 +118,16 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(Object.keys(dump.dags)).toEqual(["cifar10_cnn_training", "mnist_cnn_training", "power_lgbm_training", "tick_model_training"]);
     expect(Object.keys(dump.parse_seconds).sort()).toEqual(Object.keys(dump.dags).map((id) => `${id}.py`));
     for (const [file, parse] of Object.entries(dump.parse_seconds)) expect(parse, file).toBeLessThan(1);
+  });
+
+  it("load the tasks and render the pods recorded in test/dags/fixtures/dagbag-tasks.json", async () => {
+    // The snapshot pins what Airflow sees (every task's settings and its rendered pod), so moving
+    // generated code around (dags/common/deployment.py) provably changes none of it. After an
+    // intended change: PODTRAIN_UPDATE_DAGBAG_SNAPSHOT=1 npx vitest run test/dags/airflow-dagbag.test.ts
+    const snapshotFile = path.join(REPOSITORY, "test/dags/fixtures/dagbag-tasks.json");
+    const actual = Object.fromEntries(Object.entries(dump.dags).map(([dagId, dag]) => [dagId, Object.fromEntries(Object.entries(dag).filter(([key]) => key !== "file"))]));
+    if (process.env.PODTRAIN_UPDATE_DAGBAG_SNAPSHOT === "1") await writeFile(snapshotFile, `${JSON.stringify(sortKeys(actual), null, 1)}\n`);
+    expect(actual).toEqual(JSON.parse(await readFile(snapshotFile, "utf8")));
   });
 
   it("carry the spec's DAG-level policy", () => {
