@@ -4,6 +4,7 @@ import type { PodResources, WorkflowSpec } from "../spec/schema.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { parseDurationSeconds } from "../spec/duration.js";
 import type { Deployment, Toleration } from "./deployment.js";
+import { objectStorePath } from "./object-store.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
 // Every step is one `train …` invocation; the argument lists below are the CLI contract the
@@ -172,7 +173,9 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
     throw new SpecError(`${specFile}: orchestration.pool: "${orchestration.pool}" has no slot count in the deployment config's pools`);
   }
   const workflowSettings = deployment.workflows[spec.workflow];
-  const extra = workflowSettings?.arguments ?? [];
+  // With an object store configured, data paths under its data_root become s3:// URLs.
+  const dataPath = (argument: string): string => objectStorePath(argument, deployment.object_store);
+  const extra = (workflowSettings?.arguments ?? []).map(dataPath);
   const fitGpu = gpuRequestFor(spec.workflow, orchestration.resources.fit, deployment, specFile);
   // A GPU pool counts GPUs: steps that hold no GPU must not take its slots.
   const cpuPool = fitGpu ? "default_pool" : orchestration.pool;
@@ -189,7 +192,7 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   if (shape === "partitioned") {
     const tick = deployment.workflows.tick;
     partitions = {
-      baseArguments: ["tick", "features", ...(tick?.feature_arguments ?? [])],
+      baseArguments: ["tick", "features", ...(tick?.feature_arguments ?? []).map(dataPath)],
       firstDate: FIRST_PARTITION_DATE,
       lastDate: LAST_PARTITION_DATE,
       weekdays: weekdaysOfCron(orchestration.schedule),

@@ -6,7 +6,8 @@ import { parseDurationSeconds } from "../../src/spec/duration.js";
 import { loadSpecFile } from "../../src/spec/load.js";
 import type { WorkflowSpec } from "../../src/spec/schema.js";
 import { generateDags } from "../../src/dags/generate.js";
-import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository } from "./helpers.js";
+import { existsSync } from "node:fs";
+import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository, withObjectStore } from "./helpers.js";
 
 // The committed dags/ loaded by real Airflow (the pinned 3.3.2 + cncf-kubernetes 10.25.0 venv):
 // no import errors, fast parses, and the policies and pods Airflow actually sees.
@@ -97,9 +98,9 @@ function sortKeys(value: unknown): unknown {
 let dump: DagBagDump;
 const specs = new Map<string, WorkflowSpec>();
 
-async function inspectDagBag(folder: string): Promise<DagBagDump> {
+async function inspectDagBag(folder: string, python = AIRFLOW_PYTHON): Promise<DagBagDump> {
   const output = path.join(await mkdtemp(path.join(tmpdir(), "podtrain-dagbag-")), "dagbag.json");
-  await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), folder, output], { env: await airflowEnvironment(), maxBuffer: 64 << 20 });
+  await run(python, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), folder, output], { env: await airflowEnvironment(), maxBuffer: 64 << 20 });
   return JSON.parse(await readFile(output, "utf8")) as DagBagDump;
 }
 
@@ -370,14 +371,14 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   });
 });
 
-describe("a deployment with a checkpoint volume, and a spec with a deferrable fit", () => {
-  it("mounts the claim on fit pods only, passes a per-run --checkpoint-dir, and defers only that fit", { timeout: 120_000 }, async () => {
+describe("a deployment with a checkpoint volume and an object store, and a spec with a deferrable fit", () => {
+  it("mounts the claim on fit pods only, passes a per-run --checkpoint-dir, defers only that fit, and gives every pod the object store", { timeout: 120_000 }, async () => {
     const root = await scratchRepository();
     const deployment = path.join(root, "deploy/deployment.yaml");
     const config = await readFile(deployment, "utf8");
     const enabled = config.replace("# checkpoints:\n#   pvc: podtrain-checkpoints\n#   mount_path: /checkpoints\n", "checkpoints:\n  pvc: podtrain-checkpoints\n  mount_path: /checkpoints\n");
     expect(enabled).not.toBe(config);
-    await writeFile(deployment, enabled);
+    await writeFile(deployment, withObjectStore(enabled));
     const specFile = path.join(root, "models/mnist_cnn.yaml");
     await writeFile(specFile, (await readFile(specFile, "utf8")).replace("  execution_timeout: 2h\n", "  execution_timeout: 2h\n  deferrable_fit: true\n"));
     const { out } = await generateDags({ root });
@@ -388,6 +389,10 @@ describe("a deployment with a checkpoint volume, and a spec with a deferrable fi
         const where = `${dagId}.${taskId}`;
         expect(task.deferrable ?? false, where).toBe(dagId === "mnist_cnn_training" && taskId === "fit");
         if (!task.pod) continue;
+        // The object store: its settings in the environment, its keys only as secret references.
+        expect(task.pod.env, where).toMatchObject({ AWS_ENDPOINT_URL: "https://minio.ml-platform.svc.cluster.local:9000", AWS_REGION: "eu-west-1", PODTRAIN_S3_PATH_STYLE: "true" });
+        expect(task.pod.secret_env, where).toMatchObject({ AWS_ACCESS_KEY_ID: { name: "object-store-credentials", key: "access_key_id" }, AWS_SECRET_ACCESS_KEY: { name: "object-store-credentials", key: "secret_access_key" } });
+        expect(JSON.stringify(task.pod.env), where).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
         const claim = { name: "checkpoints", persistentVolumeClaim: { claimName: "podtrain-checkpoints" } };
         if (taskId === "fit") {
           expect(task.pod.volumes, where).toContainEqual(claim);
@@ -398,6 +403,47 @@ describe("a deployment with a checkpoint volume, and a spec with a deferrable fi
           expect(task.pod.volumes, where).not.toContainEqual(claim);
           expect(task.pod.args, where).not.toContain("--checkpoint-dir");
         }
+      }
+    }
+    expect(variant.dags.power_lgbm_training?.tasks.fit?.pod?.args).toContain("s3://ml-data/podtrain/power/household_power_consumption.txt");
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+// The generator's other target, Airflow 3.1 (deployment config airflow.version), loaded by the
+// pinned 3.1.8: built by `scripts/python-env.sh airflow31` into .venv/airflow31, or named by
+// PODTRAIN_AIRFLOW31_PYTHON. Without either, this is reported as skipped, not passed.
+const AIRFLOW31_PYTHON = process.env.PODTRAIN_AIRFLOW31_PYTHON ?? path.join(REPOSITORY, ".venv/airflow31/bin/python");
+
+describe.skipIf(!existsSync(AIRFLOW31_PYTHON))("DAGs generated for Airflow 3.1, in a real Airflow 3.1.8 DagBag", () => {
+  it("load without import errors, with the same tasks, approval tail, deadlines and pods as for 3.3", { timeout: 180_000 }, async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    const config = await readFile(deployment, "utf8");
+    const target31 = config.replace('airflow:\n  version: "3.3"', 'airflow:\n  version: "3.1"');
+    expect(target31).not.toBe(config);
+    await writeFile(deployment, target31);
+    const { out } = await generateDags({ root });
+    const older = await inspectDagBag(out, AIRFLOW31_PYTHON);
+    expect(older.import_errors).toEqual({});
+    expect(Object.keys(older.dags)).toEqual(Object.keys(dump.dags));
+    for (const [dagId, dag] of Object.entries(older.dags)) {
+      const current = dump.dags[dagId];
+      expect(Object.keys(dag.tasks).sort(), dagId).toEqual(Object.keys(current?.tasks ?? {}).sort());
+      expect(dag.deadlines, dagId).toEqual(current?.deadlines);
+      expect(dag.schedule, dagId).toEqual(current?.schedule);
+      expect(dag.tasks.approve?.approval?.options_mapping, dagId).toEqual({ Approve: "promote", Reject: "reject" });
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        const where = `${dagId}.${taskId}`;
+        expect(task.upstream, where).toEqual(current?.tasks[taskId]?.upstream);
+        // 3.1 takes a bool: on, the delay doubles each retry as 3.3's multiplier 2.0 does.
+        if (taskId !== "approve" && taskId !== "wait_for_data") expect(task.retry_exponential_backoff, where).toBe(true);
+        if (!task.pod) continue;
+        const { labels: olderLabels, ...olderPod } = task.pod as PodDump & { labels: Record<string, string> };
+        const { labels: currentLabels, ...currentPod } = current?.tasks[taskId]?.pod as PodDump & { labels: Record<string, string> };
+        // The provider labels pods with the Airflow version; everything else is the same pod.
+        expect({ ...olderLabels, airflow_version: "" }, where).toEqual({ ...currentLabels, airflow_version: "" });
+        expect(olderPod, where).toEqual(currentPod);
       }
     }
     await rm(root, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { renderDagFiles } from "../../src/dags/generate.js";
 import { call, pythonString, pythonValue, raw } from "../../src/dags/python-literal.js";
 import { weekdaysOfCron } from "../../src/dags/task-plan.js";
 import { SpecError } from "../../src/runtime/errors.js";
-import { REPOSITORY, scratchRepository } from "./helpers.js";
+import { REPOSITORY, scratchRepository, withObjectStore } from "./helpers.js";
 
 const DAG_FILES = ["cifar10_cnn_training.py", "mnist_cnn_training.py", "power_lgbm_training.py", "tick_model_training.py"];
 
@@ -167,6 +167,75 @@ describe("pod settings", () => {
     const files = await renderDagFiles({ root });
     expect(files.get("common/deployment.py")).not.toContain("xcom_sidecar_image");
     expect((await renderDagFiles({ root: REPOSITORY })).get("common/deployment.py")).toContain('"xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0"');
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe("object storage (deployment config object_store)", () => {
+  it("gives every pod the endpoint, region and addressing style, the keys by secret reference, and s3:// data paths", async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    await writeFile(deployment, withObjectStore(await readFile(deployment, "utf8")));
+    const files = await renderDagFiles({ root });
+    const shared = files.get("common/deployment.py") ?? "";
+    expect(shared).toContain('    "AWS_ENDPOINT_URL": "https://minio.ml-platform.svc.cluster.local:9000",\n    "AWS_REGION": "eu-west-1",\n    "PODTRAIN_S3_PATH_STYLE": "true",\n');
+    expect(shared).toContain('    Secret("env", "AWS_ACCESS_KEY_ID", "object-store-credentials", "access_key_id"),\n    Secret("env", "AWS_SECRET_ACCESS_KEY", "object-store-credentials", "secret_access_key"),\n');
+    expect(files.get("power_lgbm_training.py")).toContain('"--data-file",\n            "s3://ml-data/podtrain/power/household_power_consumption.txt",');
+    const tick = files.get("tick_model_training.py") ?? "";
+    expect(tick).toContain('"s3://ml-data/podtrain/tick/trades"');
+    expect(tick).toContain('"s3://ml-data/podtrain/tick/features"');
+    expect(tick).not.toContain('"/data/');
+    // Without the block (the committed config): no object-store settings at all.
+    const committed = await renderDagFiles({ root: REPOSITORY });
+    for (const [name, content] of committed) expect(content, name).not.toMatch(/AWS_|PODTRAIN_S3_PATH_STYLE|s3:\/\/ml-data\/podtrain/);
+
+    // path_style false, AWS S3 (no endpoint), no prefix: the bucket root holds data_root's files.
+    const aws = (await readFile(deployment, "utf8"))
+      .replace(/^ {2}endpoint: .*\n/m, "")
+      .replace("path_style: true", "path_style: false")
+      .replace(/^ {2}prefix: podtrain\n/m, "");
+    await writeFile(deployment, aws);
+    const awsFiles = await renderDagFiles({ root });
+    expect(awsFiles.get("common/deployment.py")).not.toContain("AWS_ENDPOINT_URL");
+    expect(awsFiles.get("common/deployment.py")).toContain('"PODTRAIN_S3_PATH_STYLE": "false"');
+    expect(awsFiles.get("power_lgbm_training.py")).toContain('"s3://ml-data/power/household_power_consumption.txt"');
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("refuses a bucket that is not a bucket name, naming the file and the field", async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    await writeFile(deployment, withObjectStore(await readFile(deployment, "utf8")).replace("bucket: ml-data", "bucket: s3://ml-data"));
+    await expect(renderDagFiles({ root })).rejects.toThrow(/deploy\/deployment\.yaml.*object_store\.bucket.*expected an S3 bucket name/);
+    await expect(renderDagFiles({ root })).rejects.toBeInstanceOf(SpecError);
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe("Airflow target version (deployment config airflow.version)", () => {
+  it("3.3 (the default) imports deadline alerts and the timetable from airflow.sdk and takes a backoff multiplier", async () => {
+    const files = await renderDagFiles({ root: REPOSITORY });
+    expect(files.get("common/deployment.py")).toContain("from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference\n");
+    expect(files.get("mnist_cnn_training.py")).toContain("from airflow.sdk import DAG, CronDataIntervalTimetable, Param\n");
+    expect(files.get("mnist_cnn_training.py")).toContain('"retry_exponential_backoff": 2.0,');
+  });
+
+  it("3.1 takes them from where 3.1 has them, and a bool backoff", async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    const config = await readFile(deployment, "utf8");
+    await writeFile(deployment, config.replace('airflow:\n  version: "3.3"', 'airflow:\n  version: "3.1"'));
+    const files = await renderDagFiles({ root });
+    expect(files.get("common/deployment.py")).toContain("from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference\n");
+    const mnist = files.get("mnist_cnn_training.py") ?? "";
+    expect(mnist).toContain("from airflow.sdk import DAG, Param\n");
+    expect(mnist).toContain("from airflow.timetables.interval import CronDataIntervalTimetable\n");
+    expect(mnist).toContain('"retry_exponential_backoff": True,');
+    for (const [name, content] of files) if (name.endsWith(".py")) execFileSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read())"], { input: content });
+    const local = await renderDagFiles({ root, target: "local" });
+    expect(local.get("mnist_cnn_training.py")).toContain("from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference\n");
+    await writeFile(deployment, config.replace('airflow:\n  version: "3.3"', 'airflow:\n  version: "3.0"'));
+    await expect(renderDagFiles({ root })).rejects.toThrow(/airflow\.version.*"3\.3" \| "3\.1"|airflow\.version.*3\.3.*3\.1/);
     await rm(root, { recursive: true, force: true });
   });
 });
