@@ -17,6 +17,9 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import HITLBranchOperator, HITLOperator
 from airflow.sdk import task
 
+# The key of a task's return value in XCom (what xcom_pull(task_ids=...) reads by default).
+XCOM_RETURN_KEY = "return_value"
+
 
 @task.short_circuit
 def candidate_registered(register_result: dict[str, Any] | None) -> bool:
@@ -29,9 +32,10 @@ def candidate_registered(register_result: dict[str, Any] | None) -> bool:
 class ApproveOrReject(HITLBranchOperator):
     """Approve / Reject, answered by a person; runs the task mapped to the answer, skips the other.
 
-    HITLBranchOperator returns the chosen task ids as its XCom; the DAG's promote and reject steps
-    need the response itself (who answered, their comment), so this returns that, as
-    ApprovalOperator does. A timeout without an answer fails the task (HITLTimeoutError): both
+    HITLBranchOperator's XCom is the chosen task ids (and, as the task SDK skips the other branch
+    by raising, not even that); the DAG's promote and reject steps need the response itself (who
+    answered, their comment), so this pushes that as the task's return value, as
+    ApprovalOperator's is. A timeout without an answer fails the task (HITLTimeoutError): both
     branches are skipped as upstream-failed and the failure alert names the timeout.
     """
 
@@ -47,5 +51,8 @@ class ApproveOrReject(HITLBranchOperator):
         response = HITLOperator.execute_complete(self, context=context, event=event)
         branches = [self.options_mapping.get(option, option) for option in response["chosen_options"]]
         self.hitl_summary_extra["branches_to_execute"] = branches
+        # do_branch skips the other branch by raising DownstreamTasksSkipped (task SDK), so a value
+        # returned after it never becomes the XCom: push the response first, as the return value.
+        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=response)
         self.do_branch(context=context, branches_to_execute=branches)
         return response

@@ -163,7 +163,7 @@ describe("approve -> promote through Airflow's REST API (local target, real MLfl
       }
       const exitCode = await Promise.race([dagTest.exited, sleep(300_000).then(() => "timeout")]);
       // The task errors (train's one error line, Python exceptions) and the end of the log.
-      const diagnostics = () => [...dagTest.output().split("\n").filter((line) => /train: error|Error:|Exception/.test(line)).slice(-20), dagTest.output().slice(-1500)].join("\n");
+      const diagnostics = () => [...dagTest.output().split("\n").filter((line) => /train: error|Error|Exception|Traceback/.test(line)).slice(-20), dagTest.output().slice(-1500)].join("\n");
       // A timed-out approval fails the run; `dags test` still exits once the run is over.
       if (answer) expect(exitCode, diagnostics()).toBe(0);
       else expect(exitCode, diagnostics()).not.toBe("timeout");

@@ -168,8 +168,10 @@ class ApproveOrRejectTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             ApproveOrReject(task_id="approve", subject="Promote?", options=["Yes"])
 
-    def test_returns_the_response_and_branches_to_the_chosen_task(self) -> None:
+    def test_pushes_the_response_as_its_return_value_then_branches_to_the_chosen_task(self) -> None:
         import datetime
+
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
 
         operator = self.operator()
         event = {
@@ -178,9 +180,20 @@ class ApproveOrRejectTest(unittest.TestCase):
             "responded_at": datetime.datetime(2026, 1, 19, tzinfo=datetime.timezone.utc),
             "responded_by_user": {"id": "reviewer", "name": "reviewer"},
         }
-        with mock.patch.object(type(operator), "do_branch") as branch:
-            response = operator.execute_complete(context={}, event=event)
-        branch.assert_called_once_with(context={}, branches_to_execute=["reject"])
+        ti = mock.Mock()
+        context = {"ti": ti}
+
+        # As the task SDK does: skipping the branch not taken ends execute_complete by raising.
+        def skip(context, branches_to_execute):
+            raise DownstreamTasksSkipped(tasks=["promote"])
+
+        with mock.patch.object(type(operator), "do_branch", side_effect=skip) as branch:
+            with self.assertRaises(DownstreamTasksSkipped):
+                operator.execute_complete(context=context, event=event)
+        branch.assert_called_once_with(context=context, branches_to_execute=["reject"])
+        ti.xcom_push.assert_called_once()
+        self.assertEqual(ti.xcom_push.call_args.kwargs["key"], "return_value")
+        response = ti.xcom_push.call_args.kwargs["value"]
         self.assertEqual(response["responded_by_user"]["name"], "reviewer")
         self.assertEqual(response["chosen_options"], ["Reject"])
 
