@@ -8,11 +8,13 @@ import { registerIfGatePasses } from "../../src/runtime/registration.js";
 import { rejectModelVersion, type OnReject } from "../../src/runtime/reject.js";
 import { loadSpecFile, specPathFor } from "../../src/spec/load.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
+import { errorLines, runTrain } from "../support/cli.js";
 
 const log = pino({ level: "silent" });
 
 async function registeredCandidate() {
-  const store = new FileTrackingStore(path.join(await mkdtemp(path.join(os.tmpdir(), "podtrain-reject-")), "mlruns"));
+  const folder = path.join(await mkdtemp(path.join(os.tmpdir(), "podtrain-reject-")), "mlruns");
+  const store = new FileTrackingStore(folder);
   await store.checkAvailable();
   const { spec } = await loadSpecFile(specPathFor("mnist_cnn"));
   const experimentId = await store.getOrCreateExperiment(spec.experiment);
@@ -25,7 +27,7 @@ async function registeredCandidate() {
   };
   const reject = (version: string, onReject: OnReject, extra: { environment?: NodeJS.ProcessEnv; reason?: string } = {}) =>
     rejectModelVersion({ store, model: "mnist_cnn", version, reason: extra.reason ?? "loss curve looks wrong", rejectedBy: "dana", candidateAlias: "candidate", championAlias: "champion", onReject, now: new Date(5000), ...(extra.environment ? { environment: extra.environment } : {}) });
-  return { store, newVersion, reject };
+  return { store, folder, newVersion, reject };
 }
 
 describe("rejectModelVersion", () => {
@@ -72,5 +74,23 @@ describe("rejectModelVersion", () => {
     await expect(reject(champion, "clear_candidate")).rejects.toThrow(/is the current champion: promote another version instead/);
     await expect(reject(await newVersion(0.996), "clear_candidate", { reason: " " })).rejects.toThrow(/a rejection needs a reason/);
     await expect(reject("42", "clear_candidate")).rejects.toThrow(/model version mnist_cnn 42 not found/);
+  });
+});
+
+describe("train reject", () => {
+  it("records the rejection from the command line, is idempotent, and refuses bad input with one error line and exit 64", { timeout: 60_000 }, async () => {
+    const { store, folder: trackingUri, newVersion } = await registeredCandidate();
+    const version = await newVersion(0.99);
+    const first = await runTrain(["reject", "mnist_cnn", version, "--reason", "worse on the holdout", "--rejected-by", "dana", "--tracking-uri", trackingUri]);
+    expect(first).toMatchObject({ exitCode: 0, stdout: `mnist_cnn version ${version} rejected by dana: worse on the holdout; candidate alias cleared\n` });
+    expect((await store.registry.getModelVersion("mnist_cnn", version)).tags).toMatchObject({ "podtrain.rejected_by": "dana", "podtrain.rejection_reason": "worse on the holdout" });
+    const again = await runTrain(["reject", "mnist_cnn", version, "--reason", "again", "--rejected-by", "eve", "--tracking-uri", trackingUri]);
+    expect(again).toMatchObject({ exitCode: 0, stdout: `mnist_cnn version ${version} was already rejected by dana: nothing changed\n` });
+    const bad = await runTrain(["reject", "mnist_cnn", version, "--reason", "why not", "--on-reject", "maybe", "--tracking-uri", trackingUri]);
+    expect(bad.exitCode).toBe(64);
+    expect(errorLines(bad.stderr)).toEqual(['train: error: --on-reject: expected one of keep_candidate, clear_candidate, got "maybe"']);
+    const noReason = await runTrain(["reject", "mnist_cnn", version, "--reason", "", "--tracking-uri", trackingUri]);
+    expect(noReason.exitCode).toBe(64);
+    expect(errorLines(noReason.stderr)).toHaveLength(1);
   });
 });
