@@ -185,16 +185,18 @@ describe("approve -> promote through Airflow's REST API (local target, real MLfl
   }
 
   const readRegistry = () =>
-    runPythonJson<{ champion: string | null; versions: Array<{ version: string; tags: Record<string, string>; aliases: string[] }> }>(`
+    runPythonJson<{ champion: string | null; candidate: string | null; versions: Array<{ version: string; tags: Record<string, string> }> }>(`
 import json
 from mlflow import MlflowClient
 client = MlflowClient("${server.uri}")
-try:
-    champion = client.get_model_version_by_alias("mnist_cnn", "champion").version
-except Exception:
-    champion = None
-versions = sorted(({"version": v.version, "tags": v.tags, "aliases": list(v.aliases)} for v in client.search_model_versions("name='mnist_cnn'")), key=lambda v: int(v["version"]))
-print(json.dumps({"champion": champion, "versions": versions}))`);
+def alias(name):
+    try:
+        return client.get_model_version_by_alias("mnist_cnn", name).version
+    except Exception:
+        return None
+champion, candidate = alias("champion"), alias("candidate")
+versions = sorted(({"version": v.version, "tags": v.tags} for v in client.search_model_versions("name='mnist_cnn'")), key=lambda v: int(v["version"]))
+print(json.dumps({"champion": champion, "candidate": candidate, "versions": versions}))`);
 
   it("an approval promotes the candidate with the reviewer and reason in the audit tags; a rejection tags the version and promotes nothing; a timeout alerts and promotes nothing", { timeout: 1_800_000 }, async () => {
     const approved = await runAndAnswer("2026-01-12", { choice: "Approve", reason: "accuracy is good enough" });
@@ -203,6 +205,7 @@ print(json.dumps({"champion": champion, "versions": versions}))`);
     expect(approved.states).toMatchObject({ register: "success", has_candidate: "success", approve: "success", promote: "success", reject: "skipped" });
     let registry = await readRegistry();
     expect(registry.champion).toBe("1");
+    expect(registry.candidate).toBe("1"); // promote leaves the candidate alias; the next register moves it
     const audit = JSON.parse(registry.versions[0]?.tags["podtrain.promotion.latest"] ?? "{}") as Record<string, unknown>;
     expect(audit).toMatchObject({ version: "1", alias: "champion", approved_by: REVIEWER.username, reason: "accuracy is good enough", previous_version: null });
     expect(audit.airflow).toMatchObject({ dag_id: "mnist_cnn_training", task_id: "promote" });
@@ -219,7 +222,7 @@ print(json.dumps({"champion": champion, "versions": versions}))`);
     expect(Date.parse(second?.tags["podtrain.rejected_at"] ?? "")).toBeGreaterThan(Date.now() - 3_600_000);
     expect(JSON.parse(second?.tags["podtrain.rejection.airflow"] ?? "{}")).toMatchObject({ dag_id: "mnist_cnn_training", task_id: "reject" });
     // registry.on_reject defaults to clear_candidate: the rejected version is no longer the candidate.
-    expect(second?.aliases).toEqual([]);
+    expect(registry.candidate).toBeNull();
 
     const alertsBefore = webhook.messages.length;
     const timedOut = await runAndAnswer("2026-01-26");
@@ -227,6 +230,8 @@ print(json.dumps({"champion": champion, "versions": versions}))`);
     expect(timedOut.states).toMatchObject({ register: "success", has_candidate: "success", approve: "failed", promote: "upstream_failed", reject: "upstream_failed" });
     registry = await readRegistry();
     expect(registry.champion).toBe("1");
+    // Nobody decided: the version stays the candidate, neither promoted nor rejected.
+    expect(registry.candidate).toBe("3");
     expect(registry.versions[2]?.tags["podtrain.rejected_by"]).toBeUndefined();
     const alerts = webhook.messages.slice(alertsBefore).map((message) => message.text ?? "");
     expect(alerts).toContainEqual(expect.stringMatching(/^:hourglass: mnist_cnn_training\.approve: no decision within the approval timeout \(run .+\); nothing promoted, the champion is unchanged$/));
