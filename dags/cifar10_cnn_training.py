@@ -6,21 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.cncf.kubernetes.secret import Secret
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import (
-    DAG,
-    AsyncCallback,
-    CronDataIntervalTimetable,
-    DeadlineAlert,
-    DeadlineReference,
-    Param,
-)
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from kubernetes.client import models as k8s
 
-from common.alerts import FailureAlert, deadline_missed
-from common.approval import candidate_registered
+from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
+from common.deployment import (
+    GPU_IMAGE,
+    IMAGE,
+    ON_FAILURE,
+    POD_ENV,
+    POD_VOLUME_MOUNTS,
+    POD_VOLUMES,
+    lateness_deadline,
+    pod_defaults,
+)
 from common.pods import TrainingPodOperator
 
 TIMEZONE = pendulum.timezone("UTC")
@@ -32,17 +32,12 @@ DOC_MD = (
     "\n"
     "- Spec: `models/cifar10_cnn.yaml` (experiment `cifar10-cnn`, registered model `cifar10_cnn`).\n"
     "- Trigger: Scheduled `@weekly` (UTC).\n"
-    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `validate` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote` | `reject`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_accuracy` >= 0.85 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 14h after the run is queued; failures and misses alert the on-call webhook.\n"
     "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
-    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
-)
-
-# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
-ON_FAILURE = FailureAlert(
-    connection_id="ml_platform_alerts",
-    fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject runs `reject` (`train reject`: rejection tags, candidate alias cleared);\n"
+    "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
 # What the reviewer sees in the approve task (Airflow renders the templates).
@@ -56,82 +51,20 @@ APPROVAL_MD = (
     "\n"
     "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
     "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
 # backfill runs have old logical dates). The callback runs in the triggerer.
-LATENESS_DEADLINE = DeadlineAlert(
-    reference=DeadlineReference.DAGRUN_QUEUED_AT,
-    interval=timedelta(hours=14),
-    callback=AsyncCallback(
-        deadline_missed,
-        kwargs={
-            "connection_id": "ml_platform_alerts",
-            "fallback_env": "PODTRAIN_ALERT_WEBHOOK_URL",
-            "dag_id": "cifar10_cnn_training",
-            "deadline": "14h",
-        },
-    ),
+LATENESS_DEADLINE = lateness_deadline("cifar10_cnn_training", timedelta(hours=14), "14h")
+
+# Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
+POD_DEFAULTS = pod_defaults(
+    workflow="cifar10",
+    dag_id="cifar10_cnn_training",
+    termination_grace_period=45,
+    active_deadline_seconds=28800,
 )
-
-IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
-GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
-
-POD_ENV = {
-    "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform.svc.cluster.local:5000",
-    "AIRFLOW_CTX_DAG_ID": "{{ dag.dag_id }}",
-    "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
-    "AIRFLOW_CTX_TASK_ID": "{{ task.task_id }}",
-    "AIRFLOW_CTX_TRY_NUMBER": "{{ ti.try_number }}",
-    "PODTRAIN_IMAGE": "{{ task.image }}",
-}
-
-# Settings every pod of this DAG shares; credentials come from Kubernetes secrets by name.
-POD_DEFAULTS = {
-    "namespace": "ml-training",
-    "service_account_name": "podtrain-runner",
-    "in_cluster": True,
-    "image_pull_secrets": [k8s.V1LocalObjectReference(name="registry-credentials")],
-    "labels": {
-        "app.kubernetes.io/name": "podtrain",
-        "podtrain/workflow": "cifar10",
-        "podtrain/dag-id": "cifar10_cnn_training",
-    },
-    "cmds": ["train"],
-    "secrets": [
-        Secret("env", "MLFLOW_TRACKING_USERNAME", "mlflow-credentials", "username"),
-        Secret("env", "MLFLOW_TRACKING_PASSWORD", "mlflow-credentials", "password"),
-    ],
-    "security_context": k8s.V1PodSecurityContext(
-        run_as_non_root=True,
-        run_as_user=1000,
-        run_as_group=1000,
-        fs_group=1000,
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    ),
-    "container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0",
-    "startup_timeout_seconds": 600,
-    "termination_grace_period": 45,
-    "active_deadline_seconds": 28800,
-    "durable": True,
-    "get_logs": True,
-    "on_finish_action": "delete_succeeded_pod",
-}
-
-# The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
-POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
-POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
 with DAG(
     dag_id="cifar10_cnn_training",
@@ -235,18 +168,19 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    # Only a registered candidate is put to a person; a rejection skips promote.
+    # Only a registered candidate is put to a person; the answer runs promote or reject.
     has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
 
-    approve = ApprovalOperator(
+    approve = ApproveOrReject(
         task_id="approve",
         subject="Promote cifar10_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
         body=APPROVAL_MD,
+        options_mapping={"Approve": "promote", "Reject": "reject"},
         params={
             "reason": Param(
                 "",
                 type="string",
-                description="Your reason (recorded on the model version when approved)",
+                description="Your reason (recorded on the model version)",
             ),
         },
         response_timeout=timedelta(hours=72),
@@ -282,7 +216,37 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    validate >> fit >> evaluate >> register >> has_candidate >> approve >> promote
+    reject = TrainingPodOperator(
+        task_id="reject",
+        image=IMAGE,
+        arguments=[
+            "reject",
+            "cifar10_cnn",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--candidate-alias",
+            "candidate",
+            "--on-reject",
+            "clear_candidate",
+            "--rejected-by",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "1", "memory": "2Gi"},
+            limits={"memory": "2Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="default_pool",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    validate >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]
 
 # dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
 # after it succeeded (common/deadlines.py says why); this fixes test() only.

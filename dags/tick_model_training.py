@@ -6,22 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.cncf.kubernetes.secret import Secret
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
-from airflow.sdk import (
-    DAG,
-    AsyncCallback,
-    CronDataIntervalTimetable,
-    DeadlineAlert,
-    DeadlineReference,
-    Param,
-)
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from kubernetes.client import models as k8s
 
-from common.alerts import FailureAlert, deadline_missed
-from common.approval import candidate_registered
+from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
+from common.deployment import (
+    IMAGE,
+    ON_FAILURE,
+    POD_ENV,
+    POD_VOLUME_MOUNTS,
+    POD_VOLUMES,
+    lateness_deadline,
+    pod_defaults,
+)
 from common.partitions import partition_arguments
 from common.pods import TrainingPodOperator
 
@@ -34,20 +33,15 @@ DOC_MD = (
     "\n"
     "- Spec: `models/tick_model.yaml` (experiment `tick-production`, registered model `tick_model`).\n"
     "- Trigger: Scheduled `30 21 * * 1-5` (UTC); starts work only once `tick_data_rollup.publish_partition` succeeded for the same logical date (sensor, reschedule mode, timeout 3h).\n"
-    "- Steps: `features` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
+    "- Steps: `features` -> `fit` -> `evaluate` -> `register` -> `approve` -> `promote` | `reject`; each step but `approve` runs `train` in its own pod, the fit run id travels by XCom.\n"
     "- Gate: registers only when `test_auc` >= 0.52 and beats the champion; the `champion` alias moves only after an explicit approval.\n"
     "- Lateness deadline: 3h after the run is queued; failures and misses alert the on-call webhook.\n"
     "- Approval: when a candidate was registered, `approve` waits up to 3d for a person (Airflow UI, Required actions);\n"
-    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.\n"
+    "  Approve runs `promote` (`train promote`, the reviewer as approver); Reject runs `reject` (`train reject`: rejection tags, candidate alias cleared);\n"
+    "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
     "- Partitions: one feature pod per trading date in the data interval (at most 4 at once, 31 per run).\n"
     "  Backfill a range in one run (one retrain, not one per day) by triggering with params `partition_from` / `partition_to`;\n"
     "  or per interval: `airflow backfill create --dag-id tick_model_training --from-date YYYY-MM-DD --to-date YYYY-MM-DD` (max_active_runs=1).\n"
-)
-
-# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.
-ON_FAILURE = FailureAlert(
-    connection_id="ml_platform_alerts",
-    fallback_env="PODTRAIN_ALERT_WEBHOOK_URL",
 )
 
 # What the reviewer sees in the approve task (Airflow renders the templates).
@@ -61,82 +55,20 @@ APPROVAL_MD = (
     "\n"
     "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
     "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays.\n"
+    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
 )
 
 # Queued-at, not logical date: a run is late relative to when it could start (catch-up and
 # backfill runs have old logical dates). The callback runs in the triggerer.
-LATENESS_DEADLINE = DeadlineAlert(
-    reference=DeadlineReference.DAGRUN_QUEUED_AT,
-    interval=timedelta(hours=3),
-    callback=AsyncCallback(
-        deadline_missed,
-        kwargs={
-            "connection_id": "ml_platform_alerts",
-            "fallback_env": "PODTRAIN_ALERT_WEBHOOK_URL",
-            "dag_id": "tick_model_training",
-            "deadline": "3h",
-        },
-    ),
+LATENESS_DEADLINE = lateness_deadline("tick_model_training", timedelta(hours=3), "3h")
+
+# Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
+POD_DEFAULTS = pod_defaults(
+    workflow="tick",
+    dag_id="tick_model_training",
+    termination_grace_period=45,
+    active_deadline_seconds=7200,
 )
-
-IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
-GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
-
-POD_ENV = {
-    "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform.svc.cluster.local:5000",
-    "AIRFLOW_CTX_DAG_ID": "{{ dag.dag_id }}",
-    "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
-    "AIRFLOW_CTX_TASK_ID": "{{ task.task_id }}",
-    "AIRFLOW_CTX_TRY_NUMBER": "{{ ti.try_number }}",
-    "PODTRAIN_IMAGE": "{{ task.image }}",
-}
-
-# Settings every pod of this DAG shares; credentials come from Kubernetes secrets by name.
-POD_DEFAULTS = {
-    "namespace": "ml-training",
-    "service_account_name": "podtrain-runner",
-    "in_cluster": True,
-    "image_pull_secrets": [k8s.V1LocalObjectReference(name="registry-credentials")],
-    "labels": {
-        "app.kubernetes.io/name": "podtrain",
-        "podtrain/workflow": "tick",
-        "podtrain/dag-id": "tick_model_training",
-    },
-    "cmds": ["train"],
-    "secrets": [
-        Secret("env", "MLFLOW_TRACKING_USERNAME", "mlflow-credentials", "username"),
-        Secret("env", "MLFLOW_TRACKING_PASSWORD", "mlflow-credentials", "password"),
-    ],
-    "security_context": k8s.V1PodSecurityContext(
-        run_as_non_root=True,
-        run_as_user=1000,
-        run_as_group=1000,
-        fs_group=1000,
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    ),
-    "container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_container_security_context": k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        read_only_root_filesystem=True,
-    ),
-    "xcom_sidecar_image": "registry.example.com/ml-platform/podtrain-xcom-sidecar:0.1.0",
-    "startup_timeout_seconds": 600,
-    "termination_grace_period": 45,
-    "active_deadline_seconds": 7200,
-    "durable": True,
-    "get_logs": True,
-    "on_finish_action": "delete_succeeded_pod",
-}
-
-# The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
-POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
-POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
 with DAG(
     dag_id="tick_model_training",
@@ -305,18 +237,19 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    # Only a registered candidate is put to a person; a rejection skips promote.
+    # Only a registered candidate is put to a person; the answer runs promote or reject.
     has_candidate = candidate_registered.override(task_id="has_candidate", pool="high_priority_cpu")(register.output)
 
-    approve = ApprovalOperator(
+    approve = ApproveOrReject(
         task_id="approve",
         subject="Promote tick_model version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
         body=APPROVAL_MD,
+        options_mapping={"Approve": "promote", "Reject": "reject"},
         params={
             "reason": Param(
                 "",
                 type="string",
-                description="Your reason (recorded on the model version when approved)",
+                description="Your reason (recorded on the model version)",
             ),
         },
         response_timeout=timedelta(hours=72),
@@ -352,7 +285,37 @@ with DAG(
         **POD_DEFAULTS,
     )
 
-    wait_for_data >> partitions >> features >> fit >> evaluate >> register >> has_candidate >> approve >> promote
+    reject = TrainingPodOperator(
+        task_id="reject",
+        image=IMAGE,
+        arguments=[
+            "reject",
+            "tick_model",
+            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+            "--candidate-alias",
+            "candidate",
+            "--on-reject",
+            "clear_candidate",
+            "--rejected-by",
+            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+            "--reason",
+            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
+        ],
+        env_vars=POD_ENV,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": "2", "memory": "8Gi"},
+            limits={"memory": "8Gi"},
+        ),
+        volumes=POD_VOLUMES,
+        volume_mounts=POD_VOLUME_MOUNTS,
+        schedule_timeout_seconds=600,
+        deferrable=False,
+        pool="high_priority_cpu",
+        do_xcom_push=False,
+        **POD_DEFAULTS,
+    )
+
+    wait_for_data >> partitions >> features >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]
 
 # dag.test() / `airflow dags test` of Airflow 3.3 leave a DAG run with a deadline alert "running"
 # after it succeeded (common/deadlines.py says why); this fixes test() only.

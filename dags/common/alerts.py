@@ -98,7 +98,11 @@ def failure_message(context: dict[str, Any]) -> dict[str, Any]:
     run_id = context.get("run_id") or getattr(task_instance, "run_id", "?")
     try_number = getattr(task_instance, "try_number", "?")
     error = context.get("exception")
-    text = f":red_circle: {dag_id}.{task} failed (run {run_id}, try {try_number})"
+    if type(error).__name__ == "HITLTimeoutError":
+        # The approval step ran out of time: not a fault, but a decision nobody took.
+        text = f":hourglass: {dag_id}.{task}: no decision within the approval timeout (run {run_id}); nothing promoted, the champion is unchanged"
+    else:
+        text = f":red_circle: {dag_id}.{task} failed (run {run_id}, try {try_number})"
     details = f"*DAG* `{dag_id}`  *task* `{task}`\n*run* `{run_id}`  *try* {try_number}"
     if error is not None:
         details += f"\n*error* {type(error).__name__}: {str(error)[:500]}"

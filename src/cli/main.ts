@@ -7,6 +7,7 @@ import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
+import { registerRejectCommand } from "./reject-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
 import { registerWorkflowSubcommands } from "./workflow-subcommands.js";
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const definition of Object.values(WORKFLOWS)) registerWorkflowSubcommands(registerWorkflowCommand(program, definition), definition);
   registerPromoteCommand(program);
+  registerRejectCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);

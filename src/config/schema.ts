@@ -95,6 +95,7 @@ const registrySchema = z.strictObject({
   auto_promote: z.boolean().default(false).describe("move the champion alias without approval"),
   approval: z.enum(["required", "none"]).default("required").describe("required: the DAGs end with approve (human in the loop) -> promote; none: promotion stays a manual `train promote`"),
   approval_timeout: durationSchema.default("3d").describe("how long approve waits for a person; then it fails (alert) and the champion stays"),
+  on_reject: z.enum(["keep_candidate", "clear_candidate"]).default("clear_candidate").describe("what a rejection does to the candidate alias: clear it (default) or leave it on the rejected version"),
 });
 
 export const specSchema = z.strictObject({
@@ -105,7 +106,7 @@ export const specSchema = z.strictObject({
   registered_model: z.string().regex(IDENTIFIER, "expected snake_case"),
   params: z.record(z.string(), z.unknown()).default({}),
   gate: gateSchema,
-  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false, approval: "required", approval_timeout: "3d" }),
+  registry: registrySchema.default({ candidate_alias: "candidate", champion_alias: "champion", auto_promote: false, approval: "required", approval_timeout: "3d", on_reject: "clear_candidate" }),
   orchestration: orchestrationSchema,
 });
 

@@ -1,5 +1,6 @@
 import { parseDurationSeconds } from "../core/duration.js";
-import type { Deployment } from "./deployment.js";
+import { deadlineModule, retryExponentialBackoff, timetableModule } from "./airflow-target.js";
+import type { AirflowTarget, Deployment } from "./deployment.js";
 import { PythonImports } from "./python-file.js";
 import { call, pythonAssign, pythonCall, pythonValue, pythonString, pythonText, pythonTimedelta, raw, type PythonValue, type RawPython } from "./python-literal.js";
 import type { DagPlan } from "./task-plan.js";
@@ -38,14 +39,15 @@ function docMarkdown(plan: DagPlan): string {
     "",
     `- Spec: \`${plan.specFile}\` (experiment \`${spec.experiment}\`, registered model \`${spec.registered_model}\`).`,
     `- Trigger: ${trigger}`,
-    `- Steps: ${taskOrder(plan, false).filter((id) => id !== "partitions" && id !== "has_candidate").map((id) => `\`${id}\``).join(" -> ")}; each ${plan.approval ? "step but \`approve\`" : "step"} runs \`train\` in its own pod, the fit run id travels by XCom.`,
+    `- Steps: ${taskOrder(plan, false).filter((id) => id !== "partitions" && id !== "has_candidate").map((id) => (id.startsWith("[") ? "`promote` | `reject`" : `\`${id}\``)).join(" -> ")}; each ${plan.approval ? "step but \`approve\`" : "step"} runs \`train\` in its own pod, the fit run id travels by XCom.`,
     `- Gate: registers only when \`${spec.gate.metric}\` ${spec.gate.direction === "maximize" ? ">=" : "<="} ${spec.gate.threshold}${spec.gate.compare_to_champion ? " and beats the champion" : ""}; the \`${spec.registry.champion_alias}\` alias ${spec.registry.auto_promote ? "moves automatically" : "moves only after an explicit approval"}.`,
     `- Lateness deadline: ${orchestration.deadline} after the run is queued; failures and misses alert the on-call webhook.`,
   ];
   if (plan.approval) {
     lines.push(
       `- Approval: when a candidate was registered, \`approve\` waits up to ${spec.registry.approval_timeout} for a person (Airflow UI, Required actions);`,
-      `  Approve runs \`promote\` (\`train promote\`, the reviewer as approver); Reject, or the timeout (alerted), keeps the champion.`,
+      `  Approve runs \`promote\` (\`train promote\`, the reviewer as approver); Reject runs \`reject\` (\`train reject\`: rejection tags, candidate alias ${plan.spec.registry.on_reject === "clear_candidate" ? "cleared" : "kept"});`,
+      "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.",
     );
   }
   if (plan.partitions) {
@@ -72,45 +74,59 @@ function approvalMarkdown(plan: DagPlan, deployment: Deployment): string {
     "",
     "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.",
     "",
-    `Approve: \`${approval.championAlias}\` moves to this version (\`train promote\`, your comment is the recorded reason). Reject: the champion stays.`,
+    `Approve: \`${approval.championAlias}\` moves to this version (\`train promote\`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.`,
     "",
   ].join("\n");
 }
 
-/** Module-level constants shared by both targets; returns Python source. */
-export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports): string {
+/** The settings the alert callbacks take (deployment config `alerts`). */
+export function alertSettings(deployment: Deployment): Record<string, PythonValue> {
+  return { connection_id: deployment.alerts.connection_id, fallback_env: deployment.alerts.fallback_env };
+}
+
+/**
+ * Module-level constants of a DAG file; returns Python source. `shared`: the alert and deadline
+ * wiring comes from the generated dags/common/deployment.py (Kubernetes target) instead of
+ * being written out in the file (local target, which runs with any checkout's dags/common).
+ */
+export function renderDagConstants(plan: DagPlan, deployment: Deployment, imports: PythonImports, shared = false): string {
   const orchestration = plan.spec.orchestration;
   imports.module("pendulum").from("datetime", "timedelta");
-  imports.from("common.alerts", "FailureAlert");
-  const alertSettings = { connection_id: deployment.alerts.connection_id, fallback_env: deployment.alerts.fallback_env };
   const common = [
     `TIMEZONE = pendulum.timezone(${pythonString(orchestration.timezone)})`,
     "",
     `DOC_MD = ${pythonText(docMarkdown(plan))}`,
-    "",
-    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
-    pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings)),
     ...(plan.approval ? ["", "# What the reviewer sees in the approve task (Airflow renders the templates).", `APPROVAL_MD = ${pythonText(approvalMarkdown(plan, deployment))}`] : []),
   ];
-  imports.from("airflow.sdk", "AsyncCallback", "DeadlineAlert", "DeadlineReference");
-  imports.from("common.alerts", "deadline_missed");
-  return [
-    ...common,
+  const comment = [
     "",
     "# Queued-at, not logical date: a run is late relative to when it could start (catch-up and",
     "# backfill runs have old logical dates). The callback runs in the triggerer.",
+  ];
+  if (shared) {
+    imports.from("common.deployment", "ON_FAILURE", "lateness_deadline");
+    return [...common, ...comment, `LATENESS_DEADLINE = lateness_deadline(${pythonString(plan.spec.dag_id)}, ${pythonValue(timedeltaOf(orchestration.deadline))}, ${pythonString(orchestration.deadline)})`].join("\n");
+  }
+  imports.from("common.alerts", "FailureAlert", "deadline_missed");
+  imports.from(deadlineModule(deployment.airflow.version), "AsyncCallback", "DeadlineAlert", "DeadlineReference");
+  return [
+    ...common,
+    "",
+    "# Posts to the alert webhook when a task has failed for good (after its retries) or the run failed.",
+    pythonAssign("ON_FAILURE", call("FailureAlert", alertSettings(deployment))),
+    ...comment,
     pythonAssign(
       "LATENESS_DEADLINE",
       call("DeadlineAlert", {
         reference: raw("DeadlineReference.DAGRUN_QUEUED_AT"),
         interval: timedeltaOf(orchestration.deadline),
-        callback: call("AsyncCallback", { kwargs: { ...alertSettings, dag_id: plan.spec.dag_id, deadline: orchestration.deadline } }, [raw("deadline_missed")]),
+        callback: call("AsyncCallback", { kwargs: { ...alertSettings(deployment), dag_id: plan.spec.dag_id, deadline: orchestration.deadline } }, [raw("deadline_missed")]),
       }),
     ),
   ].join("\n");
 }
 
-function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
+function scheduleOf(plan: DagPlan, target: AirflowTarget, imports: PythonImports): PythonValue {
   const orchestration = plan.spec.orchestration;
   if (orchestration.readiness.kind === "asset") {
     imports.from("airflow.sdk", "Asset");
@@ -118,12 +134,12 @@ function scheduleOf(plan: DagPlan, imports: PythonImports): PythonValue {
   }
   if (orchestration.schedule === null) return null;
   // Data-interval timetable: `train` arguments are templated from the interval a run covers.
-  imports.from("airflow.sdk", "CronDataIntervalTimetable");
+  imports.from(timetableModule(target), "CronDataIntervalTimetable");
   return raw(`CronDataIntervalTimetable(${pythonString(orchestration.schedule)}, timezone=TIMEZONE)`);
 }
 
 /** The `with DAG(...) as dag:` line and its arguments. */
-export function renderDagOpening(plan: DagPlan, imports: PythonImports): string {
+export function renderDagOpening(plan: DagPlan, target: AirflowTarget, imports: PythonImports): string {
   const { spec } = plan;
   const orchestration = spec.orchestration;
   imports.from("airflow.sdk", "DAG");
@@ -139,7 +155,7 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports): string 
     dag_id: spec.dag_id,
     description: spec.description,
     doc_md: raw("DOC_MD"),
-    schedule: scheduleOf(plan, imports),
+    schedule: scheduleOf(plan, target, imports),
     start_date: raw(`pendulum.datetime(${year}, ${month}, ${day}, tz=TIMEZONE)`),
     catchup: orchestration.catchup,
     max_active_runs: orchestration.max_active_runs,
@@ -158,8 +174,8 @@ export function renderDagOpening(plan: DagPlan, imports: PythonImports): string 
       weight_rule: "absolute",
       retries: orchestration.retries,
       retry_delay: timedeltaOf(orchestration.retry_delay),
-      // Airflow 3.3 takes a multiplier here: 2.0 doubles the delay each retry, 0 keeps it constant.
-      retry_exponential_backoff: raw(orchestration.retry_exponential_backoff ? "2.0" : "0"),
+      // Airflow 3.3 takes a multiplier here (2.0 doubles the delay each retry, 0 keeps it constant), 3.1 a bool.
+      retry_exponential_backoff: retryExponentialBackoff(target, orchestration.retry_exponential_backoff),
       max_retry_delay: timedeltaOf(orchestration.max_retry_delay),
       execution_timeout: timedeltaOf(orchestration.execution_timeout),
       on_failure_callback: raw("ON_FAILURE"),
@@ -229,21 +245,23 @@ export function renderDeadlineSafeTest(imports: PythonImports): string {
 }
 
 /**
- * The approval tasks before `promote`: has_candidate (skips the tail when the gate did not pass)
- * and approve (human in the loop, waits without a worker slot, times out into a failure alert).
+ * The approval tasks before `promote` and `reject`: has_candidate (skips the tail when the gate
+ * did not pass) and approve (human in the loop, waits without a worker slot, branches to the
+ * step the person chose, times out into a failure alert).
  */
 export function renderApprovalTasks(plan: DagPlan, imports: PythonImports): string {
   const approval = plan.approval;
   if (!approval) throw new TypeError("renderApprovalTasks needs an approval plan");
-  imports.from("common.approval", "candidate_registered").from("airflow.providers.standard.operators.hitl", "ApprovalOperator").from("airflow.sdk", "Param");
+  imports.from("common.approval", "ApproveOrReject", "candidate_registered").from("airflow.sdk", "Param");
   const check = `candidate_registered.override(task_id="has_candidate", pool=${pythonValue(plan.cpuPool)})(register.output)`;
   const approve = pythonCall(
-    "ApprovalOperator",
+    "ApproveOrReject",
     {
       task_id: "approve",
       subject: `Promote ${approval.model} version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to ${approval.championAlias}?`,
       body: raw("APPROVAL_MD"),
-      params: { reason: call("Param", { type: "string", description: "Your reason (recorded on the model version when approved)" }, [""]) },
+      options_mapping: { Approve: "promote", Reject: "reject" },
+      params: { reason: call("Param", { type: "string", description: "Your reason (recorded on the model version)" }, [""]) },
       response_timeout: pythonTimedelta(approval.timeoutSeconds),
       pool: plan.cpuPool,
       // Asking again after a timeout is a new decision, not a retry.
@@ -251,11 +269,11 @@ export function renderApprovalTasks(plan: DagPlan, imports: PythonImports): stri
     },
     "    ",
   );
-  return [`    # Only a registered candidate is put to a person; a rejection skips promote.`, `    has_candidate = ${check}`, "", `    approve = ${approve}`].join("\n");
+  return [`    # Only a registered candidate is put to a person; the answer runs promote or reject.`, `    has_candidate = ${check}`, "", `    approve = ${approve}`].join("\n");
 }
 
-/** Task ids in dependency order; the approval tasks go just before promote. */
+/** Task ids in dependency order; the approval tasks go just before the branches promote and reject. */
 export function taskOrder(plan: DagPlan, hasSensor: boolean): string[] {
-  const steps = plan.steps.flatMap((step) => (step.taskId === "promote" ? ["has_candidate", "approve", "promote"] : [step.taskId]));
+  const steps = plan.steps.flatMap((step) => (step.taskId === "promote" ? ["has_candidate", "approve", "[promote, reject]"] : step.taskId === "reject" ? [] : [step.taskId]));
   return [...(hasSensor ? ["wait_for_data"] : []), ...(plan.partitions ? ["partitions"] : []), ...steps];
 }

@@ -37,7 +37,35 @@ const secretReferenceSchema = z.strictObject({
 });
 export type SecretReference = z.infer<typeof secretReferenceSchema>;
 
+/**
+ * S3-compatible object storage the pods read data from (issue #17): endpoint and region become
+ * the AWS SDK's environment variables, the keys come from a Kubernetes secret by reference.
+ */
+const objectStoreSchema = z.strictObject({
+  endpoint: z.string().url().optional(),
+  region: z.string().min(1),
+  /** Path-style URLs (http://host/bucket/key): what MinIO and most on-premises stores need. */
+  path_style: z.boolean().default(false),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name"),
+  /** Key prefix inside the bucket under which data_root's files live; empty for the bucket root. */
+  prefix: z.string().regex(/^[^/\s]+(\/[^/\s]+)*$/, "expected a key prefix without leading or trailing slash").optional(),
+  /** Arguments of workflows.* that are this folder or under it become s3://<bucket>/<prefix>/… paths. */
+  data_root: z.string().regex(/^\/[^\s]*[^/\s]$/, "expected an absolute path without trailing slash").default("/data"),
+  credentials: z.strictObject({
+    secret: z.string().min(1),
+    access_key_id_key: z.string().min(1).default("access_key_id"),
+    secret_access_key_key: z.string().min(1).default("secret_access_key"),
+  }),
+});
+export type ObjectStore = z.infer<typeof objectStoreSchema>;
+
+/** The Airflow minor versions the generator targets; each is pinned and tested at the version named. */
+export const AIRFLOW_TARGETS = { "3.3": "3.3.2", "3.1": "3.1.8" } as const;
+export type AirflowTarget = keyof typeof AIRFLOW_TARGETS;
+
 export const deploymentSchema = z.strictObject({
+  /** Which Airflow the DAGs are generated for: imports and arguments that changed between minors. */
+  airflow: z.strictObject({ version: z.enum(Object.keys(AIRFLOW_TARGETS) as [AirflowTarget, ...AirflowTarget[]]).default("3.3") }).default({ version: "3.3" }),
   image: imageSchema,
   gpu_image: imageSchema.describe("the Dockerfile.gpu image, used by steps that request a GPU"),
   kubernetes: z.strictObject({
@@ -77,6 +105,7 @@ export const deploymentSchema = z.strictObject({
     ui_url: z.string().url().optional(),
     secrets: z.array(secretReferenceSchema).default([]),
   }),
+  object_store: objectStoreSchema.optional(),
   gpu_classes: z.record(
     z.string().min(1),
     z.strictObject({

@@ -4,6 +4,7 @@ import { SpecError } from "../core/errors.js";
 import { checkSpecParams, loadSpecFile } from "../config/load.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { DEFAULT_DEPLOYMENT_FILE, loadDeploymentFile } from "./deployment.js";
+import { DEPLOYMENT_MODULE_FILE, MODULE_DOC, renderDeploymentModule } from "./deployment-module.js";
 import { renderKubernetesDag } from "./kubernetes-template.js";
 import { renderLocalDag } from "./local-template.js";
 import { renderPoolsJson } from "./pools.js";
@@ -32,12 +33,20 @@ interface ResolvedOptions {
   target: DagTarget;
 }
 
+/** A path relative to the root, however it was spelled (`./dags/`, `dags`, absolute), in POSIX form. */
+function relativeToRoot(root: string, file: string): string {
+  const relative = path.relative(root, path.resolve(root, file));
+  return relative === "" ? "." : relative.split(path.sep).join("/");
+}
+
 export function resolveOptions(options: GenerateOptions = {}): ResolvedOptions {
   const target = options.target ?? "kubernetes";
+  const root = path.resolve(options.root ?? process.cwd());
   return {
-    root: path.resolve(options.root ?? process.cwd()),
-    out: options.out ?? (target === "local" ? ".cache/dags-local" : "dags"),
-    deploymentFile: options.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE,
+    root,
+    // Normalised so the generated headers do not depend on how --out / --deployment were written.
+    out: relativeToRoot(root, options.out ?? (target === "local" ? ".cache/dags-local" : "dags")),
+    deploymentFile: relativeToRoot(root, options.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE),
     modelsDirectory: options.modelsDirectory ?? "models",
     target,
   };
@@ -92,7 +101,14 @@ export async function renderDagFiles(options: GenerateOptions = {}): Promise<Map
       resolved.target === "local" ? renderLocalDag(plan, deployment, imports, resolved.root) : renderKubernetesDag(plan, deployment, imports);
     files.set(`${plan.spec.dag_id}.py`, pythonFile(header, imports, body));
   }
-  if (resolved.target === "kubernetes") files.set("pools.json", renderPoolsJson(plans, deployment));
+  if (resolved.target === "kubernetes") {
+    // The shared half of every Kubernetes DAG: rendered once from the deployment config alone.
+    const imports = new PythonImports();
+    const header = doNotEditHeader({ deploymentFile: toPosix(resolved.deploymentFile), regenerateCommand: regenerateCommand(resolved) });
+    const body = renderDeploymentModule(deployment, imports);
+    files.set(DEPLOYMENT_MODULE_FILE, `${header}\n${MODULE_DOC}\n\n${imports.render()}\n\n${body.trimEnd()}\n`);
+    files.set("pools.json", renderPoolsJson(plans, deployment));
+  }
   return files;
 }
 
@@ -108,6 +124,7 @@ export async function generateDags(options: GenerateOptions = {}): Promise<Gener
   await mkdir(outDirectory, { recursive: true });
   const written: string[] = [];
   for (const [name, content] of files) {
+    await mkdir(path.dirname(path.join(outDirectory, name)), { recursive: true });
     await writeFile(path.join(outDirectory, name), content, "utf8");
     written.push(toPosix(path.join(resolved.out, name)));
   }

@@ -31,8 +31,21 @@ function promoteCommand(plan: DagPlan): { command: string; env: Record<string, s
   };
 }
 
+/** `train reject` the same way: the reviewer's name and comment stay out of the command line. */
+function rejectCommand(plan: DagPlan): { command: string; env: Record<string, string> } {
+  const approval = plan.approval;
+  if (!approval) throw new TypeError("reject needs an approval plan");
+  const train = [...LOCAL_TRAIN_COMMAND, "reject", approval.model].map(shellQuote).join(" ");
+  const flags = ["--candidate-alias", approval.candidateAlias, "--on-reject", approval.onReject].map(shellQuote).join(" ");
+  return {
+    command: `set -euo pipefail; ${train} "$PODTRAIN_REJECT_VERSION" ${flags} --rejected-by "$PODTRAIN_REVIEWER" --reason "$PODTRAIN_REJECT_REASON"`,
+    env: { PODTRAIN_REJECT_VERSION: approval.version, PODTRAIN_REVIEWER: approval.approver, PODTRAIN_REJECT_REASON: approval.rejectReason },
+  };
+}
+
 function bashCommand(step: StepPlan, plan: DagPlan): string {
   if (step.taskId === "promote") return promoteCommand(plan).command;
+  if (step.taskId === "reject") return rejectCommand(plan).command;
   // The spec the DAG was generated from, so a checkout's own models/ drive the local run.
   const train = [...LOCAL_TRAIN_COMMAND, ...step.arguments, "--spec", plan.specFile].map(shellQuote).join(" ");
   if (!step.pushesXcom) return `set -euo pipefail; ${train}`;
@@ -45,7 +58,7 @@ function bashArguments(step: StepPlan, plan: DagPlan): Record<string, PythonValu
     task_id: step.taskId,
     bash_command: step.taskId === "features" ? undefined : bashCommand(step, plan),
     cwd: raw("REPOSITORY"),
-    env: step.taskId === "promote" ? promoteCommand(plan).env : step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
+    env: step.taskId === "promote" ? promoteCommand(plan).env : step.taskId === "reject" ? rejectCommand(plan).env : step.readsFitRun ? { MLFLOW_RUN_ID: FIT_RUN_ID } : undefined,
     append_env: true,
     pool: step.pool,
     max_active_tis_per_dagrun: step.taskId === "features" ? plan.partitions?.maxParallel : undefined,
@@ -73,7 +86,7 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
 export function renderLocalDag(plan: DagPlan, deployment: Deployment, imports: PythonImports, repositoryRoot: string): string {
   imports.from("__future__", "annotations");
   const constants = renderDagConstants(plan, deployment, imports);
-  const opening = renderDagOpening(plan, imports);
+  const opening = renderDagOpening(plan, deployment.airflow.version, imports);
   const sensor = renderReadinessSensor(plan, imports);
   const steps = plan.steps.map((step) => renderStep(step, plan, imports));
   const order = taskOrder(plan, sensor !== undefined);

@@ -4,6 +4,7 @@ import type { PodResources, WorkflowSpec } from "../config/schema.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { parseDurationSeconds } from "../core/duration.js";
 import { partitionSettingsOf, type Deployment, type Toleration } from "./deployment.js";
+import { objectStorePath } from "./object-store.js";
 import type { OrchestrationShape } from "../workflows/types.js";
 
 // What a generated DAG does, independent of how a step runs (Kubernetes pod or local process).
@@ -32,7 +33,7 @@ export interface CheckpointVolume {
 }
 
 export interface StepPlan {
-  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote";
+  taskId: "validate" | "features" | "fit" | "evaluate" | "register" | "promote" | "reject";
   /** Arguments after `train`; may hold Airflow templates. */
   arguments: string[];
   resources: PodResources;
@@ -60,17 +61,20 @@ export interface PartitionPlan {
   maxParallel: number;
 }
 
-/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote. */
+/** The approval tail (spec registry.approval: required): has_candidate -> approve -> promote | reject. */
 export interface ApprovalPlan {
   model: string;
   championAlias: string;
   candidateAlias: string;
   gateMetric: string;
   timeoutSeconds: number;
+  /** What `reject` does to the candidate alias (spec registry.on_reject). */
+  onReject: WorkflowSpec["registry"]["on_reject"];
   /** Airflow templates: the candidate version, the reviewer, the reviewer's comment. */
   version: string;
   approver: string;
   reason: string;
+  rejectReason: string;
 }
 
 export interface DagPlan {
@@ -153,9 +157,11 @@ function approvalOf(spec: WorkflowSpec): ApprovalPlan | undefined {
     candidateAlias: registry.candidate_alias,
     gateMetric: spec.gate.metric,
     timeoutSeconds: seconds(registry.approval_timeout),
+    onReject: registry.on_reject,
     version: `{{ ${REGISTER_RESULT}['registered_version'] }}`,
     approver: `{{ ${APPROVAL_RESULT}['responded_by_user']['name'] }}`,
     reason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'approved in Airflow' }}`,
+    rejectReason: `{{ ${APPROVAL_RESULT}['params_input'].get('reason') or 'rejected in Airflow' }}`,
   };
 }
 
@@ -165,7 +171,9 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
     throw new SpecError(`${specFile}: orchestration.pool: "${orchestration.pool}" has no slot count in the deployment config's pools`);
   }
   const workflowSettings = deployment.workflows[spec.workflow];
-  const extra = workflowSettings?.arguments ?? [];
+  // With an object store configured, data paths under its data_root become s3:// URLs.
+  const dataPath = (argument: string): string => objectStorePath(argument, deployment.object_store);
+  const extra = (workflowSettings?.arguments ?? []).map(dataPath);
   const input = WORKFLOWS[spec.workflow].orchestration.input;
   const fitGpu = gpuRequestFor(WORKFLOWS[spec.workflow].orchestration, orchestration.resources.fit, deployment, specFile);
   // A GPU pool counts GPUs: steps that hold no GPU must not take its slots.
@@ -183,7 +191,7 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   if (input.kind === "partitions") {
     const settings = partitionSettingsOf(deployment, spec.workflow);
     partitions = {
-      baseArguments: [spec.workflow, ...input.command, ...settings.feature_arguments],
+      baseArguments: [spec.workflow, ...input.command, ...settings.feature_arguments.map(dataPath)],
       firstDate: FIRST_PARTITION_DATE,
       lastDate: LAST_PARTITION_DATE,
       weekdays: weekdaysOfCron(orchestration.schedule),
@@ -219,6 +227,8 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
       pushesXcom: false,
       readsFitRun: false,
     });
+    const rejectArguments = ["reject", approval.model, approval.version, "--candidate-alias", approval.candidateAlias, "--on-reject", approval.onReject, "--rejected-by", approval.approver, "--reason", approval.rejectReason];
+    steps.push({ taskId: "reject", arguments: rejectArguments, ...cpuStep, pushesXcom: false, readsFitRun: false });
   }
   const pods = { terminationGracePeriodSeconds: seconds(orchestration.termination_grace_period), activeDeadlineSeconds: seconds(orchestration.execution_timeout) };
   return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };

@@ -140,6 +140,15 @@ export class FileModelRegistry implements ModelRegistry {
     await this.writeModel(model);
   }
 
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    const model = await this.readModel(name);
+    if (!model || model.aliases?.[alias] === undefined) return;
+    delete model.aliases[alias];
+    model.last_updated_timestamp = Date.now();
+    await rm(path.join(this.root, name, "aliases", alias), { force: true });
+    await this.writeModel(model);
+  }
+
   async deleteModelVersion(name: string, version: string): Promise<void> {
     checkName(name);
     const metaFile = path.join(this.root, name, `${VERSION_PREFIX}${version}`, META_FILE);

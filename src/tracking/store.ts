@@ -56,6 +56,8 @@ export interface ModelRegistry {
   createModelVersion(input: { name: string; source: string; runId: string; tags: Record<string, string>; modelId?: string }): Promise<ModelVersion>;
   setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias from the model (a rejected candidate); no error when it is not set. */
+  deleteAlias(name: string, alias: string): Promise<void>;
   /** Deletes a version (a duplicate created by a racing attempt); its number is never reused. */
   deleteModelVersion(name: string, version: string): Promise<void>;
 }

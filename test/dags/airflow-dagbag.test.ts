@@ -6,7 +6,8 @@ import { parseDurationSeconds } from "../../src/core/duration.js";
 import { loadSpecFile } from "../../src/config/load.js";
 import type { WorkflowSpec } from "../../src/config/schema.js";
 import { generateDags } from "../../src/dags/generate.js";
-import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository } from "./helpers.js";
+import { existsSync } from "node:fs";
+import { AIRFLOW_PYTHON, airflowEnvironment, ensureAirflowVenv, PYTHON_TESTS, REPOSITORY, run, scratchRepository, withObjectStore } from "./helpers.js";
 
 // The committed dags/ loaded by real Airflow (the pinned 3.3.2 + cncf-kubernetes 10.25.0 venv):
 // no import errors, fast parses, and the policies and pods Airflow actually sees.
@@ -59,7 +60,7 @@ interface TaskDump {
   on_finish_action?: string;
   partial?: { image: string; container_resources: PodDump["resources"]; node_selector: unknown };
   sensor?: { mode: string; timeout: number; poke_interval: number; external_dag_id: string; external_task_id: string };
-  approval?: { subject: string; body: string; options: string[]; response_timeout: number; params: string[] };
+  approval?: { subject: string; body: string; options: string[]; options_mapping: Record<string, string> | null; response_timeout: number; params: string[] };
 }
 interface DagDump {
   schedule: { cron?: string; timezone?: string; assets?: string[] } | null;
@@ -87,12 +88,19 @@ interface DagBagDump {
 }
 
 const seconds = (duration: string): number => parseDurationSeconds(duration) ?? Number.NaN;
+
+/** Keys in sorted order at every level, as Python's json.dumps(sort_keys=True) writes them. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+}
 let dump: DagBagDump;
 const specs = new Map<string, WorkflowSpec>();
 
-async function inspectDagBag(folder: string): Promise<DagBagDump> {
+async function inspectDagBag(folder: string, python = AIRFLOW_PYTHON): Promise<DagBagDump> {
   const output = path.join(await mkdtemp(path.join(tmpdir(), "podtrain-dagbag-")), "dagbag.json");
-  await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), folder, output], { env: await airflowEnvironment(), maxBuffer: 64 << 20 });
+  await run(python, [path.join(PYTHON_TESTS, "inspect_dagbag.py"), folder, output], { env: await airflowEnvironment(), maxBuffer: 64 << 20 });
   return JSON.parse(await readFile(output, "utf8")) as DagBagDump;
 }
 
@@ -111,6 +119,16 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(Object.keys(dump.dags)).toEqual(["cifar10_cnn_training", "mnist_cnn_training", "power_lgbm_training", "tick_model_training"]);
     expect(Object.keys(dump.parse_seconds).sort()).toEqual(Object.keys(dump.dags).map((id) => `${id}.py`));
     for (const [file, parse] of Object.entries(dump.parse_seconds)) expect(parse, file).toBeLessThan(1);
+  });
+
+  it("load the tasks and render the pods recorded in test/dags/fixtures/dagbag-tasks.json", async () => {
+    // The snapshot pins what Airflow sees (every task's settings and its rendered pod), so moving
+    // generated code around (dags/common/deployment.py) provably changes none of it. After an
+    // intended change: PODTRAIN_UPDATE_DAGBAG_SNAPSHOT=1 npx vitest run test/dags/airflow-dagbag.test.ts
+    const snapshotFile = path.join(REPOSITORY, "test/dags/fixtures/dagbag-tasks.json");
+    const actual = Object.fromEntries(Object.entries(dump.dags).map(([dagId, dag]) => [dagId, Object.fromEntries(Object.entries(dag).filter(([key]) => key !== "file"))]));
+    if (process.env.PODTRAIN_UPDATE_DAGBAG_SNAPSHOT === "1") await writeFile(snapshotFile, `${JSON.stringify(sortKeys(actual), null, 1)}\n`);
+    expect(actual).toEqual(JSON.parse(await readFile(snapshotFile, "utf8")));
   });
 
   it("carry the spec's DAG-level policy", () => {
@@ -161,9 +179,9 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   it("keep GPU pool slots for the GPU step only", () => {
     for (const dagId of ["mnist_cnn_training", "cifar10_cnn_training"]) {
       const tasks = dump.dags[dagId]?.tasks ?? {};
-      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "validate"]);
+      expect(Object.keys(tasks).sort()).toEqual(["approve", "evaluate", "fit", "has_candidate", "promote", "register", "reject", "validate"]);
       expect(tasks.fit?.pool).toBe("gpu_pool");
-      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote"]) expect(tasks[taskId]?.pool).toBe("default_pool");
+      for (const taskId of ["validate", "evaluate", "register", "has_candidate", "approve", "promote", "reject"]) expect(tasks[taskId]?.pool).toBe("default_pool");
     }
     const tick = dump.dags.tick_model_training?.tasks ?? {};
     for (const task of Object.values(tick)) expect(task.pool).toBe("high_priority_cpu");
@@ -204,7 +222,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         if (!pod) continue;
         const where = `${dagId}.${taskId}`;
         expect(pod.cmds, where).toEqual(["train"]);
-        expect(pod.args[0], where).toBe(taskId === "promote" ? "promote" : workflow);
+        expect(pod.args[0], where).toBe(taskId === "promote" || taskId === "reject" ? taskId : workflow);
         expect(pod.namespace, where).toBe("ml-training");
         expect(pod.service_account, where).toBe("podtrain-runner");
         expect(pod.security_context, where).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
@@ -272,7 +290,7 @@ describe("generated DAGs in a real Airflow DagBag", () => {
 
   it("wire the steps in order, behind the readiness sensor where the spec asks for one", () => {
     const upstream = (dagId: string) => Object.fromEntries(Object.entries(dump.dags[dagId]?.tasks ?? {}).map(([id, task]) => [id, task.upstream]));
-    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"] };
+    const tail = { has_candidate: ["register"], approve: ["has_candidate"], promote: ["approve"], reject: ["approve"] };
     expect(upstream("mnist_cnn_training")).toEqual({ validate: [], fit: ["validate"], evaluate: ["fit"], register: ["evaluate"], ...tail });
     expect(upstream("tick_model_training")).toEqual({
       wait_for_data: [],
@@ -290,15 +308,16 @@ describe("generated DAGs in a real Airflow DagBag", () => {
     expect(dump.dags.tick_model_training?.tasks.features?.max_active_tis_per_dagrun).toBe(4);
   });
 
-  it("end with the approval tail: a candidate is put to a person, then promoted as they decided", () => {
+  it("end with the approval tail: a candidate is put to a person, then promoted or rejected as they decided", () => {
     for (const [dagId, dag] of Object.entries(dump.dags)) {
       const spec = specs.get(dagId);
       if (!spec) throw new Error(`no spec for ${dagId}`);
-      const { has_candidate: check, approve, promote } = dag.tasks;
+      const { has_candidate: check, approve, promote, reject } = dag.tasks;
       expect(check?.operator, dagId).toBe("@task.short_circuit");
       expect(check?.upstream, dagId).toEqual(["register"]);
-      expect(approve?.operator, dagId).toBe("ApprovalOperator");
+      expect(approve?.operator, dagId).toBe("ApproveOrReject");
       expect(approve?.approval?.options, dagId).toEqual(["Approve", "Reject"]);
+      expect(approve?.approval?.options_mapping, dagId).toEqual({ Approve: "promote", Reject: "reject" });
       expect(approve?.approval?.response_timeout, dagId).toBe(seconds(spec.registry.approval_timeout));
       expect(approve?.approval?.response_timeout, dagId).toBe(3 * 86400);
       expect(approve?.approval?.params, dagId).toEqual(["reason"]);
@@ -324,6 +343,22 @@ describe("generated DAGs in a real Airflow DagBag", () => {
         "--reason",
         "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
       ]);
+      // reject: the same kind of pod running `train reject`, the spec's on_reject passed explicitly.
+      expect(reject?.pod?.resources.limits["nvidia.com/gpu"], dagId).toBeUndefined();
+      expect(reject?.pool, dagId).toBe(promote?.pool);
+      expect(reject?.pod?.args, dagId).toEqual([
+        "reject",
+        spec.registered_model,
+        "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
+        "--candidate-alias",
+        spec.registry.candidate_alias,
+        "--on-reject",
+        spec.registry.on_reject,
+        "--rejected-by",
+        "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
+        "--reason",
+        "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
+      ]);
     }
   });
 
@@ -336,14 +371,14 @@ describe("generated DAGs in a real Airflow DagBag", () => {
   });
 });
 
-describe("a deployment with a checkpoint volume, and a spec with a deferrable fit", () => {
-  it("mounts the claim on fit pods only, passes a per-run --checkpoint-dir, and defers only that fit", { timeout: 120_000 }, async () => {
+describe("a deployment with a checkpoint volume and an object store, and a spec with a deferrable fit", () => {
+  it("mounts the claim on fit pods only, passes a per-run --checkpoint-dir, defers only that fit, and gives every pod the object store", { timeout: 120_000 }, async () => {
     const root = await scratchRepository();
     const deployment = path.join(root, "deploy/deployment.yaml");
     const config = await readFile(deployment, "utf8");
     const enabled = config.replace("# checkpoints:\n#   pvc: podtrain-checkpoints\n#   mount_path: /checkpoints\n", "checkpoints:\n  pvc: podtrain-checkpoints\n  mount_path: /checkpoints\n");
     expect(enabled).not.toBe(config);
-    await writeFile(deployment, enabled);
+    await writeFile(deployment, withObjectStore(enabled));
     const specFile = path.join(root, "models/mnist_cnn.yaml");
     await writeFile(specFile, (await readFile(specFile, "utf8")).replace("  execution_timeout: 2h\n", "  execution_timeout: 2h\n  deferrable_fit: true\n"));
     const { out } = await generateDags({ root });
@@ -354,6 +389,10 @@ describe("a deployment with a checkpoint volume, and a spec with a deferrable fi
         const where = `${dagId}.${taskId}`;
         expect(task.deferrable ?? false, where).toBe(dagId === "mnist_cnn_training" && taskId === "fit");
         if (!task.pod) continue;
+        // The object store: its settings in the environment, its keys only as secret references.
+        expect(task.pod.env, where).toMatchObject({ AWS_ENDPOINT_URL: "https://minio.ml-platform.svc.cluster.local:9000", AWS_REGION: "eu-west-1", PODTRAIN_S3_PATH_STYLE: "true" });
+        expect(task.pod.secret_env, where).toMatchObject({ AWS_ACCESS_KEY_ID: { name: "object-store-credentials", key: "access_key_id" }, AWS_SECRET_ACCESS_KEY: { name: "object-store-credentials", key: "secret_access_key" } });
+        expect(JSON.stringify(task.pod.env), where).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
         const claim = { name: "checkpoints", persistentVolumeClaim: { claimName: "podtrain-checkpoints" } };
         if (taskId === "fit") {
           expect(task.pod.volumes, where).toContainEqual(claim);
@@ -364,6 +403,47 @@ describe("a deployment with a checkpoint volume, and a spec with a deferrable fi
           expect(task.pod.volumes, where).not.toContainEqual(claim);
           expect(task.pod.args, where).not.toContain("--checkpoint-dir");
         }
+      }
+    }
+    expect(variant.dags.power_lgbm_training?.tasks.fit?.pod?.args).toContain("s3://ml-data/podtrain/power/household_power_consumption.txt");
+    await rm(root, { recursive: true, force: true });
+  });
+});
+
+// The generator's other target, Airflow 3.1 (deployment config airflow.version), loaded by the
+// pinned 3.1.8: built by `scripts/python-env.sh airflow31` into .venv/airflow31, or named by
+// PODTRAIN_AIRFLOW31_PYTHON. Without either, this is reported as skipped, not passed.
+const AIRFLOW31_PYTHON = process.env.PODTRAIN_AIRFLOW31_PYTHON ?? path.join(REPOSITORY, ".venv/airflow31/bin/python");
+
+describe.skipIf(!existsSync(AIRFLOW31_PYTHON))("DAGs generated for Airflow 3.1, in a real Airflow 3.1.8 DagBag", () => {
+  it("load without import errors, with the same tasks, approval tail, deadlines and pods as for 3.3", { timeout: 180_000 }, async () => {
+    const root = await scratchRepository();
+    const deployment = path.join(root, "deploy/deployment.yaml");
+    const config = await readFile(deployment, "utf8");
+    const target31 = config.replace('airflow:\n  version: "3.3"', 'airflow:\n  version: "3.1"');
+    expect(target31).not.toBe(config);
+    await writeFile(deployment, target31);
+    const { out } = await generateDags({ root });
+    const older = await inspectDagBag(out, AIRFLOW31_PYTHON);
+    expect(older.import_errors).toEqual({});
+    expect(Object.keys(older.dags)).toEqual(Object.keys(dump.dags));
+    for (const [dagId, dag] of Object.entries(older.dags)) {
+      const current = dump.dags[dagId];
+      expect(Object.keys(dag.tasks).sort(), dagId).toEqual(Object.keys(current?.tasks ?? {}).sort());
+      expect(dag.deadlines, dagId).toEqual(current?.deadlines);
+      expect(dag.schedule, dagId).toEqual(current?.schedule);
+      expect(dag.tasks.approve?.approval?.options_mapping, dagId).toEqual({ Approve: "promote", Reject: "reject" });
+      for (const [taskId, task] of Object.entries(dag.tasks)) {
+        const where = `${dagId}.${taskId}`;
+        expect(task.upstream, where).toEqual(current?.tasks[taskId]?.upstream);
+        // 3.1 takes a bool: on, the delay doubles each retry as 3.3's multiplier 2.0 does.
+        if (taskId !== "approve" && taskId !== "wait_for_data") expect(task.retry_exponential_backoff, where).toBe(true);
+        if (!task.pod) continue;
+        const { labels: olderLabels, ...olderPod } = task.pod as PodDump & { labels: Record<string, string> };
+        const { labels: currentLabels, ...currentPod } = current?.tasks[taskId]?.pod as PodDump & { labels: Record<string, string> };
+        // The provider labels pods with the Airflow version; everything else is the same pod.
+        expect({ ...olderLabels, airflow_version: "" }, where).toEqual({ ...currentLabels, airflow_version: "" });
+        expect(olderPod, where).toEqual(currentPod);
       }
     }
     await rm(root, { recursive: true, force: true });

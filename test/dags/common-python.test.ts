@@ -12,10 +12,10 @@ beforeAll(async () => {
 });
 
 describe("dags/common", () => {
-  it("posts failure and deadline alerts to a loopback webhook, bounds partitions, gates the approval", async () => {
+  it("posts failure, approval-timeout and deadline alerts to a loopback webhook, bounds partitions, gates and branches the approval", async () => {
     const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags") });
     const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_common.py"), "-v"], { env: environment, cwd: REPOSITORY });
-    expect(stderr).toMatch(/Ran 11 tests/);
+    expect(stderr).toMatch(/Ran 15 tests/);
     expect(stderr).toMatch(/\nOK\s*$/);
   });
 

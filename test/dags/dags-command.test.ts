@@ -29,7 +29,7 @@ describe("train dags", () => {
     await program().parseAsync(["node", "train", "dags", "generate"]);
     expect(output).toHaveBeenCalledWith("wrote dags/mnist_cnn_training.py\n");
     await program().parseAsync(["node", "train", "dags", "check"]);
-    expect(output).toHaveBeenLastCalledWith("5 generated files are up to date\n");
+    expect(output).toHaveBeenLastCalledWith("6 generated files are up to date\n");
     const file = path.join(root, "dags/tick_model_training.py");
     await writeFile(file, `${await readFile(file, "utf8")}# hand edit\n`);
     await expect(program().parseAsync(["node", "train", "dags", "check"])).rejects.toBeInstanceOf(GeneratedFilesDifferError);

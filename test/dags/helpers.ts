@@ -34,3 +34,10 @@ export async function scratchRepository(): Promise<string> {
   for (const folder of ["models", "deploy", "dags"]) await cp(path.join(REPOSITORY, folder), path.join(root, folder), { recursive: true });
   return root;
 }
+
+/** The committed deployment config with its commented-out `object_store:` example switched on. */
+export function withObjectStore(config: string): string {
+  const enabled = config.replace(/^# object_store:\n((?:# {3}.*\n)+)/m, (block) => block.replaceAll(/^# /gm, ""));
+  if (enabled === config) throw new Error("deploy/deployment.yaml has no commented object_store: example");
+  return enabled;
+}

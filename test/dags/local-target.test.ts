@@ -76,11 +76,11 @@ describe("local target", () => {
     await copyFile(path.join(PYTHON_TESTS, "stub_train_cli.mjs"), path.join(root, "bin/train.js"));
     await writeFile(path.join(root, "package.json"), '{ "type": "module" }\n');
     const { pools, states } = await airflowDagsTest(root, "mnist_cnn_training");
-    expect(states).toEqual({ validate: "success", fit: "success", evaluate: "success", register: "success", has_candidate: "success", approve: "skipped", promote: "skipped" });
+    expect(states).toEqual({ validate: "success", fit: "success", evaluate: "success", register: "success", has_candidate: "success", approve: "skipped", promote: "skipped", reject: "skipped" });
     const slots = Object.fromEntries((JSON.parse(pools) as Array<{ pool: string; slots: string | number }>).map((pool) => [pool.pool, Number(pool.slots)]));
     expect(slots).toEqual({ default_pool: 128, gpu_pool: 2, high_priority_cpu: 8 });
     const calls = (await readFile(path.join(root, "calls.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
-    // The stub registers no version: has_candidate skips approve and promote, and the run finishes.
+    // The stub registers no version: has_candidate skips approve, promote and reject, and the run finishes.
     expect(calls.map((call) => call.taskId)).toEqual(["validate", "fit", "evaluate", "register"]);
     expect(calls.map((call) => (call.args as string[]).slice(0, 3))).toEqual([
       ["mnist", "validate", "--spec"],

@@ -34,6 +34,7 @@ export const ENDPOINTS = {
   deleteModelVersion: { method: "DELETE", path: "/api/2.0/mlflow/model-versions/delete" },
   setModelVersionTag: { method: "POST", path: "/api/2.0/mlflow/model-versions/set-tag" },
   setRegisteredModelAlias: { method: "POST", path: "/api/2.0/mlflow/registered-models/alias" },
+  deleteRegisteredModelAlias: { method: "DELETE", path: "/api/2.0/mlflow/registered-models/alias" },
   getModelVersionByAlias: { method: "GET", path: "/api/2.0/mlflow/registered-models/alias" },
   createLoggedModel: { method: "POST", path: "/api/2.0/mlflow/logged-models" },
   finalizeLoggedModel: { method: "PATCH", path: "/api/2.0/mlflow/logged-models/{model_id}" },

@@ -63,6 +63,15 @@ export class RestModelRegistry implements ModelRegistry {
     await this.client.call("setRegisteredModelAlias", { json: { name, alias, version } });
   }
 
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    try {
+      await this.client.call("deleteRegisteredModelAlias", { json: { name, alias } });
+    } catch (error) {
+      // No such alias (or our retried request landed): the goal is reached.
+      if (!(error instanceof MlflowRequestError && (error.errorCode === "RESOURCE_DOES_NOT_EXIST" || error.errorCode === "INVALID_PARAMETER_VALUE"))) throw error;
+    }
+  }
+
   async deleteModelVersion(name: string, version: string): Promise<void> {
     try {
       await this.client.call("deleteModelVersion", { json: { name, version } });

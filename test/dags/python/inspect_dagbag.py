@@ -124,11 +124,12 @@ def task_of(task: Any) -> dict[str, Any]:
             "external_dag_id": task.external_dag_id,
             "external_task_id": task.external_task_id,
         }
-    if summary["operator"] == "ApprovalOperator":
+    if summary["operator"] in ("ApprovalOperator", "ApproveOrReject"):
         summary["approval"] = {
             "subject": task.subject,
             "body": task.body,
             "options": task.options,
+            "options_mapping": getattr(task, "options_mapping", None),
             "response_timeout": seconds(task.response_timeout),
             "params": sorted(task.params.keys()),
         }
@@ -141,11 +142,13 @@ def task_of(task: Any) -> dict[str, Any]:
 
 def schedule_of(timetable: Any) -> Any:
     """The cron expression, the asset URIs, or None (manual)."""
-    expression = getattr(timetable, "expression", None)
+    # Airflow 3.1's core timetable keeps the cron expression in `_expression`.
+    expression = getattr(timetable, "expression", None) or getattr(timetable, "_expression", None)
     if expression is not None:
-        return {"cron": expression, "timezone": str(getattr(timetable, "timezone", None))}
+        timezone = getattr(timetable, "timezone", None) or getattr(timetable, "_timezone", None)
+        return {"cron": expression, "timezone": str(getattr(timezone, "name", timezone))}
     condition = getattr(timetable, "asset_condition", None)
-    if condition is not None:
+    if hasattr(condition, "uri") or hasattr(condition, "objects"):  # not 3.1's _NullAsset
         return {"assets": sorted(asset.uri for asset in getattr(condition, "objects", [condition]))}
     return None
 
@@ -217,7 +220,10 @@ def rendered_partitions(dag: Any) -> dict[str, Any] | None:
 
 
 def main(dags_folder: str, output: str) -> None:
-    from airflow.dag_processing.dagbag import BundleDagBag
+    try:
+        from airflow.dag_processing.dagbag import BundleDagBag
+    except ModuleNotFoundError:  # Airflow 3.1 keeps it with the models
+        from airflow.models.dagbag import BundleDagBag
 
     warm = warm_imports()
     started = time.perf_counter()

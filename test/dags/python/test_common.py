@@ -92,6 +92,19 @@ class FailureAlertTest(unittest.TestCase):
         with mock.patch.dict(os.environ, {"PODTRAIN_ALERT_WEBHOOK_URL": ""}):
             FailureAlert(connection_id="missing_connection")(failed_context())  # nothing configured: logs only
 
+    def test_an_approval_timeout_says_no_decision_came_and_the_champion_stays(self) -> None:
+        from airflow.providers.standard.exceptions import HITLTimeoutError
+
+        context = failed_context()
+        context["task_instance"].task_id = "approve"
+        context["exception"] = HITLTimeoutError({"error": "The Human-in-the-loop response timeout has passed", "error_type": "timeout"})
+        text = failure_message(context)["text"]
+        self.assertEqual(
+            text,
+            ":hourglass: mnist_cnn_training.approve: no decision within the approval timeout"
+            " (run scheduled__2026-01-05); nothing promoted, the champion is unchanged",
+        )
+
     def test_mapped_task_names_its_index(self) -> None:
         context = failed_context()
         context["task_instance"].task_id = "features"
@@ -138,6 +151,57 @@ class PartitionTest(unittest.TestCase):
             partition_dates("2026-01-02", "2026-01-01", None, 31)
         with self.assertRaisesRegex(ValueError, "no partition dates"):
             partition_dates("2026-01-10", "2026-01-11", [1, 2, 3, 4, 5], 31)
+
+
+class ApproveOrRejectTest(unittest.TestCase):
+    """The operator's answer handling, with the event a response (or the timeout sweep) resumes it with."""
+
+    def operator(self):
+        from common.approval import ApproveOrReject
+
+        return ApproveOrReject(task_id="approve", subject="Promote?", options_mapping={"Approve": "promote", "Reject": "reject"})
+
+    def test_options_are_fixed(self) -> None:
+        from common.approval import ApproveOrReject
+
+        self.assertEqual(self.operator().options, ["Approve", "Reject"])
+        with self.assertRaises(ValueError):
+            ApproveOrReject(task_id="approve", subject="Promote?", options=["Yes"])
+
+    def test_pushes_the_response_as_its_return_value_then_branches_to_the_chosen_task(self) -> None:
+        import datetime
+
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+        operator = self.operator()
+        event = {
+            "chosen_options": ["Reject"],
+            "params_input": {},
+            "responded_at": datetime.datetime(2026, 1, 19, tzinfo=datetime.timezone.utc),
+            "responded_by_user": {"id": "reviewer", "name": "reviewer"},
+        }
+        ti = mock.Mock()
+        context = {"ti": ti}
+
+        # As the task SDK does: skipping the branch not taken ends execute_complete by raising.
+        def skip(context, branches_to_execute):
+            raise DownstreamTasksSkipped(tasks=["promote"])
+
+        with mock.patch.object(type(operator), "do_branch", side_effect=skip) as branch:
+            with self.assertRaises(DownstreamTasksSkipped):
+                operator.execute_complete(context=context, event=event)
+        branch.assert_called_once_with(context=context, branches_to_execute=["reject"])
+        ti.xcom_push.assert_called_once()
+        self.assertEqual(ti.xcom_push.call_args.kwargs["key"], "return_value")
+        response = ti.xcom_push.call_args.kwargs["value"]
+        self.assertEqual(response["responded_by_user"]["name"], "reviewer")
+        self.assertEqual(response["chosen_options"], ["Reject"])
+
+    def test_a_timeout_event_fails_the_task(self) -> None:
+        from airflow.providers.standard.exceptions import HITLTimeoutError
+
+        with self.assertRaises(HITLTimeoutError):
+            self.operator().execute_complete(context={}, event={"error": "timeout has passed", "error_type": "timeout"})
 
 
 class ApprovalTest(unittest.TestCase):
