@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 import { rejectModelVersion, type OnReject } from "../runtime/reject.js";
-import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { loadSpecFile, specPathFor } from "../config/load.js";
 import { openTrackingStore } from "../tracking/resolve.js";
 
 const ON_REJECT: readonly OnReject[] = ["keep_candidate", "clear_candidate"];

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
 import { airflowIdentityFromEnvironment } from "./airflow.js";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../core/errors.js";
 
 // The other answer to an approval: a person decided a candidate version must not become
 // champion. The decision is recorded on the version itself (who, why, when, from which Airflow

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { promoteModelVersion } from "../../src/runtime/promote.js";
 import { registerIfGatePasses } from "../../src/runtime/registration.js";
 import { rejectModelVersion, type OnReject } from "../../src/runtime/reject.js";
-import { loadSpecFile, specPathFor } from "../../src/spec/load.js";
+import { loadSpecFile, specPathFor } from "../../src/config/load.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { errorLines, runTrain } from "../support/cli.js";
 
