@@ -3,6 +3,7 @@ import { tableFromIPC, type Table } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { DataError } from "../../runtime/errors.js";
 import { detectTradeFileFormat, type TradeFileFormat } from "./formats.js";
+import { DEFAULT_READ_CONTRACT, type TradeReadContract } from "./input-contract.js";
 import { parseTradesCsv } from "./read-csv.js";
 import { tableToTradeColumns, type TradeColumns } from "./trade-columns.js";
 
@@ -42,20 +43,20 @@ function arrowToTable(bytes: Uint8Array, file: string): Table {
 }
 
 /** Decodes trade file bytes already in memory (the caller hashes the same buffer). */
-export function decodeTrades(bytes: Uint8Array, file: string): ReadTrades {
+export function decodeTrades(bytes: Uint8Array, file: string, contract: TradeReadContract = DEFAULT_READ_CONTRACT): ReadTrades {
   const format = detectTradeFileFormat(bytes, file);
-  if (format === "csv") return { format, trades: parseTradesCsv(bytes, file) };
+  if (format === "csv") return { format, trades: parseTradesCsv(bytes, file, contract) };
   const table = format === "parquet" ? parquetToTable(bytes, file) : arrowToTable(bytes, file);
-  return { format, trades: tableToTradeColumns(table, file) };
+  return { format, trades: tableToTradeColumns(table, file, contract) };
 }
 
 /** Reads one trade file in Parquet, Arrow IPC (file or stream) or CSV. */
-export async function readTradesFile(file: string): Promise<ReadTrades> {
+export async function readTradesFile(file: string, contract: TradeReadContract = DEFAULT_READ_CONTRACT): Promise<ReadTrades> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (error) {
     throw new DataError(`cannot read trade file ${file}: ${(error as NodeJS.ErrnoException).code ?? reason(error)}`, { cause: error });
   }
-  return decodeTrades(bytes, file);
+  return decodeTrades(bytes, file, contract);
 }
