@@ -85,6 +85,7 @@ def main():
         SparkSession.builder.master("local[2]")
         .appName("podtrain-tick-fixtures")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
