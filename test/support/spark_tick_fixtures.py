@@ -40,7 +40,10 @@ def generate():
         start = day_start_ms(date)
         for index, symbol in enumerate(SYMBOLS):
             price = 100.0 + 50 * index
-            times = sorted(rng.randrange(OPEN_MS, CLOSE_MS) for _ in range(TRADES_PER_SYMBOL_DAY))
+            # Distinct times per symbol except the identical copies below: two different trades
+            # of one symbol in the same millisecond in different part files have no order a
+            # reader can recover without a trade id (the contract orders them by file path).
+            times = sorted(rng.sample(range(OPEN_MS, CLOSE_MS), TRADES_PER_SYMBOL_DAY))
             trade_id = 1_000_000 * (index + 1) + (0 if date == DATES[0] else 500_000)
             for position, offset in enumerate(times):
                 price = max(1.0, price + rng.choice([-0.01, 0.0, 0.01]) * rng.randint(1, 3))

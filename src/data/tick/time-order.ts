@@ -5,9 +5,12 @@ import type { TradeColumns } from "./trade-columns.js";
 // Time order comes from the data, not from the files: producers such as Spark guarantee no row
 // order across (or within) part files, and two append jobs into one date leave files whose name
 // order is a UUID's. So one date's files are merged and each symbol's trades ordered by
-// (timestamp, file path, row in file) with a stable sort before validation. Equal timestamps
-// are valid trades and keep their file and row order. Symbols are renumbered by name, so
-// nothing downstream depends on the order in which the files introduced them.
+// (timestamp, trade id when params.input.trade_id names one, file path, row in file) with a
+// stable sort before validation. Equal timestamps are valid trades and keep their trade-id,
+// then file and row order: without a trade id, two different trades of one symbol at the same
+// timestamp in different files are ordered by file path, the one order left to go by. Symbols
+// are renumbered by name, so nothing downstream depends on the order in which the files
+// introduced them.
 //
 // Most inputs are already in time order per symbol (a sorted export, a streaming roll-up): one
 // linear check finds that and skips the sort; otherwise a stable counting sort by symbol is
@@ -80,18 +83,35 @@ function merge(files: readonly TradeColumns[]): Merged {
   return { trades, sourceFile, sourceRow };
 }
 
-/** True when each symbol's timestamps never decrease in row order. */
+const DIGITS = /^\d+$/;
+
+/** Trade ids in their natural order: integers by value (as text, of any length), else by code unit. */
+export function compareTradeIds(a: string, b: string): number {
+  if (a === b) return 0;
+  if (DIGITS.test(a) && DIGITS.test(b)) {
+    const left = a.replace(/^0+(?=\d)/, "");
+    const right = b.replace(/^0+(?=\d)/, "");
+    if (left.length !== right.length) return left.length - right.length;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** True when each symbol's rows are already in (timestamp, trade id) order. */
 function inTimeOrderPerSymbol(trades: TradeColumns, words: Int32Array): boolean {
   const lastHigh = new Float64Array(trades.symbolNames.length).fill(Number.NEGATIVE_INFINITY);
   const lastLow = new Float64Array(trades.symbolNames.length);
+  const lastRow = new Int32Array(trades.symbolNames.length);
+  const ids = trades.tradeIds ?? null;
   for (let row = 0; row < trades.rowCount; row += 1) {
     const code = trades.symbolCodes[row] as number;
     const high = words[2 * row + 1] as number;
     const low = (words[2 * row] as number) >>> 0;
     const previousHigh = lastHigh[code] as number;
     if (high < previousHigh || (high === previousHigh && low < (lastLow[code] as number))) return false;
+    if (ids !== null && high === previousHigh && low === lastLow[code] && compareTradeIds(ids[lastRow[code] as number] as string, ids[row] as string) > 0) return false;
     lastHigh[code] = high;
     lastLow[code] = low;
+    lastRow[code] = row;
   }
   return true;
 }
@@ -112,12 +132,14 @@ function sortedOrder(trades: TradeColumns, words: Int32Array): Int32Array {
     order[next[code] as number] = row;
     next[code] = (next[code] as number) + 1;
   }
+  const ids = trades.tradeIds ?? null;
   const compare = (a: number, b: number): number => {
     const highA = words[2 * a + 1] as number;
     const highB = words[2 * b + 1] as number;
     if (highA !== highB) return highA - highB;
-    // Rows are file-then-row numbered, so a stable sort keeps that order for equal timestamps.
-    return ((words[2 * a] as number) >>> 0) - ((words[2 * b] as number) >>> 0);
+    const low = ((words[2 * a] as number) >>> 0) - ((words[2 * b] as number) >>> 0);
+    // Rows are file-then-row numbered, so a stable sort keeps that order for what is still equal.
+    return low !== 0 || ids === null ? low : compareTradeIds(ids[a] as string, ids[b] as string);
   };
   for (let code = 0; code < symbolCount; code += 1) {
     const from = starts[code] as number;
