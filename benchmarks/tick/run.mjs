@@ -3,9 +3,8 @@
 // usage: node benchmarks/tick/run.mjs [--trades-per-day 100000] [--symbols 5] [--from 2026-01-05] [--to 2026-01-30]
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { readFileSync } from "node:fs";
 import { listPartitionDates, listPartitionFiles } from "../../dist/data/tick/partitions.js";
 import { decodeTrades } from "../../dist/data/tick/read-trades.js";
 import { syntheticSymbols, writeSyntheticTicks } from "../../dist/data/tick/synthetic.js";
