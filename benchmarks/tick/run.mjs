@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { listPartitionDates, listPartitionFiles } from "../../dist/data/tick/partitions.js";
+import { dayStartNanos, listPartitionDates, listPartitionFiles, NANOS_PER_DAY } from "../../dist/data/tick/partitions.js";
 import { decodeTrades } from "../../dist/data/tick/read-trades.js";
 import { syntheticSymbols, writeSyntheticTicks } from "../../dist/data/tick/synthetic.js";
 import { orderTrades } from "../../dist/data/tick/time-order.js";
@@ -58,12 +58,13 @@ function shuffled(trades, seed) {
 const ordering = { in_order_seconds: 0, shuffled_seconds: 0, dates: 0 };
 for (const date of await listPartitionDates(input)) {
   const decoded = (await listPartitionFiles(input, date)).map((file) => decodeTrades(readFileSync(file), file).trades);
+  const window = { start: dayStartNanos(date), end: dayStartNanos(date) + NANOS_PER_DAY };
   let started = performance.now();
-  orderTrades(decoded);
+  orderTrades(decoded, window);
   ordering.in_order_seconds += (performance.now() - started) / 1000;
   const mixed = decoded.map((trades, index) => shuffled(trades, 17 + index));
   started = performance.now();
-  const result = orderTrades(mixed);
+  const result = orderTrades(mixed, window);
   ordering.shuffled_seconds += (performance.now() - started) / 1000;
   if (!result.reordered) throw new Error("shuffled trades were not reordered");
   ordering.dates += 1;

@@ -49,6 +49,39 @@ describe("orderTrades", () => {
     expect(rowsOf(ordered.trades)).toEqual(["MSFT@10:1", "AAPL@5:1", "MSFT@10:2"]);
   });
 
+  it("sorts times across the whole int64 range, before 1970 included, and many symbols", () => {
+    const times = [1n << 40n, -5n, 3n, -(1n << 50n), (1n << 62n) + 7n, 0n, 1n << 32n, (1n << 32n) - 1n];
+    const symbols = Array.from({ length: 70_000 }, (_, index) => `S${String(index).padStart(5, "0")}`);
+    const aaplRows = tradesOf(times.map((timestamp, index) => ({ timestamp, symbol: "AAPL", price: index + 1, size: 1 })));
+    // 70,000 symbols (more than one 16-bit digit), each with one trade, listed in reverse name order.
+    const many: TradeColumns = {
+      ...tradesOf([]),
+      rowCount: symbols.length,
+      timestampNanos: BigInt64Array.from(symbols, (_, index) => BigInt(index)),
+      symbolCodes: Int32Array.from(symbols, (_, index) => symbols.length - 1 - index),
+      symbolNames: symbols,
+      price: new Float64Array(symbols.length).fill(1),
+      size: new Float64Array(symbols.length).fill(1),
+    };
+    const ordered = orderTrades([aaplRows, many]);
+    expect(ordered.reordered).toBe(true);
+    const aapl = rowsOf(ordered.trades).filter((row) => row.startsWith("AAPL@")).map((row) => BigInt(row.slice(5, row.indexOf(":"))));
+    expect(aapl).toEqual([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(ordered.trades.symbolNames.slice(0, 3)).toEqual(["AAPL", "S00000", "S00001"]);
+    expect(ordered.trades.symbolCodes.slice(8, 11)).toEqual(Int32Array.from([1, 2, 3]));
+  });
+
+  it("does not sort for rows outside the day, which validation rejects wherever they are", () => {
+    const start = at(DATE, "00:00:00");
+    const trades = tradesOf([
+      { timestamp: at(DATE, "15:00:00"), symbol: "AAPL", price: 1, size: 1 },
+      { timestamp: start - 1n, symbol: "AAPL", price: 2, size: 1 },
+      { timestamp: at(DATE, "15:00:01"), symbol: "AAPL", price: 3, size: 1 },
+    ]);
+    expect(orderTrades([trades], { start, end: start + 86_400_000_000_000n }).reordered).toBe(false);
+    expect(orderTrades([trades]).reordered).toBe(true);
+  });
+
   it("orders equal timestamps by trade id when there is one, whatever the file order", () => {
     const withIds = (rows: Array<[bigint, number, string]>): TradeColumns => ({
       ...tradesOf(rows.map(([timestamp, price]) => ({ timestamp, symbol: "AAPL", price, size: 1 }))),

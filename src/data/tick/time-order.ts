@@ -13,8 +13,8 @@ import type { TradeColumns } from "./trade-columns.js";
 // introduced them.
 //
 // Most inputs are already in time order per symbol (a sorted export, a streaming roll-up): one
-// linear check finds that and skips the sort; otherwise a stable counting sort by symbol is
-// followed by a stable sort by timestamp of each symbol's rows that are out of order.
+// linear check finds that and skips the sort; otherwise a stable radix sort by (symbol,
+// timestamp) orders the date in a few linear passes.
 
 /** Side value of rows from files without a `side` column: their sign comes from the tick rule. */
 export const SIDE_FROM_TICK_RULE = 2;
@@ -36,10 +36,21 @@ interface Merged {
   sourceRow: Int32Array;
 }
 
+/** One file: its arrays as they are, only the symbols renumbered by name. */
+function single(file: TradeColumns, names: string[], rank: Map<string, number>): Merged {
+  const remap = Int32Array.from(file.symbolNames, (name) => rank.get(name) as number);
+  const symbolCodes = new Int32Array(file.rowCount);
+  for (let row = 0; row < file.rowCount; row += 1) symbolCodes[row] = remap[file.symbolCodes[row] as number] as number;
+  const sourceRow = new Int32Array(file.rowCount);
+  for (let row = 0; row < file.rowCount; row += 1) sourceRow[row] = row;
+  return { trades: { ...file, symbolCodes, symbolNames: names }, sourceFile: new Int32Array(file.rowCount), sourceRow };
+}
+
 function merge(files: readonly TradeColumns[]): Merged {
   const total = files.reduce((sum, file) => sum + file.rowCount, 0);
   const names = [...new Set(files.flatMap((file) => file.symbolNames))].sort();
   const rank = new Map(names.map((name, index) => [name, index]));
+  if (files.length === 1) return single(files[0] as TradeColumns, names, rank);
   const anySide = files.some((file) => file.side !== null);
   const anyMissing = files.some((file) => file.missing !== null);
   const anyTradeIds = files.some((file) => file.tradeIds);
@@ -96,16 +107,37 @@ export function compareTradeIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** True when each symbol's rows are already in (timestamp, trade id) order. */
-function inTimeOrderPerSymbol(trades: TradeColumns, words: Int32Array): boolean {
+/** Nanoseconds since the epoch of a window [start, end), usually the partition's day. */
+export interface TimeWindow {
+  start: bigint;
+  end: bigint;
+}
+
+const TWO_TO_32 = 4_294_967_296;
+
+/**
+ * True when each symbol's rows are already in (timestamp, trade id) order. Rows that validation
+ * rejects before looking at order (a missing field, a time outside `window`) do not count: where
+ * they sit changes nothing, and a stray row of yesterday need not cost a sort.
+ */
+function inTimeOrderPerSymbol(trades: TradeColumns, words: Int32Array, window: TimeWindow | undefined): boolean {
   const lastHigh = new Float64Array(trades.symbolNames.length).fill(Number.NEGATIVE_INFINITY);
   const lastLow = new Float64Array(trades.symbolNames.length);
   const lastRow = new Int32Array(trades.symbolNames.length);
   const ids = trades.tradeIds ?? null;
+  const missing = trades.missing;
+  const startHigh = window ? Number(window.start >> 32n) : 0;
+  const startLow = window ? Number(window.start & 0xffffffffn) : 0;
+  const span = window ? Number(window.end - window.start) : 0;
   for (let row = 0; row < trades.rowCount; row += 1) {
     const code = trades.symbolCodes[row] as number;
     const high = words[2 * row + 1] as number;
     const low = (words[2 * row] as number) >>> 0;
+    if (missing !== null && missing[row] === 1) continue;
+    if (window) {
+      const offset = (high - startHigh) * TWO_TO_32 + low - startLow;
+      if (!(offset >= 0 && offset < span)) continue;
+    }
     const previousHigh = lastHigh[code] as number;
     if (high < previousHigh || (high === previousHigh && low < (lastLow[code] as number))) return false;
     if (ids !== null && high === previousHigh && low === lastLow[code] && compareTradeIds(ids[lastRow[code] as number] as string, ids[row] as string) > 0) return false;
@@ -116,73 +148,138 @@ function inTimeOrderPerSymbol(trades: TradeColumns, words: Int32Array): boolean 
   return true;
 }
 
-/** Row order: stable by symbol, then stable by timestamp within each symbol's rows. */
+const DIGIT_VALUES = 1 << 16;
+
+/**
+ * One stable counting pass of an LSD radix sort on a 16-bit digit of each row; skipped (false)
+ * when every row has the same digit, as the high words of one day's timestamps do.
+ */
+function radixPass(order: Int32Array, next: Int32Array, digits: Uint16Array, counts: Int32Array): boolean {
+  const count = order.length;
+  counts.fill(0);
+  for (let row = 0; row < count; row += 1) counts[digits[row] as number] = (counts[digits[row] as number] as number) + 1;
+  if (counts[digits[0] as number] === count) return false;
+  let position = 0;
+  for (let digit = 0; digit < DIGIT_VALUES; digit += 1) {
+    const size = counts[digit] as number;
+    counts[digit] = position;
+    position += size;
+  }
+  for (let index = 0; index < count; index += 1) {
+    const row = order[index] as number;
+    const digit = digits[row] as number;
+    next[counts[digit] as number] = row;
+    counts[digit] = (counts[digit] as number) + 1;
+  }
+  return true;
+}
+
+/**
+ * Row order by (symbol, timestamp), stable, so equal keys keep file-then-row numbering: an LSD
+ * radix sort on 16-bit digits (timestamp low word first, symbol last), linear in the rows; then
+ * runs of equal (symbol, timestamp) are ordered by trade id when the trades carry one.
+ */
 function sortedOrder(trades: TradeColumns, words: Int32Array): Int32Array {
-  const symbolCount = trades.symbolNames.length;
-  const starts = new Int32Array(symbolCount + 1);
-  for (let row = 0; row < trades.rowCount; row += 1) {
-    const slot = (trades.symbolCodes[row] as number) + 1;
-    starts[slot] = (starts[slot] as number) + 1;
-  }
-  for (let code = 0; code < symbolCount; code += 1) starts[code + 1] = (starts[code + 1] as number) + (starts[code] as number);
-  const order = new Int32Array(trades.rowCount);
-  const next = starts.slice(0, symbolCount);
-  for (let row = 0; row < trades.rowCount; row += 1) {
-    const code = trades.symbolCodes[row] as number;
-    order[next[code] as number] = row;
-    next[code] = (next[code] as number) + 1;
-  }
-  const ids = trades.tradeIds ?? null;
-  const compare = (a: number, b: number): number => {
-    const highA = words[2 * a + 1] as number;
-    const highB = words[2 * b + 1] as number;
-    if (highA !== highB) return highA - highB;
-    const low = ((words[2 * a] as number) >>> 0) - ((words[2 * b] as number) >>> 0);
-    // Rows are file-then-row numbered, so a stable sort keeps that order for what is still equal.
-    return low !== 0 || ids === null ? low : compareTradeIds(ids[a] as string, ids[b] as string);
+  const count = trades.rowCount;
+  let order = new Int32Array(count);
+  for (let row = 0; row < count; row += 1) order[row] = row;
+  let next = new Int32Array(count);
+  const digits = new Uint16Array(count);
+  const counts = new Int32Array(DIGIT_VALUES);
+  const codes = trades.symbolCodes;
+  const pass = () => {
+    if (radixPass(order, next, digits, counts)) [order, next] = [next, order];
   };
-  for (let code = 0; code < symbolCount; code += 1) {
-    const from = starts[code] as number;
-    const to = starts[code + 1] as number;
-    let ordered = true;
-    for (let index = from + 1; index < to && ordered; index += 1) if (compare(order[index - 1] as number, order[index] as number) > 0) ordered = false;
-    if (ordered) continue;
-    // Array.prototype.sort is stable (ES2019); typed-array sorts are not required to be.
-    const segment = Array.from(order.subarray(from, to)).sort(compare);
-    order.set(segment, from);
-  }
+  // Timestamp low word, its high half, high word, its high half (sign bit flipped so that
+  // pre-1970 times sort first), then the symbol: least significant digit first.
+  for (let row = 0; row < count; row += 1) digits[row] = (words[2 * row] as number) & 0xffff;
+  pass();
+  for (let row = 0; row < count; row += 1) digits[row] = (words[2 * row] as number) >>> 16;
+  pass();
+  for (let row = 0; row < count; row += 1) digits[row] = (words[2 * row + 1] as number) & 0xffff;
+  pass();
+  for (let row = 0; row < count; row += 1) digits[row] = ((words[2 * row + 1] as number) >>> 16) ^ 0x8000;
+  pass();
+  for (let row = 0; row < count; row += 1) digits[row] = (codes[row] as number) & 0xffff;
+  pass();
+  for (let row = 0; row < count; row += 1) digits[row] = (codes[row] as number) >>> 16;
+  pass();
+  const ids = trades.tradeIds ?? null;
+  if (ids !== null) orderEqualTimestampsById(order, codes, words, ids);
   return order;
+}
+
+function orderEqualTimestampsById(order: Int32Array, codes: Int32Array, words: Int32Array, ids: readonly string[]): void {
+  const same = (a: number, b: number) => codes[a] === codes[b] && words[2 * a] === words[2 * b] && words[2 * a + 1] === words[2 * b + 1];
+  let from = 0;
+  while (from < order.length) {
+    let to = from + 1;
+    while (to < order.length && same(order[from] as number, order[to] as number)) to += 1;
+    if (to - from > 1) {
+      // Array.prototype.sort is stable (ES2019): equal ids keep file-then-row order.
+      const run = Array.from(order.subarray(from, to)).sort((a, b) => compareTradeIds(ids[a] as string, ids[b] as string));
+      order.set(run, from);
+    }
+    from = to;
+  }
+}
+
+function pickBig(source: BigInt64Array, order: Int32Array): BigInt64Array {
+  const target = new BigInt64Array(order.length);
+  for (let index = 0; index < order.length; index += 1) target[index] = source[order[index] as number] as bigint;
+  return target;
+}
+
+function pickFloat(source: Float64Array, order: Int32Array): Float64Array {
+  const target = new Float64Array(order.length);
+  for (let index = 0; index < order.length; index += 1) target[index] = source[order[index] as number] as number;
+  return target;
+}
+
+function pickInt32(source: Int32Array, order: Int32Array): Int32Array {
+  const target = new Int32Array(order.length);
+  for (let index = 0; index < order.length; index += 1) target[index] = source[order[index] as number] as number;
+  return target;
+}
+
+function pickInt8(source: Int8Array, order: Int32Array): Int8Array {
+  const target = new Int8Array(order.length);
+  for (let index = 0; index < order.length; index += 1) target[index] = source[order[index] as number] as number;
+  return target;
+}
+
+function pickUint8(source: Uint8Array, order: Int32Array): Uint8Array {
+  const target = new Uint8Array(order.length);
+  for (let index = 0; index < order.length; index += 1) target[index] = source[order[index] as number] as number;
+  return target;
 }
 
 function permute(merged: Merged, order: Int32Array): Merged {
   const { trades } = merged;
-  const count = trades.rowCount;
-  const pick = <T extends BigInt64Array | Int32Array | Float64Array | Int8Array | Uint8Array>(source: T): T => {
-    const target = new (source.constructor as new (length: number) => T)(count);
-    for (let index = 0; index < count; index += 1) target[index] = source[order[index] as number] as never;
-    return target;
-  };
   return {
     trades: {
       ...trades,
-      timestampNanos: pick(trades.timestampNanos),
-      symbolCodes: pick(trades.symbolCodes),
-      price: pick(trades.price),
-      size: pick(trades.size),
-      side: trades.side ? pick(trades.side) : null,
-      missing: trades.missing ? pick(trades.missing) : null,
+      timestampNanos: pickBig(trades.timestampNanos, order),
+      symbolCodes: pickInt32(trades.symbolCodes, order),
+      price: pickFloat(trades.price, order),
+      size: pickFloat(trades.size, order),
+      side: trades.side ? pickInt8(trades.side, order) : null,
+      missing: trades.missing ? pickUint8(trades.missing, order) : null,
       tradeIds: trades.tradeIds ? Array.from(order, (row) => trades.tradeIds?.[row] as string) : null,
     },
-    sourceFile: pick(merged.sourceFile),
-    sourceRow: pick(merged.sourceRow),
+    sourceFile: pickInt32(merged.sourceFile, order),
+    sourceRow: pickInt32(merged.sourceRow, order),
   };
 }
 
-/** Merges one date's decoded files (in path order) and puts each symbol's trades in time order. */
-export function orderTrades(files: readonly TradeColumns[]): OrderedTrades {
+/**
+ * Merges one date's decoded files (in path order) and puts each symbol's trades in time order;
+ * `window` (the partition's day) lets rows outside it stay where they are when all else is in order.
+ */
+export function orderTrades(files: readonly TradeColumns[], window?: TimeWindow): OrderedTrades {
   if (endianness() !== "LE") throw new Error("the tick pipeline reads int64 timestamps as little-endian words");
   const merged = merge(files);
   const words = new Int32Array(merged.trades.timestampNanos.buffer, merged.trades.timestampNanos.byteOffset, merged.trades.rowCount * 2);
-  if (inTimeOrderPerSymbol(merged.trades, words)) return { ...merged, reordered: false };
+  if (inTimeOrderPerSymbol(merged.trades, words, window)) return { ...merged, reordered: false };
   return { ...permute(merged, sortedOrder(merged.trades, words)), reordered: true };
 }

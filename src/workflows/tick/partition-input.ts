@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { hivePathValues, NANOS_PER_UNIT, timestampUnitHint, type TickInputSettings } from "../../data/tick/input-contract.js";
-import { listPartitionFiles } from "../../data/tick/partitions.js";
+import { dayStartNanos, listPartitionFiles, NANOS_PER_DAY } from "../../data/tick/partitions.js";
 import { QuarantineWriter } from "../../data/tick/quarantine.js";
 import { decodeTrades } from "../../data/tick/read-trades.js";
 import { orderTrades, type OrderedTrades } from "../../data/tick/time-order.js";
@@ -85,7 +85,8 @@ export function prepareDay(
     decoded.push(trades);
     inputs.push({ path: file.path, sha256: file.sha256, bytes: file.bytes.byteLength, format, rows: trades.rowCount });
   }
-  const ordered = orderTrades(decoded);
+  const start = dayStartNanos(date);
+  const ordered = orderTrades(decoded, { start, end: start + NANOS_PER_DAY });
   const state = createValidationState();
   const validated = validateTrades(ordered.trades, { date, universe }, state);
   const accumulator = new BarAccumulator(date, barNanos(params), entryTickState);
