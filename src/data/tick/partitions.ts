@@ -58,9 +58,9 @@ function limited(names: readonly string[]): string {
 /**
  * The input root as a `train tick features` run sees it: it must exist, every `<key>=` folder
  * must name a real calendar date in YYYY-MM-DD (a `date=2026-1-8` would otherwise be skipped in
- * silence and the day go missing), date folders under another key (Spark's `partitionBy("dt")`
- * when the key is `date`) are refused with the setting that reads them, and other foreign
- * folders are returned for a counted warning.
+ * silence and the day go missing), a root holding date folders only under another key (Spark's
+ * `partitionBy("dt")` when the key is `date`) is refused with the setting that reads it, and
+ * other foreign folders are returned for a counted warning.
  */
 export async function scanPartitionRoot(root: string, key: string = PARTITION_KEY): Promise<PartitionRootScan> {
   let entries;
@@ -79,14 +79,16 @@ export async function scanPartitionRoot(root: string, key: string = PARTITION_KE
     throw new DataError(`${invalid.length} partition folder(s) under ${root} do not name a calendar date as ${key}=YYYY-MM-DD: ${limited(invalid)}; rename or remove them`);
   }
   const foreign = folders.filter((name) => !name.startsWith(prefix));
+  const dates = folders.filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length));
   const otherKeyDates = foreign.filter((name) => /^[^=]+=/.test(name) && isValidDate(name.slice(name.indexOf("=") + 1)));
-  if (otherKeyDates.length > 0) {
+  // Only date folders under another key: the producer's key is not ours (a stray one next to real partitions is a warning).
+  if (dates.length === 0 && otherKeyDates.length > 0) {
     const otherKey = (otherKeyDates[0] as string).slice(0, (otherKeyDates[0] as string).indexOf("="));
     throw new DataError(
       `${otherKeyDates.length} folder(s) under ${root} are date partitions under key "${otherKey}", not "${key}": ${limited(otherKeyDates)}; set params.input.partition_key: ${otherKey} or rename them ${key}=YYYY-MM-DD`,
     );
   }
-  return { dates: folders.filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length)), foreign };
+  return { dates, foreign };
 }
 
 /** Dates of the `<key>=` partitions under `root`, ascending; [] when `root` does not exist. */
