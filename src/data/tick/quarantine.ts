@@ -15,13 +15,6 @@ export class QuarantineWriter {
     return this.lines.length - 1;
   }
 
-  add(sourceFile: string, trades: TradeColumns, validated: ValidatedTrades): void {
-    const { reasons } = validated;
-    for (let row = 0; row < trades.rowCount; row += 1) {
-      if (reasons[row] !== ACCEPTED) this.lines.push(this.line(sourceFile, row, trades, row, reasons[row] as number));
-    }
-  }
-
   /** Rejected rows of a date's time-ordered trades, listed in file then row order (the order a reader greps). */
   addOrdered(sourceFiles: readonly string[], ordered: OrderedTrades, validated: ValidatedTrades): void {
     const rejected: number[] = [];
