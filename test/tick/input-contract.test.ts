@@ -1,13 +1,16 @@
+import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { hivePathValues, parseIsoTimestampNanos, tickInputSchema, timestampUnitHint } from "../../src/data/tick/input-contract.js";
 import { scanPartitionRoot } from "../../src/data/tick/partitions.js";
 import { parseTradesCsv } from "../../src/data/tick/read-csv.js";
+import { readTradesFile } from "../../src/data/tick/read-trades.js";
 import { compareTradeIds, orderTrades } from "../../src/data/tick/time-order.js";
 import type { TradeColumns } from "../../src/data/tick/trade-columns.js";
 import { createValidationState, validateTrades } from "../../src/data/tick/validate.js";
 import { DataError } from "../../src/runtime/errors.js";
+import { toolsPython } from "../support/python.js";
 import { at, temporaryDirectory, tradesOf } from "./fixtures.js";
 
 const DATE = "2026-01-05";
@@ -114,6 +117,35 @@ describe("validateTrades", () => {
     const validated = validateTrades(trades, { date: DATE }, createValidationState());
     expect([...validated.reasons]).toEqual([0, 0, 6, 0]);
     expect(validated.rejectCounts.duplicate_trade_id).toBe(1);
+  });
+});
+
+describe("Parquet under the input contract", () => {
+  it("reads integer prices, decimal sizes, zoned second timestamps, large_string symbols and int32 seconds", async () => {
+    const directory = temporaryDirectory();
+    const script = [
+      "import decimal, sys, pyarrow as pa, pyarrow.parquet as pq",
+      "t = pa.table({",
+      " 'Timestamp': pa.array([1767623400, 1767623401], pa.timestamp('s', tz='America/New_York')),",
+      " 'symbol': pa.array(['AAPL', 'MSFT'], pa.large_string()),",
+      " 'price': pa.array([190, 410], pa.int64()),",
+      " 'size': pa.array([decimal.Decimal('100.25'), decimal.Decimal('-0.50')], pa.decimal128(10, 2)),",
+      " 'seconds': pa.array([1767623400, 1767623401], pa.int32())})",
+      "pq.write_table(t, sys.argv[1] + '/zoned.parquet')",
+      "pq.write_table(t.drop_columns(['Timestamp']).rename_columns(['symbol', 'price', 'size', 'timestamp']), sys.argv[1] + '/seconds.parquet')",
+    ].join("\n");
+    execFileSync(toolsPython(), ["-c", script, directory]);
+    const expected = [at(DATE, "14:30:00"), at(DATE, "14:30:01")];
+    const zoned = (await readTradesFile(path.join(directory, "zoned.parquet"))).trades;
+    expect([...zoned.timestampNanos]).toEqual(expected);
+    expect(zoned.symbolNames).toEqual(["AAPL", "MSFT"]);
+    expect([...zoned.price]).toEqual([190, 410]);
+    expect([...zoned.size]).toEqual([100.25, -0.5]);
+    expect(zoned.integerTimestampUnit).toBeNull();
+    const settings = tickInputSchema.parse({ timestamp_unit: "s" });
+    const seconds = (await readTradesFile(path.join(directory, "seconds.parquet"), { settings, pathValues: new Map() })).trades;
+    expect([...seconds.timestampNanos]).toEqual(expected);
+    expect(seconds.integerTimestampUnit).toBe("s");
   });
 });
 

@@ -176,12 +176,16 @@ function readSymbols(chunks: Data[], rowCount: number, file: string): { codes: I
     const type = chunk.type;
     if (DataType.isUtf8(type)) {
       interner.internUtf8Column(chunk.valueOffsets as Int32Array, chunk.values as Uint8Array, chunk.length, codes, start);
+    } else if (DataType.isLargeUtf8(type)) {
+      // polars and pyarrow's large_string: 64-bit offsets, narrowed (a symbol column never nears 2 GiB).
+      const offsets = Int32Array.from(chunk.valueOffsets as unknown as BigInt64Array, (offset) => Number(offset));
+      interner.internUtf8Column(offsets, chunk.values as Uint8Array, chunk.length, codes, start);
     } else if (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary)) {
       const remap = Int32Array.from(dictionaryStrings(chunk), (name) => interner.intern(name));
       const indices = chunk.values as Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array | Uint32Array;
       for (let index = 0; index < chunk.length; index += 1) codes[start + index] = remap[indices[index] as number] as number;
     } else {
-      throw new DataError(`${file}: column "symbol" has type ${describeType(type)}; expected Utf8 or Dictionary<Utf8>`);
+      throw new DataError(`${file}: column "symbol" has type ${describeType(type)}; expected Utf8, LargeUtf8 or Dictionary<Utf8>`);
     }
     start += chunk.length;
   }
