@@ -3,9 +3,12 @@
 // usage: node benchmarks/tick/run.mjs [--trades-per-day 100000] [--symbols 5] [--from 2026-01-05] [--to 2026-01-30]
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { dayStartNanos, listPartitionDates, listPartitionFiles, NANOS_PER_DAY } from "../../dist/data/tick/partitions.js";
+import { decodeTrades } from "../../dist/data/tick/read-trades.js";
 import { syntheticSymbols, writeSyntheticTicks } from "../../dist/data/tick/synthetic.js";
+import { orderTrades } from "../../dist/data/tick/time-order.js";
 import { runFeatureRange } from "../../dist/workflows/tick/feature-range.js";
 import { tickFeatureParamsSchema } from "../../dist/workflows/tick/params.js";
 
@@ -37,6 +40,36 @@ const results = await runFeatureRange({ inputRoot: input, outputRoot: output, fr
 const seconds = (performance.now() - started) / 1000;
 const rows = results.reduce((sum, result) => sum + ("manifest" in result ? result.manifest.rows.read : 0), 0);
 const ours = { engine: "podtrain (Node, apache-arrow)", rows, seconds, rows_per_second: rows / seconds };
+
+// The per-date time order (src/data/tick/time-order.ts), timed alone on each date's decoded
+// trades: as written (already in time order: the merge and one check pass, what the run above
+// paid) and with the date's rows shuffled (what an unsorted Spark output costs: the full sort).
+function shuffled(trades, seed) {
+  const order = Int32Array.from({ length: trades.rowCount }, (_, index) => index);
+  let state = seed >>> 0;
+  for (let index = order.length - 1; index > 0; index -= 1) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const other = state % (index + 1);
+    [order[index], order[other]] = [order[other], order[index]];
+  }
+  const pick = (source) => { const target = new source.constructor(source.length); for (let i = 0; i < order.length; i += 1) target[i] = source[order[i]]; return target; };
+  return { ...trades, timestampNanos: pick(trades.timestampNanos), symbolCodes: pick(trades.symbolCodes), price: pick(trades.price), size: pick(trades.size), side: trades.side && pick(trades.side), missing: trades.missing && pick(trades.missing) };
+}
+const ordering = { in_order_seconds: 0, shuffled_seconds: 0, dates: 0 };
+for (const date of await listPartitionDates(input)) {
+  const decoded = (await listPartitionFiles(input, date)).map((file) => decodeTrades(readFileSync(file), file).trades);
+  const window = { start: dayStartNanos(date), end: dayStartNanos(date) + NANOS_PER_DAY };
+  let started = performance.now();
+  orderTrades(decoded, window);
+  ordering.in_order_seconds += (performance.now() - started) / 1000;
+  const mixed = decoded.map((trades, index) => shuffled(trades, 17 + index));
+  started = performance.now();
+  const result = orderTrades(mixed, window);
+  ordering.shuffled_seconds += (performance.now() - started) / 1000;
+  if (!result.reordered) throw new Error("shuffled trades were not reordered");
+  ordering.dates += 1;
+}
+ours.time_order = { ...ordering, in_order_share_of_run: ordering.in_order_seconds / seconds, shuffled_rows_per_second: rows / ordering.shuffled_seconds };
 const polars = JSON.parse(execFileSync(python, ["benchmarks/tick/polars_features.py", input, output, universe.join(",")], { encoding: "utf8", maxBuffer: 1 << 24 }));
 const versions = JSON.parse(execFileSync(python, ["-c", "import json,sys,polars,pandas,pyarrow;print(json.dumps({'python':sys.version.split()[0],'polars':polars.__version__,'pandas':pandas.__version__,'pyarrow':pyarrow.__version__}))"], { encoding: "utf8" }));
 const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, ...versions };
@@ -56,6 +89,7 @@ Input: ${fmt(rows)} trades (${symbols} symbols × ${fmt(tradesPerDay)} trades/da
 | polars ${polars.version} (${polars.threads} threads) | ${polars.seconds.toFixed(2)} | ${fmt(polars.rows_per_second)} |
 
 Ratio ours / polars (rows/s): **${report.ratio_ours_over_polars.toFixed(2)}×**.
+Per-date time order (each symbol's trades by timestamp, file, row) over the ${ordering.dates} dates: ${ordering.in_order_seconds.toFixed(3)} s on this input as written (already in order; ${(100 * ours.time_order.in_order_share_of_run).toFixed(1)}% of our run), ${ordering.shuffled_seconds.toFixed(2)} s with every date's rows shuffled (${fmt(ours.time_order.shuffled_rows_per_second)} rows/s).
 Parity (features joined on symbol + bar start, max |a-b| / max(1,|a|,|b|)): ${polars.parity.ok ? "OK" : "FAILED"}, unmatched rows ${polars.parity.unmatched}, label mismatches ${polars.parity.label_mismatches}.
 
 ${Object.entries(polars.parity.max_relative_difference).map(([name, value]) => `- ${name}: ${typeof value === "number" ? value.toExponential(2) : value}`).join("\n")}

@@ -18,7 +18,7 @@ function describeField(field: z.ZodType): FieldShape {
   let current = field as z.ZodType & { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown; entries?: Record<string, string>; element?: { def: { type: string } } } };
   const description = current.description;
   let defaultValue: unknown;
-  while (current.def.type === "default" || current.def.type === "optional" || current.def.type === "nullable") {
+  while (current.def.type === "default" || current.def.type === "prefault" || current.def.type === "optional" || current.def.type === "nullable") {
     if (current.def.type === "default") defaultValue = current.def.defaultValue;
     current = current.def.innerType as typeof current;
   }
@@ -42,6 +42,8 @@ function optionKey(key: string): string {
 export function addParamOptions(command: Command, schema: z.ZodObject): void {
   for (const [key, field] of Object.entries(schema.shape)) {
     const shape = describeField(field as z.ZodType);
+    // Nested settings (tick's `input` contract: a column mapping) live in the spec only: a flag cannot hold a mapping.
+    if (shape.type === "object") continue;
     const flag = flagName(key);
     const suffix = shape.defaultValue === undefined ? "" : ` (spec default: ${String(shape.defaultValue)})`;
     const description = `${shape.description ?? key}${suffix}`;

@@ -51,11 +51,12 @@ export async function runTickFeatures(flags: FeaturesFlags, print: (line: string
   if (range && (flags.from === undefined || flags.to === undefined)) throw new UsageError("--from and --to go together");
   if (single && flags.dryRun) throw new UsageError("--dry-run plans a range: use --from D --to D");
   const params = await resolveFeatureParams(flags);
-  const scan = await scanPartitionRoot(path.resolve(flags.input));
+  const key = params.input.partition_key;
+  const scan = await scanPartitionRoot(path.resolve(flags.input), key);
   if (scan.foreign.length > 0) {
-    process.stderr.write(`train: warning: ${scan.foreign.length} folder(s) under ${path.resolve(flags.input)} are not date=YYYY-MM-DD partitions and were ignored: ${scan.foreign.slice(0, 5).join(", ")}${scan.foreign.length > 5 ? ", …" : ""}\n`);
+    process.stderr.write(`train: warning: ${scan.foreign.length} folder(s) under ${path.resolve(flags.input)} are not ${key}=YYYY-MM-DD partitions and were ignored: ${scan.foreign.slice(0, 5).join(", ")}${scan.foreign.length > 5 ? ", …" : ""}\n`);
   }
-  if (scan.dates.length === 0) throw new DataError(`input folder ${path.resolve(flags.input)} holds no date=YYYY-MM-DD partitions`);
+  if (scan.dates.length === 0) throw new DataError(`input folder ${path.resolve(flags.input)} holds no ${key}=YYYY-MM-DD partitions`);
   // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
   const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
   const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");

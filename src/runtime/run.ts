@@ -64,7 +64,9 @@ export interface RunSummary {
 }
 
 function stringParams(params: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined).map(([key, value]) => [key, String(value)]));
+  // Nested settings (tick's `input` contract) are logged as JSON, not as "[object Object]".
+  const text = (value: unknown) => (value !== null && typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : String(value));
+  return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined).map(([key, value]) => [key, text(value)]));
 }
 
 interface OpenedRun {

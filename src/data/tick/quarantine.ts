@@ -1,3 +1,4 @@
+import { SIDE_FROM_TICK_RULE, type OrderedTrades } from "./time-order.js";
 import { ACCEPTED, reasonName, type ValidatedTrades } from "./validate.js";
 import type { TradeColumns } from "./trade-columns.js";
 
@@ -14,24 +15,30 @@ export class QuarantineWriter {
     return this.lines.length - 1;
   }
 
-  add(sourceFile: string, trades: TradeColumns, validated: ValidatedTrades): void {
-    const { reasons } = validated;
-    for (let row = 0; row < trades.rowCount; row += 1) {
-      const reason = reasons[row] as number;
-      if (reason === ACCEPTED) continue;
-      const missing = trades.missing?.[row] === 1;
-      const fields = [
-        sourceFile,
-        String(row),
-        reasonName(reason),
-        missing && trades.timestampNanos[row] === 0n ? "" : String(trades.timestampNanos[row]),
-        trades.symbolNames[trades.symbolCodes[row] as number] ?? "",
-        String(trades.price[row]),
-        String(trades.size[row]),
-        trades.side ? String(trades.side[row]) : "",
-      ];
-      this.lines.push(fields.join(","));
+  /** Rejected rows of a date's time-ordered trades, listed in file then row order (the order a reader greps). */
+  addOrdered(sourceFiles: readonly string[], ordered: OrderedTrades, validated: ValidatedTrades): void {
+    const rejected: number[] = [];
+    for (let index = 0; index < ordered.trades.rowCount; index += 1) if (validated.reasons[index] !== ACCEPTED) rejected.push(index);
+    const { sourceFile, sourceRow } = ordered;
+    rejected.sort((a, b) => (sourceFile[a] as number) - (sourceFile[b] as number) || (sourceRow[a] as number) - (sourceRow[b] as number));
+    for (const index of rejected) {
+      this.lines.push(this.line(sourceFiles[sourceFile[index] as number] as string, sourceRow[index] as number, ordered.trades, index, validated.reasons[index] as number));
     }
+  }
+
+  private line(sourceFile: string, fileRow: number, trades: TradeColumns, row: number, reason: number): string {
+    const missing = trades.missing?.[row] === 1;
+    const side = trades.side ? trades.side[row] : undefined;
+    return [
+      sourceFile,
+      String(fileRow),
+      reasonName(reason),
+      missing && trades.timestampNanos[row] === 0n ? "" : String(trades.timestampNanos[row]),
+      trades.symbolNames[trades.symbolCodes[row] as number] ?? "",
+      String(trades.price[row]),
+      String(trades.size[row]),
+      side === undefined || side === SIDE_FROM_TICK_RULE ? "" : String(side),
+    ].join(",");
   }
 
   toBytes(): Uint8Array {

@@ -2,6 +2,7 @@ import { tableFromIPC, type Table } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { DataError } from "../../core/errors.js";
 import { detectTradeFileFormat, type TradeFileFormat } from "./formats.js";
+import { DEFAULT_READ_CONTRACT, type TradeReadContract } from "./input-contract.js";
 import { parseTradesCsv } from "./read-csv.js";
 import { tableToTradeColumns, type TradeColumns } from "./trade-columns.js";
 import { readFileOr } from "../../core/files.js";
@@ -42,15 +43,15 @@ function arrowToTable(bytes: Uint8Array, file: string): Table {
 }
 
 /** Decodes trade file bytes already in memory (the caller hashes the same buffer). */
-export function decodeTrades(bytes: Uint8Array, file: string): ReadTrades {
+export function decodeTrades(bytes: Uint8Array, file: string, contract: TradeReadContract = DEFAULT_READ_CONTRACT): ReadTrades {
   const format = detectTradeFileFormat(bytes, file);
-  if (format === "csv") return { format, trades: parseTradesCsv(bytes, file) };
+  if (format === "csv") return { format, trades: parseTradesCsv(bytes, file, contract) };
   const table = format === "parquet" ? parquetToTable(bytes, file) : arrowToTable(bytes, file);
-  return { format, trades: tableToTradeColumns(table, file) };
+  return { format, trades: tableToTradeColumns(table, file, contract) };
 }
 
 /** Reads one trade file in Parquet, Arrow IPC (file or stream) or CSV. */
-export async function readTradesFile(file: string): Promise<ReadTrades> {
+export async function readTradesFile(file: string, contract: TradeReadContract = DEFAULT_READ_CONTRACT): Promise<ReadTrades> {
   const bytes = await readFileOr(file, (why, cause) => new DataError(`cannot read trade file ${file}: ${why}`, { cause }));
-  return decodeTrades(bytes, file);
+  return decodeTrades(bytes, file, contract);
 }

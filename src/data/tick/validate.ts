@@ -6,9 +6,10 @@ import type { TradeColumns } from "./trade-columns.js";
 // the counts go to the manifest and the rows to the quarantine file. Checks run in the order of
 // REJECT_REASONS and a row is charged to the first one it fails, so counts add up to the total.
 //
-// "Non-increasing" compares with the last accepted trade of the same symbol, across all files
-// of the partition in path order; equal nanosecond timestamps are rejected too, because the
-// tick rule and the bar open/close need a strict order within a symbol.
+// Rows arrive in time order per symbol (time-order.ts sorts each date), so order is never a
+// reject: several trades in one nanosecond are normal in a busy feed and keep their file order.
+// A repeated trade id (when params.input.trade_id names the column) is a duplicate delivery,
+// the same trade twice, and is rejected.
 
 export const REJECT_REASONS = [
   "missing_value",
@@ -16,7 +17,7 @@ export const REJECT_REASONS = [
   "outside_partition_date",
   "non_positive_price",
   "negative_size",
-  "non_increasing_timestamp",
+  "duplicate_trade_id",
   "non_finite_value",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -28,7 +29,7 @@ const UNKNOWN_SYMBOL = 2;
 const OUTSIDE_DATE = 3;
 const NON_POSITIVE_PRICE = 4;
 const NEGATIVE_SIZE = 5;
-const NON_INCREASING = 6;
+const DUPLICATE_TRADE_ID = 6;
 /** +Inf price (passes `> 0`) or size: a parser artefact, never a trade; bars would turn infinite. */
 const NON_FINITE = 7;
 
@@ -43,15 +44,16 @@ export function emptyRejectCounts(): RejectCounts {
   return Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as RejectCounts;
 }
 
-/** State carried from file to file within one partition: symbol ids and the last accepted times. */
+/** State of one partition's validation: symbol ids and the trade ids accepted so far. */
 export interface ValidationState {
   symbolNames: string[];
   symbolIdByName: Map<string, number>;
-  lastNanosOfDay: number[];
+  /** Accepted trade ids per symbol id (only filled when the trades carry trade ids). */
+  tradeIdsSeen: Array<Set<string>>;
 }
 
 export function createValidationState(): ValidationState {
-  return { symbolNames: [], symbolIdByName: new Map(), lastNanosOfDay: [] };
+  return { symbolNames: [], symbolIdByName: new Map(), tradeIdsSeen: [] };
 }
 
 export interface ValidationOptions {
@@ -80,18 +82,18 @@ function symbolIdsFor(trades: TradeColumns, options: ValidationOptions, state: V
       id = state.symbolNames.length;
       state.symbolNames.push(name);
       state.symbolIdByName.set(name, id);
-      state.lastNanosOfDay.push(Number.NEGATIVE_INFINITY);
+      state.tradeIdsSeen.push(new Set());
     }
     return id;
   });
 }
 
-/** Classifies every row of one file of a partition; `state` links the files of a partition. */
+/** Classifies every row of a partition's trades (in time order per symbol); `state` carries symbol ids and trade ids. */
 export function validateTrades(trades: TradeColumns, options: ValidationOptions, state: ValidationState = createValidationState()): ValidatedTrades {
   if (endianness() !== "LE") throw new Error("the tick pipeline reads int64 timestamps as little-endian words");
   const { rowCount, price, size, missing, symbolCodes } = trades;
   const idByCode = symbolIdsFor(trades, options, state);
-  const last = Float64Array.from(state.lastNanosOfDay);
+  const tradeIds = trades.tradeIds ?? null;
   // int64 nanoseconds do not fit a double; the day offset does. Subtract word by word.
   const words = new Int32Array(trades.timestampNanos.buffer, trades.timestampNanos.byteOffset, rowCount * 2);
   const start = dayStartNanos(options.date);
@@ -112,13 +114,12 @@ export function validateTrades(trades: TradeColumns, options: ValidationOptions,
     else if (!(nanos >= 0 && nanos < NANOS_PER_DAY_NUMBER)) reason = OUTSIDE_DATE;
     else if (!((price[row] as number) > 0)) reason = NON_POSITIVE_PRICE;
     else if (!((size[row] as number) >= 0)) reason = NEGATIVE_SIZE;
-    else if (nanos <= (last[id] as number)) reason = NON_INCREASING;
+    else if (tradeIds !== null && (state.tradeIdsSeen[id] as Set<string>).has(tradeIds[row] as string)) reason = DUPLICATE_TRADE_ID;
     else if (!Number.isFinite(price[row] as number) || !Number.isFinite(size[row] as number)) reason = NON_FINITE;
-    else last[id] = nanos;
+    else if (tradeIds !== null) (state.tradeIdsSeen[id] as Set<string>).add(tradeIds[row] as string);
     reasons[row] = reason;
     counts[reason] = (counts[reason] as number) + 1;
   }
-  for (let id = 0; id < last.length; id += 1) state.lastNanosOfDay[id] = last[id] as number;
   const rejectCounts = emptyRejectCounts();
   REJECT_REASONS.forEach((name, index) => (rejectCounts[name] = counts[index + 1] as number));
   return { reasons, symbolIds, nanosOfDay, rejectCounts, acceptedCount: counts[ACCEPTED] as number };

@@ -1,3 +1,4 @@
+import { SIDE_FROM_TICK_RULE } from "../../data/tick/time-order.js";
 import type { TradeColumns } from "../../data/tick/trade-columns.js";
 import { ACCEPTED, NANOS_PER_DAY_NUMBER, type ValidatedTrades } from "../../data/tick/validate.js";
 
@@ -5,7 +6,8 @@ import { ACCEPTED, NANOS_PER_DAY_NUMBER, type ValidatedTrades } from "../../data
 // trade touching one cell, no sorting and no hash lookups. A 1-minute day is 1,440 cells per
 // symbol, so the grid is small even for hundreds of symbols; empty cells are skipped later.
 //
-// Trade sign: the file's `side` where present, else the tick rule (up-tick +1, down-tick -1,
+// Trade sign: the file's `side` where present (rows of a file without one are marked
+// SIDE_FROM_TICK_RULE when other files of the date have it), else the tick rule (up-tick +1, down-tick -1,
 // zero-tick repeats the previous sign). The rule's state crosses the day boundary, so the first
 // trade of a day is signed against the previous partition's last trade.
 
@@ -107,7 +109,8 @@ export class BarAccumulator {
       lastSign[id] = tickSign;
       lastPrice[id] = tradePrice;
       tradedToday[id] = 1;
-      const sign = side === null ? tickSign : (side[row] as number);
+      const fileSide = side === null ? SIDE_FROM_TICK_RULE : (side[row] as number);
+      const sign = fileSide === SIDE_FROM_TICK_RULE ? tickSign : fileSide;
       if (tradeCount[cell] === 0) {
         open[cell] = tradePrice;
         high[cell] = tradePrice;

@@ -1,5 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { isDefaultInput } from "../../data/tick/input-contract.js";
 import { listPartitionDates, partitionDirectory, previousPartitionDate } from "../../data/tick/partitions.js";
 import { DataError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../core/fs-atomic.js";
@@ -54,12 +55,13 @@ export async function readPartitionSources(
   inputDates?: readonly string[],
   cache?: Map<string, RawInputFile[]>,
 ): Promise<PartitionSources> {
-  const dates = inputDates ?? (await listPartitionDates(inputRoot));
-  const read = async (day: string) => cache?.get(day) ?? (await readPartitionInput(inputRoot, day));
+  const key = params.input.partition_key;
+  const dates = inputDates ?? (await listPartitionDates(inputRoot, key));
+  const read = async (day: string) => cache?.get(day) ?? (await readPartitionInput(inputRoot, day, key));
   const files = await read(date);
   const lookbackDate = previousPartitionDate(dates, date) ?? null;
   const lookbackFiles = lookbackDate ? await read(lookbackDate) : [];
-  return { date, files, lookbackDate, lookbackFiles, fingerprint: sourceFingerprint(files, lookbackFiles, featureSetHash(params)) };
+  return { date, files, lookbackDate, lookbackFiles, fingerprint: sourceFingerprint(files, lookbackFiles, featureSetHash(params), params.input) };
 }
 
 /** The existing manifest when it was computed from exactly these sources and its output is intact. */
@@ -67,7 +69,7 @@ export async function upToDateManifest(outputRoot: string, sources: PartitionSou
   const directory = partitionDirectory(outputRoot, sources.date);
   const manifest = await readManifest(path.join(directory, MANIFEST_FILE_NAME));
   if (!manifest) return undefined;
-  const recorded = sourceFingerprint(manifest.inputs, manifest.lookback?.inputs ?? [], manifest.feature_set.hash);
+  const recorded = sourceFingerprint(manifest.inputs, manifest.lookback?.inputs ?? [], manifest.feature_set.hash, manifest.input);
   if (recorded !== sources.fingerprint) return undefined;
   try {
     return sha256Hex(await readFile(path.join(directory, manifest.output.file))) === manifest.output.sha256 ? manifest : undefined;
@@ -83,7 +85,7 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
     options.inputCache.clear();
     options.inputCache.set(date, sources.files);
   }
-  if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date)}`);
+  if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date, params.input.partition_key)}`);
   if (!options.force) {
     const manifest = await upToDateManifest(outputRoot, sources);
     if (manifest) return { date, status: "skipped", manifest };
@@ -102,8 +104,9 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
   const fraction = today.rowsRead === 0 ? 0 : rejected / today.rowsRead;
   if (fraction > params.max_reject_fraction) {
     const reasons = Object.entries(today.rejectCounts).filter(([, count]) => count > 0).map(([reason, count]) => `${reason}=${count}`).join(", ");
+    const hint = today.timestampHint ? `; ${today.timestampHint}` : "";
     throw new DataError(
-      `partition ${date}: ${rejected} of ${today.rowsRead} rows rejected (${(fraction * 100).toFixed(2)}% > max ${(params.max_reject_fraction * 100).toFixed(2)}%): ${reasons}; see ${path.join(directory, QUARANTINE_FILE_NAME)}`,
+      `partition ${date}: ${rejected} of ${today.rowsRead} rows rejected (${(fraction * 100).toFixed(2)}% > max ${(params.max_reject_fraction * 100).toFixed(2)}%): ${reasons}${hint}; see ${path.join(directory, QUARANTINE_FILE_NAME)}`,
     );
   }
   const featureSet = featureSetOf(params);
@@ -122,6 +125,7 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
     quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256Hex(quarantineBytes), rows: rejected } : null,
     feature_set: { hash, revision: featureSet.revision, params: featureSet.params, columns: featureSet.columns },
     code_version: await manifestCodeVersion(),
+    ...(isDefaultInput(params.input) ? {} : { input: params.input }),
   };
   await writeFileAtomic(path.join(directory, MANIFEST_FILE_NAME), manifestBytes(manifest));
   return { date, status: "computed", manifest, prepared: today };

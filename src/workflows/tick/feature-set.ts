@@ -38,14 +38,17 @@ export function featureDefinitions(params: TickFeatureParams): Record<string, st
 
 export interface FeatureSet {
   revision: number;
-  params: Omit<TickFeatureParams, "max_reject_fraction">;
+  params: Omit<TickFeatureParams, "max_reject_fraction" | "input">;
   columns: Record<string, string>;
 }
 
 export function featureSetOf(params: TickFeatureParams): FeatureSet {
   // The reject threshold decides pass/fail, never a number in the output: left out of the hash.
-  const { max_reject_fraction: _threshold, ...shaping } = params;
+  // The input contract says how files are read, not what a feature means: the source
+  // fingerprint holds it (manifest.ts), so equal features from differently written inputs match.
+  const { max_reject_fraction: _threshold, input: _input, ...shaping } = params;
   void _threshold;
+  void _input;
   return { revision: FEATURE_CODE_REVISION, params: shaping, columns: featureDefinitions(params) };
 }
 

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { isDefaultInput, tickInputSchema, type TickInputSettings } from "../../data/tick/input-contract.js";
 import { REJECT_REASONS } from "../../data/tick/validate.js";
+import { canonicalJson } from "./feature-set.js";
 
 // The partition manifest: written last, after the features file, so its presence means the
 // partition is complete. It holds no wall-clock time, so a re-run rewrites it identically.
@@ -24,6 +26,8 @@ export const manifestSchema = z.strictObject({
   quarantine: z.strictObject({ file: z.string(), sha256: z.string(), rows: z.number().int() }).nullable(),
   feature_set: z.strictObject({ hash: z.string(), revision: z.number().int(), params: z.record(z.string(), z.unknown()), columns: z.record(z.string(), z.string()) }),
   code_version: z.strictObject({ package: z.string(), git_sha: z.string().nullable() }),
+  /** The input contract the partition was read with; absent when it was the default one. */
+  input: tickInputSchema.optional(),
 });
 
 export type PartitionManifest = z.infer<typeof manifestSchema>;
@@ -43,8 +47,18 @@ export function manifestBytes(manifest: PartitionManifest): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** Identity of what a partition was computed from: input hashes (own and lookback) + feature set. */
-export function sourceFingerprint(inputs: ReadonlyArray<Pick<InputFileEntry, "path" | "sha256">>, lookback: ReadonlyArray<Pick<InputFileEntry, "path" | "sha256">>, featureSetHash: string): string {
+/**
+ * Identity of what a partition was computed from: input hashes (own and lookback), the feature
+ * set, and the input contract when it is not the default (so manifests written before the
+ * contract existed stay valid).
+ */
+export function sourceFingerprint(
+  inputs: ReadonlyArray<Pick<InputFileEntry, "path" | "sha256">>,
+  lookback: ReadonlyArray<Pick<InputFileEntry, "path" | "sha256">>,
+  featureSetHash: string,
+  input?: TickInputSettings,
+): string {
   const list = (entries: ReadonlyArray<Pick<InputFileEntry, "path" | "sha256">>) => entries.map((entry) => `${entry.path}=${entry.sha256}`).join(";");
-  return `${list(inputs)}|${list(lookback)}|${featureSetHash}`;
+  const contract = input && !isDefaultInput(input) ? `|${canonicalJson(input)}` : "";
+  return `${list(inputs)}|${list(lookback)}|${featureSetHash}${contract}`;
 }

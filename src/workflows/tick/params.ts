@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tickInputSchema } from "../../data/tick/input-contract.js";
 import { parseDurationSeconds } from "../../core/duration.js";
 
 // Parameters of the tick workflow, read from models/tick_model.yaml `params` and overridable by
@@ -24,6 +25,10 @@ export const tickFeatureParamsSchema = z.strictObject({
   dead_band_bps: z.number().min(0).default(2),
   max_reject_fraction: z.number().min(0).max(1).default(0.01),
   universe: z.array(z.string().min(1)).nullable().default(null).describe("allowed symbols; null accepts all"),
+  // How the input files are read (column names, timestamp unit, partition key, trade id): it
+  // changes no formula, so it stays out of the feature-set hash and enters the partition's
+  // source fingerprint instead (see manifest.ts).
+  input: tickInputSchema.prefault({}).describe("the tick input contract: column mapping, integer timestamp unit, partition key, trade-id column"),
 });
 
 export const tickTrainingParamsSchema = z.strictObject({

@@ -1,8 +1,11 @@
 import path from "node:path";
-import { listPartitionFiles } from "../../data/tick/partitions.js";
+import { hivePathValues, NANOS_PER_UNIT, timestampUnitHint, type TickInputSettings } from "../../data/tick/input-contract.js";
+import { dayStartNanos, listPartitionFiles, NANOS_PER_DAY } from "../../data/tick/partitions.js";
 import { QuarantineWriter } from "../../data/tick/quarantine.js";
 import { decodeTrades } from "../../data/tick/read-trades.js";
-import { createValidationState, emptyRejectCounts, REJECT_REASONS, validateTrades, type RejectCounts } from "../../data/tick/validate.js";
+import { orderTrades, type OrderedTrades } from "../../data/tick/time-order.js";
+import type { TradeColumns } from "../../data/tick/trade-columns.js";
+import { createValidationState, emptyRejectCounts, validateTrades, type RejectCounts, type ValidatedTrades } from "../../data/tick/validate.js";
 import { DataError } from "../../core/errors.js";
 import { BarAccumulator, type DayBars, type TickRuleState } from "./bars.js";
 import type { InputFileEntry } from "./manifest.js";
@@ -11,7 +14,8 @@ import { sha256Hex } from "../../core/hash.js";
 import { readFileOr } from "../../core/files.js";
 
 // One partition's input: its files read once into memory (hashed from the same bytes that are
-// decoded), then validated and rolled up into bars file by file.
+// decoded), decoded under the input contract, merged and put in time order per symbol
+// (time-order.ts), then validated and rolled up into bars.
 
 export interface RawInputFile {
   /** Path relative to the input root, with forward slashes (stable across machines). */
@@ -28,10 +32,14 @@ export interface PreparedDay {
   rowsAccepted: number;
   rejectCounts: RejectCounts;
   quarantine: QuarantineWriter;
+  /** Why rows fell outside the date when the timestamps were integers (the unit they look like); null otherwise. */
+  timestampHint: string | null;
+  /** Whether the rows had to be reordered into time order. */
+  reordered: boolean;
 }
 
-export async function readPartitionInput(inputRoot: string, date: string): Promise<RawInputFile[]> {
-  const files = await listPartitionFiles(inputRoot, date);
+export async function readPartitionInput(inputRoot: string, date: string, key?: string): Promise<RawInputFile[]> {
+  const files = await listPartitionFiles(inputRoot, date, key);
   return Promise.all(
     files.map(async (file) => {
       const bytes = await readFileOr(file, (reason, cause) => new DataError(`cannot read trade file ${file}: ${reason}`, { cause }));
@@ -41,6 +49,20 @@ export async function readPartitionInput(inputRoot: string, date: string): Promi
   );
 }
 
+/** The input contract's hint for the first integer timestamp outside the date, if any. */
+function outsideDateHint(ordered: OrderedTrades, validated: ValidatedTrades, input: TickInputSettings): string | null {
+  const unit = ordered.trades.integerTimestampUnit;
+  if (!unit || validated.rejectCounts.outside_partition_date === 0) return null;
+  const { timestampNanos, missing } = ordered.trades;
+  for (let row = 0; row < ordered.trades.rowCount; row += 1) {
+    if (missing?.[row] === 1) continue;
+    const nanosOfDay = validated.nanosOfDay[row] as number;
+    if (nanosOfDay >= 0 && nanosOfDay < 86_400_000_000_000) continue;
+    return timestampUnitHint((timestampNanos[row] as bigint) / NANOS_PER_UNIT[unit], input.timestamp_unit);
+  }
+  return null;
+}
+
 export function prepareDay(
   date: string,
   files: readonly RawInputFile[],
@@ -48,22 +70,35 @@ export function prepareDay(
   entryTickState?: ReadonlyMap<string, TickRuleState>,
 ): PreparedDay {
   const universe = params.universe ? new Set(params.universe) : null;
-  const state = createValidationState();
-  const accumulator = new BarAccumulator(date, barNanos(params), entryTickState);
-  const quarantine = new QuarantineWriter();
-  const rejectCounts = emptyRejectCounts();
+  const settings = params.input;
+  const decoded: TradeColumns[] = [];
   const inputs: InputFileEntry[] = [];
-  let rowsRead = 0;
-  let rowsAccepted = 0;
   for (const file of files) {
-    const { format, trades } = decodeTrades(file.bytes, file.path);
-    const validated = validateTrades(trades, { date, universe }, state);
-    accumulator.add(trades, validated, state.symbolNames);
-    quarantine.add(file.path, trades, validated);
-    for (const reason of REJECT_REASONS) rejectCounts[reason] += validated.rejectCounts[reason];
-    rowsRead += trades.rowCount;
-    rowsAccepted += validated.acceptedCount;
+    // Partition folders below the date folder (`date=D/symbol=AAPL/part-0.parquet`) stand in for missing columns.
+    const pathValues = hivePathValues(file.path.split("/").slice(1).join("/"));
+    const { format, trades } = decodeTrades(file.bytes, file.path, { settings, pathValues });
+    decoded.push(trades);
     inputs.push({ path: file.path, sha256: file.sha256, bytes: file.bytes.byteLength, format, rows: trades.rowCount });
   }
-  return { date, bars: accumulator.finish(), inputs, rowsRead, rowsAccepted, rejectCounts, quarantine };
+  const start = dayStartNanos(date);
+  const ordered = orderTrades(decoded, { start, end: start + NANOS_PER_DAY });
+  const state = createValidationState();
+  const validated = validateTrades(ordered.trades, { date, universe }, state);
+  const accumulator = new BarAccumulator(date, barNanos(params), entryTickState);
+  accumulator.add(ordered.trades, validated, state.symbolNames);
+  const quarantine = new QuarantineWriter();
+  quarantine.addOrdered(files.map((file) => file.path), ordered, validated);
+  const rejectCounts = emptyRejectCounts();
+  Object.assign(rejectCounts, validated.rejectCounts);
+  return {
+    date,
+    bars: accumulator.finish(),
+    inputs,
+    rowsRead: ordered.trades.rowCount,
+    rowsAccepted: validated.acceptedCount,
+    rejectCounts,
+    quarantine,
+    timestampHint: outsideDateHint(ordered, validated, settings),
+    reordered: ordered.reordered,
+  };
 }

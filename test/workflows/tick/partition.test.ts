@@ -55,6 +55,7 @@ describe("computeFeaturePartition", () => {
       { timestamp: at(date, "15:00:00"), symbol: "AAPL", price: -1, size: 10 },
       { timestamp: at(date, "15:00:01"), symbol: "AAPL", price: 100, size: -5 },
       { timestamp: at("2026-01-04", "15:00:00"), symbol: "AAPL", price: 100, size: 5 },
+      // Same timestamp as an earlier trade: a valid trade, not a reject.
       { timestamp: at(date, "14:30:10"), symbol: "AAPL", price: 100, size: 5 },
       { timestamp: at(date, "15:00:02"), symbol: "NOPE", price: 100, size: 5 },
     ];
@@ -63,16 +64,16 @@ describe("computeFeaturePartition", () => {
     const failure = computeFeaturePartition({ inputRoot, outputRoot, date, params });
     await expect(failure).rejects.toBeInstanceOf(DataError);
     await expect(computeFeaturePartition({ inputRoot, outputRoot, date, params })).rejects.toThrow(
-      /partition 2026-01-05: 5 of 101 rows rejected \(4\.95% > max 1\.00%\): unknown_symbol=1, outside_partition_date=1, non_positive_price=1, negative_size=1, non_increasing_timestamp=1/,
+      /partition 2026-01-05: 4 of 101 rows rejected \(3\.96% > max 1\.00%\): unknown_symbol=1, outside_partition_date=1, non_positive_price=1, negative_size=1; integer timestamps \(1767538800000000000\) read as nanoseconds fall on 2026-01-04: are the files under the right date folder\?; see /,
     );
     const quarantine = (await readFile(outputFile(outputRoot, date, "quarantine.csv"), "utf8")).trim().split("\n");
     expect(quarantine[0]).toBe("source_file,row,reason,timestamp,symbol,price,size,side");
     expect(quarantine.slice(1).map((line) => line.split(",").slice(1, 3).join(","))).toEqual([
-      "96,non_positive_price", "97,negative_size", "98,outside_partition_date", "99,non_increasing_timestamp", "100,unknown_symbol",
+      "96,non_positive_price", "97,negative_size", "98,outside_partition_date", "100,unknown_symbol",
     ]);
     const passing = await computeFeaturePartition({ inputRoot, outputRoot, date, params: featureParams({ universe: ["AAPL"], max_reject_fraction: 0.05 }) });
-    expect(passing.manifest.rejects_by_reason).toMatchObject({ non_positive_price: 1, unknown_symbol: 1, non_increasing_timestamp: 1 });
-    expect(passing.manifest.quarantine?.rows).toBe(5);
+    expect(passing.manifest.rejects_by_reason).toMatchObject({ non_positive_price: 1, unknown_symbol: 1, duplicate_trade_id: 0 });
+    expect(passing.manifest.quarantine?.rows).toBe(4);
   });
 });
 
