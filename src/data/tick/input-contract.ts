@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // The tick input contract: how trade files written by other producers (Spark jobs, lakehouse
 // exports, pyarrow) map onto the five trade columns. Column names match case-insensitively and

@@ -1,5 +1,5 @@
 import { endianness } from "node:os";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import type { TradeColumns } from "./trade-columns.js";
 
 // Time order comes from the data, not from the files: producers such as Spark guarantee no row

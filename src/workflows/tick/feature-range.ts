@@ -1,5 +1,5 @@
 import { datesBetween, listPartitionDates, listPartitionFiles } from "../../data/tick/partitions.js";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 import { computeFeaturePartition, readPartitionSources, upToDateManifest, type FeaturePartitionResult } from "./compute-partition.js";
 import type { TickFeatureParams } from "./params.js";
 import type { PreparedDay, RawInputFile } from "./partition-input.js";

@@ -4,8 +4,8 @@ import { cp, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { errorLines, runTrain } from "../support/cli.js";
-import { REPOSITORY_ROOT } from "../support/python.js";
+import { errorLines, runTrain } from "../../support/cli.js";
+import { REPOSITORY_ROOT } from "../../support/python.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 // The tick input contract against real Spark output: one PySpark session writes every dataset
