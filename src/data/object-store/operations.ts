@@ -144,3 +144,14 @@ export async function deleteObjects(bucket: string, keys: readonly string[]): Pr
     }
   }
 }
+
+/** Uploads bytes already in memory (multipart above PART_BYTES, aborted on failure). */
+export async function uploadBytes(bucket: string, key: string, bytes: Uint8Array, onProgress?: (progress: UploadProgress) => void): Promise<void> {
+  const upload = new Upload({ client: objectStoreClient(), params: { Bucket: bucket, Key: key, Body: bytes }, partSize: PART_BYTES, queueSize: QUEUE_SIZE, leavePartsOnError: false });
+  if (onProgress) upload.on("httpUploadProgress", (progress) => onProgress({ key, loaded: progress.loaded ?? 0, total: progress.total }));
+  try {
+    await upload.done();
+  } catch (error) {
+    throw objectStoreError(error, `write ${formatObjectUri(bucket, key)}`);
+  }
+}

@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { loadPowerHourly, type PowerHourlyData } from "../../data/power/dataset.js";
 import type { PowerSource } from "../../data/power/reader.js";
-import { checkBucket, downloadObject, listObjects } from "../../data/object-store/operations.js";
 import { formatObjectUri, isObjectStoreUri, parseObjectUri } from "../../data/object-store/uri.js";
 import { DataError } from "../../runtime/errors.js";
 
@@ -18,6 +17,8 @@ export async function loadPowerHourlyFrom(source: PowerSource, minMinutesPerHour
   const remote = "file" in source ? source.file : source.directory;
   if (!isObjectStoreUri(remote)) return loadPowerHourly(source, minMinutesPerHour);
   const location = parseObjectUri(remote, "file" in source ? "--data-file" : "--data-dir");
+  // Loaded here: runs on local data never load the SDK.
+  const { checkBucket, downloadObject, listObjects } = await import("../../data/object-store/operations.js");
   const scratch = await mkdtemp(path.join(os.tmpdir(), "podtrain-s3-power-"));
   const renames = new Map<string, string>();
   try {
