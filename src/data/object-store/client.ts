@@ -83,6 +83,9 @@ export function objectStoreClient(): S3Client {
   const key = JSON.stringify([settings, process.env.AWS_ACCESS_KEY_ID, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN, process.env.AWS_PROFILE]);
   if (cached?.key === key) return cached.client;
   cached?.client.destroy();
+  // The SDK warns on Node 20 (several lines on stderr) that *later* SDK releases will need Node 22;
+  // the pinned release supports it, and a pod's log should hold one line per real problem.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const client = new S3Client({
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),

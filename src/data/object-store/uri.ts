@@ -26,7 +26,7 @@ export function parseObjectUri(uri: string, flag = "location"): ObjectLocation {
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const key = slash < 0 ? "" : rest.slice(slash + 1).replace(/\/+$/, "");
   if (!BUCKET.test(bucket)) throw new UsageError(`${flag}: "${bucket}" in ${uri} is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`);
-  if (key.includes("//")) throw new UsageError(`${flag}: ${uri} has an empty path segment ("//")`);
+  if (key.startsWith("/") || key.includes("//")) throw new UsageError(`${flag}: ${uri} has an empty path segment ("//")`);
   return { bucket, key };
 }
 
