@@ -37,7 +37,9 @@ function networkCode(error: unknown): string | undefined {
 export function objectStoreError(error: unknown, action: string): PodtrainError {
   if (error instanceof PodtrainError) return error;
   const shape = (error ?? {}) as SdkErrorShape;
-  const code = codeOf(shape);
+  // Responses without a body (HEAD requests) carry no error code, only the status.
+  const named = codeOf(shape);
+  const code = named === "Unknown" || named === "UnknownError" ? "" : named;
   const status = shape.$metadata?.httpStatusCode;
   const endpoint = describeEndpoint();
   const attempts = shape.$metadata?.attempts;
