@@ -80,6 +80,23 @@ describe("train on s3:// data (real MinIO)", () => {
     expect(again.stdout).toMatch(new RegExp(`${dates[2]}  skipped`));
   });
 
+  it("a recompute that fails on S3 takes the partition's old manifest away and leaves its quarantine to inspect", async () => {
+    const output = ["--output", "s3://features/tick/recompute"];
+    const first = await runTrain(["tick", "features", "--date", dates[1]!, "--input", "s3://ticks/raw/spark", ...output], { env });
+    expect(first.exitCode).toBe(0);
+    const corrupt = path.join(directory, "corrupt");
+    await writeSyntheticTicks({ outputRoot: corrupt, format: "parquet", from: dates[0]!, to: dates[1]!, symbols: 2, tradesPerDay: 3000, seed: 3, corruptFraction: 0.2 });
+    await uploadTree(minio, corrupt, "ticks", "raw/corrupt");
+    const failed = await runTrain(["tick", "features", "--date", dates[1]!, "--input", "s3://ticks/raw/corrupt", ...output], { env });
+    expect(failed.exitCode).toBe(EXIT_CODES.DATA);
+    expect(errorLines(failed.stderr)).toHaveLength(1);
+    expect(errorLines(failed.stderr)[0]).toMatch(new RegExp(`partition ${dates[1]}: \\d+ of \\d+ rows rejected .*; see s3://features/tick/recompute/date=${dates[1]}/quarantine.csv$`));
+    const listed = await minio.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: `tick/recompute/date=${dates[1]}/` }));
+    const names = (listed.Contents ?? []).map((entry) => entry.Key!.split("/").pop());
+    expect(names).not.toContain("manifest.json");
+    expect(names).toContain("quarantine.csv");
+  });
+
   it("ends with one actionable line and the right exit code when the store is down, refuses the credentials or lacks the bucket", async () => {
     const args = ["tick", "features", "--date", dates[0]!, "--input", "s3://ticks/raw/spark", "--output", "s3://features/tick/hostile"];
     const down = await runTrain(args, { env: { ...env, AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}` } });
