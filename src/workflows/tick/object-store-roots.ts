@@ -1,8 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { checkBucket, listFolders, readSmallObject } from "../../data/object-store/operations.js";
-import { commitFolder, downloadTree } from "../../data/object-store/staging.js";
 import { formatObjectUri, isObjectStoreUri, parseObjectUri, type ObjectLocation } from "../../data/object-store/uri.js";
 import { formatFromExtension } from "../../data/tick/formats.js";
 import { datesBetween, isValidDate, PARTITION_PREFIX, previousPartitionDate } from "../../data/tick/partitions.js";
@@ -16,7 +14,10 @@ import { MANIFEST_FILE_NAME } from "./feature-set.js";
 //   output  the requested dates' existing partitions (to skip unchanged ones), and afterwards
 //           every partition whose manifest changed is committed: data objects first, manifest
 //           LAST (commitFolder); one whose recompute failed loses its manifest there too
-// Messages name the s3:// locations, not the temporary folder.
+// Messages name the s3:// locations, not the temporary folder. The SDK is loaded only for s3:// roots.
+
+const operations = () => import("../../data/object-store/operations.js");
+const staging = () => import("../../data/object-store/staging.js");
 
 export interface TickRoots {
   input: string;
@@ -38,6 +39,7 @@ function requestedDates(dates: TickDates): string[] {
 }
 
 async function stageInput(location: ObjectLocation, local: string, dates: string[]): Promise<void> {
+  const [{ checkBucket, listFolders }, { downloadTree }] = await Promise.all([operations(), staging()]);
   await checkBucket(location.bucket);
   const folders = await listFolders(location);
   for (const folder of folders) await mkdir(path.join(local, folder), { recursive: true });
@@ -49,6 +51,7 @@ async function stageInput(location: ObjectLocation, local: string, dates: string
 }
 
 async function stageOutput(location: ObjectLocation, local: string, dates: string[]): Promise<Map<string, string | undefined>> {
+  const [{ checkBucket, readSmallObject }, { downloadTree }] = await Promise.all([operations(), staging()]);
   await checkBucket(location.bucket);
   const manifests = new Map<string, string | undefined>();
   for (const date of dates) {
@@ -62,6 +65,7 @@ async function stageOutput(location: ObjectLocation, local: string, dates: strin
 }
 
 async function commitChanged(location: ObjectLocation, local: string, before: Map<string, string | undefined>): Promise<void> {
+  const { commitFolder } = await staging();
   for (const [date, remote] of before) {
     const relative = `${PARTITION_PREFIX}${date}`;
     const current = await readFile(path.join(local, relative, MANIFEST_FILE_NAME), "utf8").catch(() => undefined);
