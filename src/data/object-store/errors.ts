@@ -8,7 +8,7 @@ import { describeEndpoint, S3_ENVIRONMENT } from "./client.js";
 // The message names the location and the endpoint, never a credential (the SDK's own messages
 // do not hold one, and the CLI line is redacted again on the way out).
 
-const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "AuthorizationHeaderMalformed"]);
+const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"]);
 const MISSING_CODES = new Set(["NoSuchBucket", "NoSuchKey", "NotFound", "NoSuchUpload"]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED", "UND_ERR_SOCKET"]);
 
@@ -47,6 +47,10 @@ export function objectStoreError(error: unknown, action: string): PodtrainError 
   if (shape.name === "CredentialsProviderError" || /Could not load credentials/i.test(shape.message ?? "")) {
     return new SpecError(`cannot ${action}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a web identity with AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)`, { cause: error });
   }
+  // A region mismatch is a 400/301 with its own code: checked before the generic 403 rule.
+  if (code === "PermanentRedirect" || code === "IllegalLocationConstraintException" || code === "AuthorizationHeaderMalformed") {
+    return new SpecError(`cannot ${action}: ${endpoint} says the bucket is in another region (${code}): set ${S3_ENVIRONMENT.REGION}`, { cause: error });
+  }
   if (CREDENTIAL_CODES.has(code) || status === 403) {
     return new SpecError(`cannot ${action}: ${endpoint} refused the credentials (${code || `HTTP ${status}`}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the pod's Secret) and that the key may access this bucket`, { cause: error });
   }
@@ -60,9 +64,6 @@ export function objectStoreError(error: unknown, action: string): PodtrainError 
   }
   if (status !== undefined && (status >= 500 || status === 429)) {
     return new UnavailableError(`cannot ${action}: ${endpoint} answered HTTP ${status} ${code}${tried}; retry later`, { cause: error });
-  }
-  if (code === "PermanentRedirect" || code === "IllegalLocationConstraintException" || code === "AuthorizationHeaderMalformed") {
-    return new SpecError(`cannot ${action}: ${endpoint} says the bucket is in another region (${code}): set ${S3_ENVIRONMENT.REGION}`, { cause: error });
   }
   return new UnavailableError(`cannot ${action} on ${endpoint}: ${code || "error"}: ${(shape.message ?? String(error)).split("\n")[0]}`, { cause: error });
 }
