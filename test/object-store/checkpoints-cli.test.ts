@@ -6,28 +6,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { errorLines } from "../support/cli.js";
-import { startMinioServer, type MinioServer } from "../support/minio-server.js";
+import { startS3Server, type S3Server } from "../support/s3-server.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
 import { logLines, runTrainWithSignals } from "../support/signals.js";
 
 // `--checkpoint-dir s3://…` on the real CLI: a fit stopped by SIGTERM mid-epoch leaves its
-// checkpoint on MinIO, the retry resumes from it, and the finished run removes them.
+// checkpoint on the S3 server, the retry resumes from it, and the finished run removes them.
 
 const MNIST_MID_EPOCH_2 = /"msg":"epoch 2\/3 11\/34"/;
 
-describe("train mnist with checkpoints on S3 (real MinIO)", () => {
-  let minio: MinioServer;
+describe("train mnist with checkpoints on S3 (real S3 server)", () => {
+  let server: S3Server;
   let directory: string;
   let spec: string;
   beforeAll(async () => {
-    minio = await startMinioServer();
-    await minio.createBucket("checkpoints");
+    server = await startS3Server();
+    await server.createBucket("checkpoints");
     directory = await mkdtemp(path.join(os.tmpdir(), "podtrain-s3-ckpt-"));
     spec = path.join(directory, "mnist_cnn.yaml");
     await writeFile(spec, (await readFile(path.join(REPOSITORY_ROOT, "models/mnist_cnn.yaml"), "utf8")).replace("threshold: 0.985", "threshold: 0.5"));
   });
   afterAll(async () => {
-    await minio?.stop();
+    await server?.stop();
     if (directory) await rm(directory, { recursive: true, force: true });
   });
 
@@ -35,8 +35,8 @@ describe("train mnist with checkpoints on S3 (real MinIO)", () => {
     const store = path.join(directory, "mlruns");
     const args = ["mnist", "--spec", spec, "--train-limit", "1200", "--test-limit", "200", "--batch-size", "32", "--epochs", "3",
       "--tracking-uri", store, "--log-format", "json", "--run-key", "dag/s3-1", "--checkpoint-dir", "s3://checkpoints/volume"];
-    const keys = async () => ((await minio.client().send(new ListObjectsV2Command({ Bucket: "checkpoints", Prefix: "volume/" }))).Contents ?? []).map((entry) => entry.Key!);
-    const stopped = await runTrainWithSignals(args, { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] }, minio.environment);
+    const keys = async () => ((await server.client().send(new ListObjectsV2Command({ Bucket: "checkpoints", Prefix: "volume/" }))).Contents ?? []).map((entry) => entry.Key!);
+    const stopped = await runTrainWithSignals(args, { after: MNIST_MID_EPOCH_2, signals: ["SIGTERM"] }, server.environment);
     expect(stopped.exitCode, stopped.stderr).toBe(EXIT_CODES.TERMINATED);
     expect(errorLines(stopped.stderr)).toEqual(["train: error: interrupted by SIGTERM"]);
     const written = await keys();
@@ -45,7 +45,7 @@ describe("train mnist with checkpoints on S3 (real MinIO)", () => {
     const last = logLines(stopped.stderr).filter((line) => line.msg === "wrote checkpoint").at(-1)!;
     expect(written).toContain(`volume/${runId}/${String(last.checkpoint)}/manifest.json`);
     expect(written).toContain(`volume/${runId}/${String(last.checkpoint)}/data.bin`);
-    const resumed = await runTrainWithSignals(args, undefined, minio.environment);
+    const resumed = await runTrainWithSignals(args, undefined, server.environment);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(logLines(resumed.stderr).find((line) => line.msg === "resuming from checkpoint")).toMatchObject({ epoch: 1, batch: last.batch });
     const experiments = (await readdir(store)).filter((name) => /^\d+$/.test(name) && name !== "0");

@@ -7,27 +7,27 @@ import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { freePort } from "../support/mlflow-server.js";
-import { startMinioServer, type MinioServer } from "../support/minio-server.js";
+import { startS3Server, type S3Server } from "../support/s3-server.js";
 import { temporaryDirectory } from "../tick/fixtures.js";
 
-// `train tick features` and `train power validate` on s3:// locations of a real MinIO server,
+// `train tick features` and `train power validate` on s3:// locations of a real S3 server,
 // compared byte for byte with the same runs on local folders.
 
-async function uploadTree(minio: MinioServer, root: string, bucket: string, prefix: string): Promise<void> {
+async function uploadTree(server: S3Server, root: string, bucket: string, prefix: string): Promise<void> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   for (const entry of entries.filter((item) => item.isFile())) {
     const relative = path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
-    await minio.client().send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${relative}`, Body: await readFile(path.join(entry.parentPath, entry.name)) }));
+    await server.client().send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${relative}`, Body: await readFile(path.join(entry.parentPath, entry.name)) }));
   }
 }
 
-async function objectText(minio: MinioServer, bucket: string, key: string): Promise<string> {
-  const response = await minio.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+async function objectText(server: S3Server, bucket: string, key: string): Promise<string> {
+  const response = await server.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return response.Body!.transformToString();
 }
 
-async function objectBytes(minio: MinioServer, bucket: string, key: string): Promise<Buffer> {
-  const response = await minio.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+async function objectBytes(server: S3Server, bucket: string, key: string): Promise<Buffer> {
+  const response = await server.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await response.Body!.transformToByteArray());
 }
 
@@ -36,23 +36,23 @@ function lastJsonLine(stdout: string): Record<string, string | number> {
   return JSON.parse(line ?? "{}") as Record<string, string | number>;
 }
 
-describe("train on s3:// data (real MinIO)", () => {
-  let minio: MinioServer;
+describe("train on s3:// data (real S3 server)", () => {
+  let server: S3Server;
   let directory: string;
   let env: Record<string, string>;
   const dates = ["2026-01-07", "2026-01-08", "2026-01-09"];
   beforeAll(async () => {
-    minio = await startMinioServer();
-    env = { ...minio.environment, PODTRAIN_S3_MAX_ATTEMPTS: "2" };
-    for (const bucket of ["ticks", "features", "power"]) await minio.createBucket(bucket);
+    server = await startS3Server();
+    env = { ...server.environment, PODTRAIN_S3_MAX_ATTEMPTS: "2" };
+    for (const bucket of ["ticks", "features", "power"]) await server.createBucket(bucket);
     directory = temporaryDirectory();
     await writeSyntheticTicks({ outputRoot: path.join(directory, "ticks"), format: "parquet", from: dates[0]!, to: dates[2]!, symbols: 2, tradesPerDay: 3000, seed: 3 });
-    await uploadTree(minio, path.join(directory, "ticks"), "ticks", "raw/spark");
+    await uploadTree(server, path.join(directory, "ticks"), "ticks", "raw/spark");
     // What a Spark job leaves beside the data: ignored like on disk.
-    await minio.client().send(new PutObjectCommand({ Bucket: "ticks", Key: "raw/spark/_SUCCESS", Body: new Uint8Array(0) }));
+    await server.client().send(new PutObjectCommand({ Bucket: "ticks", Key: "raw/spark/_SUCCESS", Body: new Uint8Array(0) }));
   });
   afterAll(async () => {
-    await minio?.stop();
+    await server?.stop();
   });
 
   it("tick features from and to S3 give the same bytes and hashes as on disk, skip unchanged partitions, and commit manifests", async () => {
@@ -66,14 +66,14 @@ describe("train on s3:// data (real MinIO)", () => {
     for (const date of dates) {
       const localPartition = path.join(directory, "features", `date=${date}`);
       const files = (await readdir(localPartition)).sort();
-      const listed = await minio.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: `tick/v1/date=${date}/` }));
+      const listed = await server.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: `tick/v1/date=${date}/` }));
       expect((listed.Contents ?? []).map((entry) => entry.Key!.split("/").pop()).sort()).toEqual(files);
       for (const file of files) {
-        expect((await objectBytes(minio, "features", `tick/v1/date=${date}/${file}`)).equals(await readFile(path.join(localPartition, file)))).toBe(true);
+        expect((await objectBytes(server, "features", `tick/v1/date=${date}/${file}`)).equals(await readFile(path.join(localPartition, file)))).toBe(true);
       }
     }
     // The manifest records the input objects' hashes: the same as for the files on disk.
-    const manifest = JSON.parse(await objectText(minio, "features", `tick/v1/date=${dates[1]}/manifest.json`)) as { inputs: Array<{ sha256: string }> };
+    const manifest = JSON.parse(await objectText(server, "features", `tick/v1/date=${dates[1]}/manifest.json`)) as { inputs: Array<{ sha256: string }> };
     expect(manifest.inputs.length).toBeGreaterThan(0);
     const again = await runTrain(["tick", "features", "--date", dates[2]!, "--input", "s3://ticks/raw/spark", "--output", "s3://features/tick/v1"], { env });
     expect(again.exitCode).toBe(0);
@@ -86,12 +86,12 @@ describe("train on s3:// data (real MinIO)", () => {
     expect(first.exitCode).toBe(0);
     const corrupt = path.join(directory, "corrupt");
     await writeSyntheticTicks({ outputRoot: corrupt, format: "parquet", from: dates[0]!, to: dates[1]!, symbols: 2, tradesPerDay: 3000, seed: 3, corruptFraction: 0.2 });
-    await uploadTree(minio, corrupt, "ticks", "raw/corrupt");
+    await uploadTree(server, corrupt, "ticks", "raw/corrupt");
     const failed = await runTrain(["tick", "features", "--date", dates[1]!, "--input", "s3://ticks/raw/corrupt", ...output], { env });
     expect(failed.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(failed.stderr)).toHaveLength(1);
     expect(errorLines(failed.stderr)[0]).toMatch(new RegExp(`partition ${dates[1]}: \\d+ of \\d+ rows rejected .*; see s3://features/tick/recompute/date=${dates[1]}/quarantine.csv$`));
-    const listed = await minio.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: `tick/recompute/date=${dates[1]}/` }));
+    const listed = await server.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: `tick/recompute/date=${dates[1]}/` }));
     const names = (listed.Contents ?? []).map((entry) => entry.Key!.split("/").pop());
     expect(names).not.toContain("manifest.json");
     expect(names).toContain("quarantine.csv");
@@ -108,25 +108,25 @@ describe("train on s3:// data (real MinIO)", () => {
     expect(refused.exitCode).toBe(EXIT_CODES.CONFIG);
     expect(errorLines(refused.stderr)[0]).toMatch(/refused the credentials \((HTTP 403|SignatureDoesNotMatch)\): check AWS_ACCESS_KEY_ID/);
     expect(`${refused.stdout}${refused.stderr}`).not.toContain(wrongSecret);
-    expect(`${refused.stdout}${refused.stderr}`).not.toContain(minio.secretKey);
+    expect(`${refused.stdout}${refused.stderr}`).not.toContain(server.secretKey);
     const missing = await runTrain(["tick", "features", "--date", dates[0]!, "--input", "s3://no-such-trades/x", "--output", "s3://features/tick/hostile"], { env });
     expect(missing.exitCode).toBe(EXIT_CODES.DATA);
-    expect(errorLines(missing.stderr)).toEqual(["train: error: cannot open bucket s3://no-such-trades: the bucket does not exist on " + minio.endpoint + " (NoSuchBucket)"]);
+    expect(errorLines(missing.stderr)).toEqual(["train: error: cannot open bucket s3://no-such-trades: the bucket does not exist on " + server.endpoint + " (NoSuchBucket)"]);
     const empty = await runTrain(["tick", "features", "--date", dates[0]!, "--input", "s3://ticks/nothing-here", "--output", "s3://features/tick/hostile"], { env });
     expect(empty.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(empty.stderr)).toEqual(["train: error: input folder s3://ticks/nothing-here holds no date=YYYY-MM-DD partitions"]);
     // Nothing was committed for the failed runs.
-    const listed = await minio.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: "tick/hostile/" }));
+    const listed = await server.client().send(new ListObjectsV2Command({ Bucket: "features", Prefix: "tick/hostile/" }));
     expect(listed.KeyCount ?? 0).toBe(0);
   });
 
   it("power reads --data-file and --data-dir from S3 with the same data version as from disk", async () => {
     const file = path.join(directory, "household_power_consumption.txt");
     await writeSyntheticPowerFile(file, { days: 70, seed: 4 });
-    await minio.client().send(new PutObjectCommand({ Bucket: "power", Key: "uci/household_power_consumption.txt", Body: await readFile(file) }));
+    await server.client().send(new PutObjectCommand({ Bucket: "power", Key: "uci/household_power_consumption.txt", Body: await readFile(file) }));
     const daily = path.join(directory, "daily");
     await writeSyntheticPowerDirectory(daily, { days: 60, seed: 5 });
-    await uploadTree(minio, daily, "power", "daily");
+    await uploadTree(server, daily, "power", "daily");
     const fromDisk = await runTrain(["power", "validate", "--data-file", file]);
     const fromS3 = await runTrain(["power", "validate", "--data-file", "s3://power/uci/household_power_consumption.txt"], { env });
     expect(errorLines(fromS3.stderr)).toEqual([]);
@@ -145,6 +145,6 @@ describe("train on s3:// data (real MinIO)", () => {
     expect(dirS3.data_source).toBe("60 files in s3://power/daily");
     const missing = await runTrain(["power", "validate", "--data-file", "s3://power/uci/nope.txt"], { env });
     expect(missing.exitCode).toBe(EXIT_CODES.DATA);
-    expect(errorLines(missing.stderr)).toEqual([`train: error: cannot read s3://power/uci/nope.txt: no such object on ${minio.endpoint} (NoSuchKey)`]);
+    expect(errorLines(missing.stderr)).toEqual([`train: error: cannot read s3://power/uci/nope.txt: no such object on ${server.endpoint} (NoSuchKey)`]);
   });
 });

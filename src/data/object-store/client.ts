@@ -3,8 +3,9 @@ import { SpecError } from "../../runtime/errors.js";
 import { registerSecret } from "../../runtime/redact.js";
 
 // One S3 client per process, configured from the environment the generated DAGs set on the pod:
-//   AWS_ENDPOINT_URL          an S3-compatible server (MinIO, Ceph, ...); absent = AWS itself
-//   AWS_REGION                default us-east-1 (S3-compatible servers accept any region)
+//   AWS_ENDPOINT_URL          an S3-compatible server (Ceph RGW, versitygw, ...); absent = AWS itself
+//   AWS_REGION                default us-east-1 (the signing region; some S3-compatible servers
+//                             accept any, others, e.g. versitygw, check it like AWS)
 //   PODTRAIN_S3_PATH_STYLE    true|false: bucket in the path instead of the host name (most
 //                             self-hosted servers need true); default true with an endpoint,
 //                             false without
@@ -55,7 +56,7 @@ export function objectStoreSettings(environment: NodeJS.ProcessEnv = process.env
     try {
       url = new URL(endpoint);
     } catch {
-      throw new SpecError(`${S3_ENVIRONMENT.ENDPOINT}=${JSON.stringify(endpoint)} is not a URL (expected e.g. http://minio.storage:9000)`);
+      throw new SpecError(`${S3_ENVIRONMENT.ENDPOINT}=${JSON.stringify(endpoint)} is not a URL (expected e.g. http://s3.storage:9000)`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new SpecError(`${S3_ENVIRONMENT.ENDPOINT}: expected an http:// or https:// URL, got ${url.protocol}`);
   }

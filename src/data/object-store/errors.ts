@@ -8,7 +8,9 @@ import { describeEndpoint, S3_ENVIRONMENT } from "./client.js";
 // The message names the location and the endpoint, never a credential (the SDK's own messages
 // do not hold one, and the CLI line is redacted again on the way out).
 
-const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"]);
+// XAdminUserNotFound: versitygw's answer (HTTP 404) to an access key it does not know, where AWS
+// says InvalidAccessKeyId (403); listed here so it is not read as a missing object.
+const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "XAdminUserNotFound", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"]);
 const MISSING_CODES = new Set(["NoSuchBucket", "NoSuchKey", "NotFound", "NoSuchUpload"]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED", "UND_ERR_SOCKET"]);
 

@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { objectStoreClient } from "./client.js";
 import { objectStoreError } from "./errors.js";
@@ -57,14 +57,20 @@ export async function listFolders(location: ObjectLocation): Promise<string[]> {
   return folders.sort();
 }
 
-/** Fails with the typed error when the bucket is missing or the credentials do not work. */
+/**
+ * Fails with the typed error when the bucket is missing or the credentials do not work.
+ * A one-key listing rather than HeadBucket (same s3:ListBucket permission): a HEAD answer has no
+ * body, so its error code is lost, and a bare 404 or 400 cannot be told apart: versitygw, for
+ * one, answers an unknown access key with 404 and a wrong region with 400.
+ */
 export async function checkBucket(bucket: string): Promise<void> {
   try {
-    await objectStoreClient().send(new HeadBucketCommand({ Bucket: bucket }));
+    await objectStoreClient().send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    // HeadBucket has no body, so a 404 comes back as a bare "NotFound": say what it means.
-    const named = status === 404 ? Object.assign(error as object, { Code: "NoSuchBucket" }) : error;
+    const shape = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+    // A server that sends a 404 without a body (no code): on a bucket request that means the bucket.
+    const bare = !shape.Code && (shape.name === "NotFound" || shape.name === "Unknown" || shape.name === "UnknownError");
+    const named = bare && shape.$metadata?.httpStatusCode === 404 ? Object.assign(error as object, { Code: "NoSuchBucket" }) : error;
     throw objectStoreError(named, `open bucket s3://${bucket}`);
   }
 }
