@@ -51,12 +51,19 @@ export async function runTickFeatures(flags: FeaturesFlags, print: (line: string
   if (range && (flags.from === undefined || flags.to === undefined)) throw new UsageError("--from and --to go together");
   if (single && flags.dryRun) throw new UsageError("--dry-run plans a range: use --from D --to D");
   const params = await resolveFeatureParams(flags);
+  // s3:// roots are mirrored through a temporary folder (object-store-roots.ts); local ones are used as they are.
+  const { withTickRoots } = await import("../workflows/tick/object-store-roots.js");
+  await withTickRoots(flags.input, flags.output, { ...flags, partitionKey: params.input.partition_key }, (roots) => runOnRoots({ ...flags, input: roots.input, output: roots.output }, roots.inputDisplay, params, print));
+}
+
+async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: TickFeatureParams, print: (line: string) => void): Promise<void> {
+  const single = flags.date !== undefined;
   const key = params.input.partition_key;
   const scan = await scanPartitionRoot(path.resolve(flags.input), key);
   if (scan.foreign.length > 0) {
-    process.stderr.write(`train: warning: ${scan.foreign.length} folder(s) under ${path.resolve(flags.input)} are not ${key}=YYYY-MM-DD partitions and were ignored: ${scan.foreign.slice(0, 5).join(", ")}${scan.foreign.length > 5 ? ", …" : ""}\n`);
+    process.stderr.write(`train: warning: ${scan.foreign.length} folder(s) under ${inputDisplay} are not ${key}=YYYY-MM-DD partitions and were ignored: ${scan.foreign.slice(0, 5).join(", ")}${scan.foreign.length > 5 ? ", …" : ""}\n`);
   }
-  if (scan.dates.length === 0) throw new DataError(`input folder ${path.resolve(flags.input)} holds no ${key}=YYYY-MM-DD partitions`);
+  if (scan.dates.length === 0) throw new DataError(`input folder ${inputDisplay} holds no ${key}=YYYY-MM-DD partitions`);
   // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
   const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
   const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");
@@ -86,8 +93,8 @@ export function registerTickFeaturesCommand(tick: Command): void {
     .option("--to <date>", "last date of a range (inclusive)")
     .option("--dry-run", "list what each date of the range would do, write nothing")
     .option("--force", "recompute even when the manifest shows unchanged input")
-    .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions")
-    .requiredOption("--output <dir>", "features root")
+    .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions (a folder or s3://bucket/prefix)")
+    .requiredOption("--output <dir>", "features root (a folder or s3://bucket/prefix)")
     .addOption(new Option("--bar <duration>", "bar length").default(undefined, DEFAULTS.bar))
     .addOption(new Option("--horizon <bars>", "label horizon in bars").argParser(numberFlag({ integer: true })).default(undefined, String(DEFAULTS.label_horizon_bars)))
     .addOption(new Option("--dead-band-bps <bps>", "label dead band").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))

@@ -9,6 +9,7 @@ import { openTrackingStore } from "../tracking/resolve.js";
 import type { WorkflowDefinition } from "../workflows/types.js";
 import { DEFAULT_GRACE_PERIOD_SECONDS } from "../runtime/signals.js";
 import { numberFlag } from "./flag-parsers.js";
+import { isObjectStoreUri } from "../data/object-store/uri.js";
 import { addParamOptions, paramOverrides } from "./param-options.js";
 
 interface CommonOptions {
@@ -40,7 +41,7 @@ export function registerWorkflowCommand(program: Command, definition: WorkflowDe
     .option("--no-register", "skip the registration gate")
     .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
     .addOption(new Option("--grace-period <seconds>", "on SIGTERM/SIGINT: stop at the next step, checkpoint, mark the run KILLED and exit within this many seconds (keep it below the pod's terminationGracePeriodSeconds)").argParser(numberFlag({ exclusiveMinimum: 0 })).default(DEFAULT_GRACE_PERIOD_SECONDS))
-    .option("--checkpoint-dir <dir>", "write training checkpoints to <dir>/<run id>/ (a mounted volume) instead of the run's MLflow artifacts (checkpoints/)")
+    .option("--checkpoint-dir <dir>", "write training checkpoints to <dir>/<run id>/ (a mounted volume, or s3://bucket/prefix) instead of the run's MLflow artifacts (checkpoints/)")
     .addOption(new Option("--log-format <format>", "log lines for humans or JSON for pods").choices(["auto", "pretty", "json"]).default("auto"));
   addParamOptions(command, definition.paramsSchema);
   registerValidateCommand(command, definition);
@@ -91,7 +92,7 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     stage: options.stage,
     register: options.register,
     gracePeriodSeconds: options.gracePeriod,
-    ...(options.checkpointDir ? { checkpointDirectory: path.resolve(options.checkpointDir) } : {}),
+    ...(options.checkpointDir ? { checkpointDirectory: isObjectStoreUri(options.checkpointDir) ? options.checkpointDir : path.resolve(options.checkpointDir) } : {}),
     ...(options.runKey ? { runKey: options.runKey } : {}),
     ...((options.runId ?? process.env.MLFLOW_RUN_ID) ? { runId: options.runId ?? process.env.MLFLOW_RUN_ID } : {}),
     ...(options.runName ? { runName: options.runName } : {}),

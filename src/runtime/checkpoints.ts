@@ -19,9 +19,9 @@ import { sha256Hex } from "../core/hash.js";
 export const CHECKPOINT_FORMAT = "podtrain-checkpoint/1";
 export const CHECKPOINT_ARTIFACT_PATH = "checkpoints";
 export const KEPT_CHECKPOINTS = 2;
-const DATA_FILE = "data.bin";
-const MANIFEST_FILE = "manifest.json";
-const NAME = /^ckpt-\d{10}$/;
+export const DATA_FILE = "data.bin";
+export const MANIFEST_FILE = "manifest.json";
+export const NAME = /^ckpt-\d{10}$/;
 
 export interface CheckpointManifest<State = Record<string, unknown>> {
   format: typeof CHECKPOINT_FORMAT;
@@ -55,17 +55,17 @@ export function checkpointName(ordinal: number): string {
 }
 
 /** Which of `names` (sorted) go once `saved` is written: later ones, and all but the last kept. */
-function prunable(names: string[], saved: string): string[] {
+export function prunable(names: string[], saved: string): string[] {
   const upToSaved = names.filter((name) => name <= saved);
   return [...names.filter((name) => name > saved), ...upToSaved.slice(0, -KEPT_CHECKPOINTS)];
 }
 
-function manifestFor(name: string, state: Record<string, unknown>, data: Uint8Array): CheckpointManifest {
+export function manifestFor(name: string, state: Record<string, unknown>, data: Uint8Array): CheckpointManifest {
   return { format: CHECKPOINT_FORMAT, name, created: new Date().toISOString(), data_bytes: data.byteLength, data_sha256: sha256Hex(data), state };
 }
 
 /** Throws a message saying what is wrong when the pair is not an intact checkpoint called `name`. */
-function verified(name: string, manifestText: string, data: Uint8Array): CheckpointManifest {
+export function verified(name: string, manifestText: string, data: Uint8Array): CheckpointManifest {
   let manifest: CheckpointManifest;
   try {
     manifest = JSON.parse(manifestText) as CheckpointManifest;

@@ -8,6 +8,8 @@ import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../wor
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
 import { readCodeVersion } from "../core/code-version.js";
 import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
+import { isObjectStoreUri } from "../data/object-store/uri.js";
+import { objectStoreCheckpoints } from "./object-store-checkpoints.js";
 import { DataError, exitCodeOf, InterruptedError, PodtrainError, RunOwnedError, UsageError } from "../core/errors.js";
 import { type RegistrationResult, registerIfGatePasses } from "./registration.js";
 import type { Reporter } from "./reporter.js";
@@ -45,7 +47,7 @@ export interface RunOptions {
   xcomPath?: string;
   /** Seconds from SIGTERM/SIGINT until the process exits, checkpoint or not (default 25). */
   gracePeriodSeconds?: number;
-  /** Checkpoints go to <checkpointDirectory>/<run id>/ (a mounted volume) instead of the run's artifacts. */
+  /** Checkpoints go to <checkpointDirectory>/<run id>/ (a mounted volume or s3://bucket/prefix) instead of the run's artifacts. */
   checkpointDirectory?: string;
 }
 
@@ -243,7 +245,7 @@ async function executeStages(
       epochsLogged = epoch + 1;
       await store.logBatch(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: epoch, timestamp })), tags: { [EPOCHS_LOGGED_TAG]: String(epochsLogged) } });
     },
-    checkpoints: options.checkpointDirectory ? directoryCheckpoints(options.checkpointDirectory, runId, reporter.log) : artifactCheckpoints(store, runId, workDirectory, reporter.log),
+    checkpoints: options.checkpointDirectory ? (isObjectStoreUri(options.checkpointDirectory) ? objectStoreCheckpoints(options.checkpointDirectory, runId, reporter.log) : directoryCheckpoints(options.checkpointDirectory, runId, reporter.log)) : artifactCheckpoints(store, runId, workDirectory, reporter.log),
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
     once: <T>(key: string, load: () => Promise<T>) => {

@@ -3,8 +3,8 @@ import { z } from "zod";
 // `train power` parameters: spec keys, CLI flags (--num-leaves …) and MLflow param names at once.
 
 export const powerParamsSchema = z.strictObject({
-  data_file: z.string().optional().describe("the UCI household_power_consumption.txt (or a synthetic file from `train power generate`)"),
-  data_dir: z.string().optional().describe("folder of daily files in the same format, read in date order (instead of --data-file)"),
+  data_file: z.string().optional().describe("the UCI household_power_consumption.txt (or a synthetic file from `train power generate`); a path or s3://bucket/key"),
+  data_dir: z.string().optional().describe("folder of daily files in the same format, read in date order (instead of --data-file); a path or s3://bucket/prefix"),
   min_minutes_per_hour: z.number().int().min(1).max(60).default(30).describe("minutes with a value an hour needs; thinner hours are missing, never zero"),
   test_weeks: z.number().int().positive().default(4).describe("last weeks held out for the final metrics"),
   validation_weeks: z.number().int().positive().default(2).describe("weeks before the test period used for early stopping"),

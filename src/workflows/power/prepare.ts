@@ -1,4 +1,4 @@
-import { dataQualityMetrics, dataVersionTags, loadPowerHourly, type PowerHourlyData } from "../../data/power/dataset.js";
+import { dataQualityMetrics, dataVersionTags, type PowerHourlyData } from "../../data/power/dataset.js";
 import { buildFeatures, type FeatureTable } from "./features.js";
 import { isoMinute } from "../../data/power/format.js";
 import type { PowerSource } from "../../data/power/reader.js";
@@ -6,6 +6,7 @@ import { splitByTime, type TimeSplit } from "./split.js";
 import { UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
 import type { WorkflowContext } from "../types.js";
+import { loadPowerHourlyFrom } from "./object-store-source.js";
 import type { PowerParams } from "./params.js";
 
 // Data → features → time split, shared by fit and evaluate. With `--stage all` both run in one
@@ -32,7 +33,7 @@ export function preparePower(context: WorkflowContext<PowerParams>): Promise<Pre
 
 /** Reads, resamples, builds features and splits: every check the data gets, without tracking. */
 export async function readAndSplit(params: PowerParams, reporter: Reporter) {
-  const data = await loadPowerHourly(powerSource(params), params.min_minutes_per_hour);
+  const data = await loadPowerHourlyFrom(powerSource(params), params.min_minutes_per_hour);
   const table = buildFeatures(data.series);
   const split = splitByTime(table, params.test_weeks, params.validation_weeks);
   logSummary(reporter, data, table, split);
