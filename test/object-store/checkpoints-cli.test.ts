@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { FileTrackingStore } from "../../src/tracking/file-store.js";
 import { errorLines } from "../support/cli.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";

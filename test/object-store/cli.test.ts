@@ -4,11 +4,11 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-s
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { writeSyntheticTicks } from "../../src/data/tick/synthetic.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { freePort } from "../support/mlflow-server.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";
-import { temporaryDirectory } from "../tick/fixtures.js";
+import { temporaryDirectory } from "../workflows/tick/fixtures.js";
 
 // `train tick features` and `train power validate` on s3:// locations of a real S3 server,
 // compared byte for byte with the same runs on local folders.

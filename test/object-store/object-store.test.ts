@@ -10,7 +10,7 @@ import { objectStoreSettings } from "../../src/data/object-store/client.js";
 import { checkBucket, downloadObject, listFolders, uploadFile } from "../../src/data/object-store/operations.js";
 import { commitFolder } from "../../src/data/object-store/staging.js";
 import { parseObjectUri } from "../../src/data/object-store/uri.js";
-import { DataError, EXIT_CODES, PodtrainError, SpecError, UnavailableError, UsageError } from "../../src/runtime/errors.js";
+import { DataError, EXIT_CODES, PodtrainError, SpecError, UnavailableError, UsageError } from "../../src/core/errors.js";
 import { objectStoreCheckpoints } from "../../src/runtime/object-store-checkpoints.js";
 import { freePort } from "../support/mlflow-server.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";

@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { SpecError } from "../../runtime/errors.js";
-import { registerSecret } from "../../runtime/redact.js";
+import { SpecError } from "../../core/errors.js";
+import { registerSecret } from "../../core/redact.js";
 
 // One S3 client per process, configured from the environment the generated DAGs set on the pod:
 //   AWS_ENDPOINT_URL          an S3-compatible server (Ceph RGW, versitygw, ...); absent = AWS itself

@@ -1,4 +1,4 @@
-import { DataError, PodtrainError, SpecError, UnavailableError } from "../../runtime/errors.js";
+import { DataError, PodtrainError, SpecError, UnavailableError } from "../../core/errors.js";
 import { describeEndpoint, S3_ENVIRONMENT } from "./client.js";
 
 // SDK failures turned into the project's typed errors, each with one line that says what to fix:

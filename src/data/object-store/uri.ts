@@ -1,4 +1,4 @@
-import { UsageError } from "../../runtime/errors.js";
+import { UsageError } from "../../core/errors.js";
 
 // `s3://bucket/prefix` locations. Any S3-compatible store is addressed the same way; which
 // server answers is the client's configuration (AWS_ENDPOINT_URL), never part of the URI.

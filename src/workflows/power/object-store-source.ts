@@ -4,7 +4,7 @@ import path from "node:path";
 import { loadPowerHourly, type PowerHourlyData } from "../../data/power/dataset.js";
 import type { PowerSource } from "../../data/power/reader.js";
 import { formatObjectUri, isObjectStoreUri, parseObjectUri } from "../../data/object-store/uri.js";
-import { DataError } from "../../runtime/errors.js";
+import { DataError } from "../../core/errors.js";
 
 // `--data-file s3://bucket/key` and `--data-dir s3://bucket/prefix` for `train power`: the
 // objects are streamed to a temporary folder and read there by the same streaming reader as a
