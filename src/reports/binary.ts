@@ -122,7 +122,7 @@ function calibrationSpec(bins: readonly CalibrationBin[]): TopLevelSpec {
       DIAGONAL,
       {
         data: { values: bins },
-        mark: { type: "line", point: { size: 50 }, color: "#f58518", strokeWidth: 2 },
+        mark: { type: "line", point: { size: 50, color: "#f58518" }, color: "#f58518", strokeWidth: 2 },
         encoding: {
           x: { field: "mean_predicted", type: "quantitative", title: "Mean predicted probability", scale: { domain: [0, 1] } },
           y: { field: "fraction_positive", type: "quantitative", title: "Fraction of positives", scale: { domain: [0, 1] } },

@@ -125,11 +125,13 @@ function wrongImagesSpec(wrong: readonly WrongPrediction[], images: readonly Ima
     spec: {
       width: IMAGE_PANEL_SIDE,
       height: IMAGE_PANEL_SIDE,
-      mark: { type: "rect", strokeWidth: 0 },
+      // Each square stroked in its own colour: no anti-aliased seams between neighbouring pixels.
+      mark: { type: "rect", strokeWidth: 0.5 },
       encoding: {
         x: { field: "column", type: "ordinal", axis: null, scale: { paddingInner: 0, paddingOuter: 0 } },
         y: { field: "row", type: "ordinal", axis: null, scale: { paddingInner: 0, paddingOuter: 0 } },
         color: { field: "color", type: "nominal", scale: null, legend: null },
+        stroke: { field: "color", type: "nominal", scale: null, legend: null },
       },
     },
   };
