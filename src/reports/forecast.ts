@@ -85,7 +85,7 @@ function forecastSpec(rows: readonly ForecastRow[]): TopLevelSpec {
       x: { field: "time", type: "temporal", title: "Target hour (UTC)", timeUnit: "yearmonthdatehoursminutes" },
       y: { field: "kilowatts", type: "quantitative", title: "Global active power (kW)" },
       color: { field: "series", type: "nominal", sort: [...SERIES], scale: { domain: [...SERIES], range: ["#222222", "#e45756", "#72b7b2", "#b279a2"] }, title: null, legend: { orient: "top" } },
-      opacity: { condition: { test: "datum.series === 'actual' || datum.series === 'model'", value: 1 }, value: 0.6 },
+      opacity: { condition: { test: "datum.series === 'actual' || datum.series === 'model'", value: 1 }, value: 0.45 },
     },
   } as TopLevelSpec;
 }
