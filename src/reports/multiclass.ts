@@ -106,7 +106,8 @@ function confusionMatrixSpec(matrix: number[][], classNames: readonly string[]):
 function wrongImagesSpec(wrong: readonly WrongPrediction[], images: readonly ImagePixels[]): TopLevelSpec {
   const values = wrong.flatMap((prediction, panel) => {
     const image = images[panel]!;
-    const caption = `${prediction.label} → ${prediction.predicted} (${prediction.probability.toFixed(3)})`;
+    // Faceted by caption: the test-set index keeps two look-alike mistakes in two panels.
+    const caption = `#${prediction.index}: ${prediction.label} → ${prediction.predicted} (${prediction.probability.toFixed(3)})`;
     const cells = [];
     for (let row = 0; row < image.side; row += 1) {
       for (let column = 0; column < image.side; column += 1) {
@@ -118,7 +119,7 @@ function wrongImagesSpec(wrong: readonly WrongPrediction[], images: readonly Ima
     return cells;
   });
   return {
-    title: { text: "Most confidently wrong test images", subtitle: "true label → predicted label (predicted probability)" },
+    title: { text: "Most confidently wrong test images", subtitle: "#test image: true label → predicted label (predicted probability)" },
     data: { values },
     facet: { field: "caption", type: "nominal", sort: { field: "panel" }, title: null, header: { labelFontSize: 11, labelLimit: 0 } },
     columns: 4,

@@ -138,6 +138,20 @@ describe("rendering", () => {
     expect(reports.timings.map((timing) => timing.file)).toEqual(["confusion_matrix.png", "confidently_wrong_images.png"]);
   });
 
+  it("the wrong-image grid has one panel per image, also when two mistakes look alike", async () => {
+    const folder = path.join(directory, "alike");
+    // 20 images of class 0, every one predicted as 1 with the same probability.
+    const probabilities = Array.from({ length: 20 }, () => [0.1, 0.9]).flat();
+    const image = (index: number) => ({ side: 28, channels: 1 as const, pixels: new Uint8Array(784).fill(index === 0 ? 255 : 0) });
+    await writeMulticlassReports(new ReportSet(folder), { probabilities, labels: new Array<number>(20).fill(0), classNames: ["0", "1"], image });
+    const wrong = await readJson<Array<{ index: number }>>(folder, "confidently_wrong_images.json");
+    expect(wrong.map((row) => row.index)).toEqual(Array.from({ length: 16 }, (_, index) => index));
+    const grid = await pngFacts(path.join(folder, "confidently_wrong_images.png"));
+    // 15 black panels (image 0 is white) of at least 290 × 290 device pixels each, in 4 rows.
+    expect(grid.dark).toBeGreaterThan(15 * 290 * 290);
+    expect(grid.height).toBeGreaterThan(4 * 300);
+  });
+
   it("tick report: ROC and calibration curves and gain importance, with their JSON", async () => {
     const folder = path.join(directory, "binary");
     const next = random(13);
