@@ -157,5 +157,22 @@ describe("evaluation reports of each workflow's run", () => {
         await expectReadablePngs(seen);
       });
     }
+
+    it("server, as separate DAG steps: fit logs no report, evaluate in a new process logs it once", { timeout: 600_000 }, async () => {
+      const common = ["power", "--data-file", dataFile, "--tracking-uri", server.uri, "--run-key", "power_lgbm_training/reports-1", "--no-register"];
+      const listReports = () => runPythonJson<string[]>(`
+import json
+from mlflow import MlflowClient
+client = MlflowClient("${server.uri}")
+runs = client.search_runs([client.get_experiment_by_name("power-forecast").experiment_id], filter_string="tags.\`podtrain.run_key\` = 'power_lgbm_training/reports-1'")
+print(json.dumps(sorted(f.path for f in client.list_artifacts(runs[0].info.run_id, "reports"))))`);
+      expect((await runTrain([...common, "--stage", "fit"])).exitCode).toBe(0);
+      expect(await listReports()).toEqual([]);
+      const evaluate = await runTrain([...common, "--stage", "evaluate"]);
+      expect(errorLines(evaluate.stderr)).toEqual([]);
+      expect(evaluate.exitCode).toBe(0);
+      expect(evaluate.stdout).toMatch(/evaluate_report_seconds\s+\d/);
+      expect(await listReports()).toEqual(["reports/feature_importance.json", "reports/feature_importance.png", "reports/forecast_vs_actual.json", "reports/forecast_vs_actual.png", "reports/residuals_by_hour.json", "reports/residuals_by_hour.png"]);
+    });
   });
 });
