@@ -25,15 +25,15 @@ cleanup() { for n in "${names[@]}"; do podman rm -f "$n" >/dev/null 2>&1 || true
 trap cleanup EXIT
 
 if out="$(podman run "${locked[@]}" "$image" mnist --epochs 1 --train-limit 500 --test-limit 200 \
-  --no-register --tracking-uri /tmp/mlruns 2>&1)" && grep -q "test_accuracy" <<<"$out"; then
-  ok "mnist trains in $image (read-only root, uid 1000)"
+  --no-register --tracking-uri /tmp/mlruns 2>&1)" && grep -q "test_accuracy" <<<"$out" && grep -q "evaluate_report_seconds" <<<"$out"; then
+  ok "mnist trains and renders its evaluation report in $image (read-only root, uid 1000)"
 else
   bad "mnist in $image: $(tail -3 <<<"$out")"
 fi
 if out="$(podman run "${locked[@]}" --entrypoint /bin/sh "$image" -c \
   'train power generate --out /tmp/power.txt --days 60 --seed 1 && train power --data-file /tmp/power.txt --no-register --tracking-uri /tmp/mlruns' 2>&1)" \
-  && grep -q "test_skill_vs_seasonal_naive" <<<"$out"; then
-  ok "power generate + power train in $image"
+  && grep -q "test_skill_vs_seasonal_naive" <<<"$out" && grep -q "evaluate_report_seconds" <<<"$out"; then
+  ok "power generate + power train (with its evaluation report) in $image"
 else
   bad "power in $image: $(tail -3 <<<"$out")"
 fi

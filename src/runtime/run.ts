@@ -248,6 +248,7 @@ async function executeStages(
     checkpoints: options.checkpointDirectory ? (isObjectStoreUri(options.checkpointDirectory) ? objectStoreCheckpoints(options.checkpointDirectory, runId, reporter.log) : directoryCheckpoints(options.checkpointDirectory, runId, reporter.log)) : artifactCheckpoints(store, runId, workDirectory, reporter.log),
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
+    logArtifacts: (localDirectory, artifactPath) => store.logArtifacts(runId, localDirectory, artifactPath),
     once: <T>(key: string, load: () => Promise<T>) => {
       if (!loadedOnce.has(key)) loadedOnce.set(key, load());
       return loadedOnce.get(key) as Promise<T>;

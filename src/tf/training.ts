@@ -52,13 +52,16 @@ export interface EvaluationResult {
   loss: number;
   accuracy: number;
   count: number;
+  /** Every image's class probabilities, row-major [count × classes], when asked for (the evaluation report). */
+  probabilities?: Float32Array[];
 }
 
 /** Mean loss and accuracy of a softmax classifier over batches built on the host, one at a time. */
-export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, batches: Iterable<HostBatch>, imageShape: [number, number, number], signal?: AbortSignal): Promise<EvaluationResult> {
+export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, batches: Iterable<HostBatch>, imageShape: [number, number, number], signal?: AbortSignal, options: { keepProbabilities?: boolean } = {}): Promise<EvaluationResult> {
   let lossSum = 0;
   let correct = 0;
   let count = 0;
+  const kept: Float32Array[] = [];
   for (const batch of batches) {
     if (signal?.aborted) break;
     const [batchLoss, batchCorrect] = tf.tidy(() => {
@@ -67,6 +70,7 @@ export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, 
       const probabilities = model.predict(images) as ReturnType<TensorFlowModule["tensor2d"]>;
       const loss = tf.metrics.categoricalCrossentropy(labels, probabilities).sum();
       const hits = tf.equal(tf.argMax(probabilities, 1), tf.argMax(labels, 1)).sum();
+      if (options.keepProbabilities) kept.push(probabilities.dataSync() as Float32Array);
       return [loss.dataSync()[0] ?? Number.NaN, hits.dataSync()[0] ?? 0];
     });
     lossSum += batchLoss;
@@ -74,7 +78,7 @@ export async function evaluateBatches(tf: TensorFlowModule, model: LayersModel, 
     count += batch.count;
     await yieldToEventLoop();
   }
-  return { loss: count > 0 ? lossSum / count : Number.NaN, accuracy: count > 0 ? correct / count : Number.NaN, count };
+  return { loss: count > 0 ? lossSum / count : Number.NaN, accuracy: count > 0 ? correct / count : Number.NaN, count, ...(options.keepProbabilities ? { probabilities: kept } : {}) };
 }
 
 export interface ImageDatasetSummary {

@@ -27,6 +27,8 @@ export interface WorkflowContext<Params> {
   checkpoints: CheckpointStore;
   logParams(params: Record<string, string | number | boolean>): Promise<void>;
   setTags(tags: Record<string, string>): Promise<void>;
+  /** Copies a local folder into the run's artifacts under `artifactPath` (evaluate's reports). */
+  logArtifacts(localDirectory: string, artifactPath: string): Promise<void>;
   /**
    * Runs `load` once per run and key: the stages of one `train` invocation (fit, then evaluate)
    * share what it returns, e.g. the dataset read and checked for fit. Nothing outlives the run.

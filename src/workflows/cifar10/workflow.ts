@@ -1,5 +1,5 @@
 import path from "node:path";
-import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_SIDE } from "../../data/cifar10/format.js";
+import { CIFAR10_CHANNELS, CIFAR10_CLASSES, CIFAR10_CLASS_NAMES, CIFAR10_IMAGE_SIDE, CIFAR10_PIXELS_PER_IMAGE } from "../../data/cifar10/format.js";
 import { CIFAR10_MEAN, CIFAR10_STD, epochBatches, normalisationTable } from "../../data/cifar10/batches.js";
 import { loadCifar10 } from "../../data/cifar10/dataset.js";
 import { loadTensorFlow } from "../../tf/backend.js";
@@ -9,6 +9,8 @@ import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
 import { epochReporting, evaluateBatches, logImageRunInputs, recordExecution, recordImageRunInputs, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
+import { logEvaluationReports } from "../../reports/log-reports.js";
+import { writeMulticlassReports } from "../../reports/multiclass.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { compileForTraining, createCifar10Model } from "./model.js";
 import type { Cifar10Params } from "./params.js";
@@ -41,6 +43,14 @@ function datasetOptions(params: Cifar10Params) {
     ...(params.test_limit ? { testLimit: params.test_limit } : {}),
     allowPartialBatches: params.allow_partial_batches,
   };
+}
+
+/** A CIFAR-10 record's pixels are channel-major (all red, then green, then blue): HWC for drawing. */
+function channelLast(planes: Uint8Array): Uint8Array {
+  const side = CIFAR10_IMAGE_SIDE * CIFAR10_IMAGE_SIDE;
+  const pixels = new Uint8Array(planes.length);
+  for (let at = 0; at < side; at += 1) for (let channel = 0; channel < CIFAR10_CHANNELS; channel += 1) pixels[at * CIFAR10_CHANNELS + channel] = planes[channel * side + at]!;
+  return pixels;
 }
 
 export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
@@ -108,10 +118,25 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
     const { tf, dataset } = await prepare(context, "evaluate");
     const model = await loadLayersModel(tf, modelDirectory);
     const batches = epochBatches(dataset.test, 0, { batchSize: EVALUATION_BATCH_SIZE, augment: false, shuffle: false, seed: 0 });
-    const result = await evaluateBatches(tf, model, batches, IMAGE_SHAPE, context.signal);
+    const result = await evaluateBatches(tf, model, batches, IMAGE_SHAPE, context.signal, { keepProbabilities: true });
     model.dispose();
     const metrics = { test_loss: result.loss, test_accuracy: result.accuracy };
     context.reporter.log.info(roundMetrics(metrics), "evaluated on the test set");
-    return metrics;
+    const probabilities = new Float32Array(result.count * CIFAR10_CLASSES);
+    let offset = 0;
+    for (const batch of result.probabilities ?? []) {
+      probabilities.set(batch, offset);
+      offset += batch.length;
+    }
+    const { images, labels } = dataset.test;
+    const reportMetrics = await logEvaluationReports(context, (reports) =>
+      writeMulticlassReports(reports, {
+        probabilities,
+        labels: labels.subarray(0, result.count),
+        classNames: CIFAR10_CLASS_NAMES,
+        image: (index) => ({ side: CIFAR10_IMAGE_SIDE, channels: 3, pixels: channelLast(images.subarray(index * CIFAR10_PIXELS_PER_IMAGE, (index + 1) * CIFAR10_PIXELS_PER_IMAGE)) }),
+      }),
+    );
+    return { ...metrics, ...reportMetrics };
   },
 };

@@ -7,6 +7,8 @@ import { roundMetrics } from "../../core/metrics.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, tensorBatchSource } from "../../tf/fit.js";
 import { epochReporting, logImageRunInputs, recordExecution, recordImageRunInputs, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
+import { logEvaluationReports } from "../../reports/log-reports.js";
+import { writeMulticlassReports } from "../../reports/multiclass.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { createMnistModel } from "./model.js";
 import type { MnistParams } from "./params.js";
@@ -113,9 +115,20 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     const test = toTensors(tf, dataset.test);
     const [loss, accuracy] = (model.evaluate(test.images, test.labels, { batchSize: EVALUATION_BATCH_SIZE }) as Array<{ data(): Promise<Float32Array> }>);
     const metrics = { test_loss: (await loss!.data())[0]!, test_accuracy: (await accuracy!.data())[0]! };
-    tf.dispose([test.images, test.labels]);
+    const predicted = model.predict(test.images, { batchSize: EVALUATION_BATCH_SIZE }) as Tensor;
+    const probabilities = await predicted.data();
+    tf.dispose([test.images, test.labels, predicted]);
     model.dispose();
     context.reporter.log.info(roundMetrics(metrics), "evaluated on the test set");
-    return metrics;
+    const pixelsPerImage = MNIST_IMAGE_SIDE * MNIST_IMAGE_SIDE;
+    const reportMetrics = await logEvaluationReports(context, (reports) =>
+      writeMulticlassReports(reports, {
+        probabilities,
+        labels: dataset.test.labels,
+        classNames: Array.from({ length: MNIST_CLASSES }, (_, digit) => String(digit)),
+        image: (index) => ({ side: MNIST_IMAGE_SIDE, channels: 1, pixels: dataset.test.images.subarray(index * pixelsPerImage, (index + 1) * pixelsPerImage) }),
+      }),
+    );
+    return { ...metrics, ...reportMetrics };
   },
 };

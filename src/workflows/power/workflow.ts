@@ -6,6 +6,9 @@ import { Booster, type LightGBMParameters } from "../../lightgbm/index.js";
 import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
+import { writeForecastReports } from "../../reports/forecast.js";
+import { writeFeatureImportanceReports } from "../../reports/importance.js";
+import { logEvaluationReports } from "../../reports/log-reports.js";
 import type { WorkflowModule } from "../types.js";
 import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
@@ -78,8 +81,10 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"));
     const test = rowsOf(prepared, split.test);
     let predictions: Float64Array;
+    let gain: Float64Array;
     try {
       predictions = booster.predict({ values: test.values, numColumns: test.numColumns });
+      gain = booster.featureImportance("gain");
     } finally {
       booster.dispose();
     }
@@ -103,11 +108,16 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
       test_skill_vs_seasonal_naive: skillScore(model.rmse, [day.rmse, week.rmse]),
     };
     reporter.log.info(roundMetrics(metrics), "evaluated on the held-out weeks");
+    const testTimes = table.targetTimes.subarray(split.test.begin, split.test.end);
+    const reportMetrics = await logEvaluationReports(context, async (reports) => {
+      await writeForecastReports(reports, { times: testTimes, actual: test.labels, model: predictions, naive24h: naiveDay, naive168h: naiveWeek, hourOfDay: column("hour") });
+      await writeFeatureImportanceReports(reports, table.columns, gain);
+    });
     if (params.predictions_file) {
-      await writePredictions(params.predictions_file, table.columns, test.values, test.labels, predictions, table.targetTimes.subarray(split.test.begin, split.test.end));
+      await writePredictions(params.predictions_file, table.columns, test.values, test.labels, predictions, testTimes);
       reporter.log.info({ file: params.predictions_file }, "wrote test features and predictions");
     }
-    return metrics;
+    return { ...metrics, ...reportMetrics };
   },
 };
 

@@ -4,6 +4,9 @@ import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
+import { writeBinaryReports } from "../../reports/binary.js";
+import { writeFeatureImportanceReports } from "../../reports/importance.js";
+import { logEvaluationReports } from "../../reports/log-reports.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
@@ -102,7 +105,12 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       if (Number.isNaN(metrics.auc)) throw new DataError(`the test period has only one class (positive rate ${metrics.positive_rate}): AUC is undefined; widen --window`);
       const result = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [`test_${key}`, value]));
       context.reporter.log.info(roundMetrics(result), "evaluated on the test period");
-      return result;
+      const gain = booster.featureImportance("gain");
+      const reportMetrics = await logEvaluationReports(context, async (reports) => {
+        await writeBinaryReports(reports, probabilities, data.test.target);
+        await writeFeatureImportanceReports(reports, data.matrix.featureNames, gain);
+      });
+      return { ...result, ...reportMetrics };
     } finally {
       booster.dispose();
     }
