@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMnist } from "../../src/data/mnist/dataset.js";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { REPORT_SECONDS_METRIC } from "../../src/reports/log-reports.js";
-import { writeFixture } from "../cifar10/fixtures.js";
+import { writeFixture } from "../workflows/cifar10/fixtures.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
 import { runPythonJson } from "../support/python.js";
