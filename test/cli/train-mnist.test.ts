@@ -49,7 +49,7 @@ describe("train mnist (CLI)", () => {
     expect(run?.status).toBe("FINISHED");
     expect(run?.params).toMatchObject({ epochs: "2", batch_size: "128", resolved_backend: "tensorflow", tensorflow_version: "2.21.0", tensorflow_build: "cpu" });
     expect(run?.history.map(([step]) => step)).toEqual([0, 1]);
-    expect(run?.artifacts).toEqual(["model/MLmodel", "model/model.json", "model/weights.bin"]);
+    expect(run?.artifacts).toEqual(["model/MLmodel", "model/conda.yaml", "model/model.json", "model/model.onnx", "model/python_env.yaml", "model/requirements.txt", "model/weights.bin"]);
     expect(run?.tags["data.sha256.train-images-idx3-ubyte"]).toMatch(/^ba891046/);
     expect(run?.tags["podtrain.version"]).toBe("0.1.0");
     expect(run?.tags["podtrain.execution"]).toBe("graph");
