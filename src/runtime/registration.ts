@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { linkModelVersion, LOGGED_MODEL_TAG } from "../tracking/log-model.js";
 import type { WorkflowSpec } from "../spec/schema.js";
 import type { TrackingStore } from "../tracking/store.js";
 import { InterruptedError } from "./errors.js";
@@ -55,7 +56,7 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
   }
   const lineage = Object.fromEntries(Object.entries(run.tags).filter(([key]) => LINEAGE_TAG_PREFIXES.some((prefix) => key.startsWith(prefix)) && key !== "podtrain.gate.reason"));
   // MLflow 3: a version points at the logged model when the server has one for this run.
-  const loggedModelId = run.tags["podtrain.logged_model_id"];
+  const loggedModelId = run.tags[LOGGED_MODEL_TAG];
   stopIfInterrupted();
   const version = await store.registry.createModelVersion({
     name,
@@ -72,6 +73,8 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
     log.warn({ model: name, version: kept.version, deleted: version.version }, "another attempt registered this run first: deleted the duplicate version");
     return { gate, version: kept.version };
   }
+  // The logged model lists its versions (mlflow.modelVersions), as Python's register_model does.
+  if (loggedModelId) await linkModelVersion(store, loggedModelId, { name, version: version.version });
   stopIfInterrupted();
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {

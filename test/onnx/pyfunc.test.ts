@@ -34,6 +34,9 @@ interface PyfuncView {
   accuracy: number;
   test_accuracy: number;
   max_diff: number;
+  logged_models: Array<{ model_id: string; name: string; status: string; source_run_id: string; model_versions: Array<{ name: string; version: number }>; flavors: string[]; is_version_model: boolean }>;
+  run_outputs_are_logged_models: boolean;
+  version_model_id: string | null;
 }
 
 describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
@@ -82,29 +85,40 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     return { view, summary };
   }
 
+  /** What search_logged_models shows: the same on ./mlruns and on a server. */
+  function expectLoggedModel(view: PyfuncView, runId: string) {
+    expect(view.logged_models.map(({ model_id: _id, ...rest }) => rest)).toEqual([
+      { name: "model", status: "READY", source_run_id: runId, model_versions: [{ name: "mnist_cnn", version: 1 }], flavors: ["onnx", "python_function", "tfjs"], is_version_model: true },
+    ]);
+    expect(view.run_outputs_are_logged_models).toBe(true);
+    expect([null, view.logged_models[0]?.model_id]).toContain(view.version_model_id);
+  }
+
   function expectSameAsEvaluation(view: PyfuncView) {
     expect(view).toMatchObject({ checker: "ok", loader: "mlflow.onnx", flavors: ["onnx", "python_function", "tfjs"], opset: [21], input: [["batch", 28, 28, 1]], count: TEST_IMAGES });
     expect(view.accuracy.toFixed(4)).toBe(view.test_accuracy.toFixed(4));
     expect(view.max_diff).toBeLessThanOrEqual(ONNX_MAX_PROBABILITY_DIFFERENCE);
   }
 
-  it("from the embedded ./mlruns store", async () => {
+  it("from the embedded ./mlruns store, with the same logged model as a server shows", async () => {
     const store = path.join(work, "mlruns");
-    const { view } = await trainAndScore(store, async (runId) => {
+    const { view, summary } = await trainAndScore(store, async (runId) => {
       for (const id of await readdir(store)) if (existsSync(path.join(store, id, runId))) return path.join(store, id, runId, "artifacts", "model");
       throw new Error(`run ${runId} not found in ${store}`);
     });
     expectSameAsEvaluation(view);
+    expectLoggedModel(view, summary.run_id);
   });
 
   it("from a real MLflow server", async () => {
     server = await startMlflowServer();
     const uri = server.uri;
-    const { view } = await trainAndScore(uri, async (runId) => {
+    const { view, summary } = await trainAndScore(uri, async (runId) => {
       const target = path.join(work, `server-model-${runId}`);
       await promisify(execFile)(toolsPython(), ["-c", `import mlflow; mlflow.set_tracking_uri("${uri}"); mlflow.artifacts.download_artifacts(run_id="${runId}", artifact_path="model", dst_path="${target}")`], { env: { ...process.env, PYTHONWARNINGS: "ignore" } });
       return path.join(target, "model");
     });
     expectSameAsEvaluation(view);
+    expectLoggedModel(view, summary.run_id);
   });
 });

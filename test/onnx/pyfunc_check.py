@@ -25,7 +25,21 @@ onnx.checker.check_model(proto, full_check=True)
 predicted = model.predict(images)
 probabilities = predicted["probabilities"] if isinstance(predicted, dict) else np.asarray(predicted)
 accuracy = float((probabilities.argmax(axis=1) == labels).mean())
-run = MlflowClient(tracking_uri).get_run(run_id)
+client = MlflowClient(tracking_uri)
+run = client.get_run(run_id)
+logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+version = client.get_model_version_by_alias("mnist_cnn", "candidate")
+logged_view = [{
+    "model_id": m.model_id,
+    "name": m.name,
+    "status": str(m.status).split(".")[-1],
+    "source_run_id": m.source_run_id,
+    "model_versions": json.loads(m.tags.get("mlflow.modelVersions", "[]")),
+    "flavors": sorted(mlflow.models.get_model_info(f"models:/{m.model_id}").flavors),
+    # A server's version answer may leave model_id out; its source names the model either way.
+    "is_version_model": version.source == f"models:/{m.model_id}",
+} for m in logged]
+run_outputs = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
 print(json.dumps({
     "checker": "ok",
     "loader": model.metadata.flavors["python_function"]["loader_module"],
@@ -36,4 +50,7 @@ print(json.dumps({
     "accuracy": accuracy,
     "test_accuracy": run.data.metrics["test_accuracy"],
     "max_diff": float(np.abs(probabilities - tfjs).max()),
+    "logged_models": logged_view,
+    "run_outputs_are_logged_models": run_outputs == [m.model_id for m in logged],
+    "version_model_id": version.model_id,
 }))
