@@ -7,6 +7,7 @@ import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerPowerSubcommands } from "./power-command.js";
+import { registerPredictCommand } from "./predict-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
 import { registerTickGenerateCommand } from "./tick-generate-command.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTickGenerateCommand(commands.tick!);
   registerPowerSubcommands(commands.power!);
   registerPromoteCommand(program);
+  registerPredictCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);
