@@ -25,7 +25,10 @@ experiment = client.get_experiment_by_name("mnist-cnn")
 runs = client.search_runs([experiment.experiment_id]) if experiment else []
 print(json.dumps([{"status": run.info.status, "params": run.data.params, "tags": run.data.tags,
   "history": [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, "val_accuracy")],
-  "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model"))} for run in runs]))`);
+  "artifacts": sorted(set(f.path for f in client.list_artifacts(run.info.run_id, "model")))} for run in runs]))`,
+    // MLflow 3.17 resolves the run's logged model through the default store, not the client's URI.
+    { MLFLOW_TRACKING_URI: `file://${store}` },
+  );
 }
 
 describe("train mnist (CLI)", () => {

@@ -43,7 +43,7 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
   let work: string;
   let specFile: string;
   let server: MlflowServer | undefined;
-  const files = { images: "", labels: "" };
+  const files = { images: "", labels: "", jsonl: "" };
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), "podtrain-onnx-pyfunc-"));
@@ -56,6 +56,10 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     files.labels = path.join(work, "labels.u8");
     await writeFile(files.images, Float32Array.from(test.images, (pixel) => pixel / 255));
     await writeFile(files.labels, test.labels);
+    // The same images as JSON lines of model-input floats, for `train predict`.
+    files.jsonl = path.join(work, "images.jsonl");
+    const scaled = Float32Array.from(test.images, (pixel) => pixel / 255);
+    await writeFile(files.jsonl, Array.from({ length: test.count }, (_, index) => `${JSON.stringify(Array.from(scaled.subarray(index * 784, (index + 1) * 784)))}\n`).join(""));
   });
   afterAll(async () => server?.stop());
 
@@ -94,6 +98,18 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     expect([null, view.logged_models[0]?.model_id]).toContain(view.version_model_id);
   }
 
+  /** `train predict` from the same store: the same classes, so the same accuracy as the run logged. */
+  async function expectPredictMatches(trackingUri: string, view: PyfuncView) {
+    const output = path.join(work, `predict-${encodeURIComponent(trackingUri)}.jsonl`);
+    const result = await runTrain(["predict", "mnist", "--model-uri", "models:/mnist_cnn@candidate", "--input", files.jsonl, "--output", output, "--tracking-uri", trackingUri], { cwd: work });
+    expect(errorLines(result.stderr)).toEqual([]);
+    const labels = await readFile(files.labels);
+    const rows = (await readFile(output, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { row: number; class: number });
+    expect(rows).toHaveLength(TEST_IMAGES);
+    const accuracy = rows.filter((row) => row.class === labels[row.row]).length / TEST_IMAGES;
+    expect(accuracy.toFixed(4)).toBe(view.test_accuracy.toFixed(4));
+  }
+
   function expectSameAsEvaluation(view: PyfuncView) {
     expect(view).toMatchObject({ checker: "ok", loader: "mlflow.onnx", flavors: ["onnx", "python_function", "tfjs"], opset: [21], input: [["batch", 28, 28, 1]], count: TEST_IMAGES });
     expect(view.accuracy.toFixed(4)).toBe(view.test_accuracy.toFixed(4));
@@ -108,6 +124,7 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     });
     expectSameAsEvaluation(view);
     expectLoggedModel(view, summary.run_id);
+    await expectPredictMatches(store, view);
   });
 
   it("from a real MLflow server", async () => {
@@ -120,5 +137,6 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     });
     expectSameAsEvaluation(view);
     expectLoggedModel(view, summary.run_id);
+    await expectPredictMatches(uri, view);
   });
 });
