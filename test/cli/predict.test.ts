@@ -7,7 +7,7 @@ import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js"
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { writeFixture } from "../cifar10/fixtures.js";
 import { errorLines, runTrain } from "../support/cli.js";
-import { REPOSITORY_ROOT } from "../support/python.js";
+import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
 
 // `train predict` on each kind of registered model, from the local store (the server path is
 // covered with the MNIST model in test/onnx/pyfunc.test.ts), and its hostile cases.
@@ -100,5 +100,37 @@ describe("train predict", () => {
     const column = written.header.indexOf("prediction");
     expect(predicted).toHaveLength(written.rows.length);
     expect(Math.max(...predicted.map((row, index) => Math.abs(row.prediction - written.rows[index]![column]!)))).toBeLessThan(1e-9);
+  });
+
+  it("tick: the registered LightGBM classifier gives Python MLflow's probabilities on a feature CSV", async () => {
+    const trades = path.join(work, "trades");
+    const features = path.join(work, "features");
+    expect((await runTrain(["tick", "generate", "--out", trades, "--from", "2026-01-05", "--to", "2026-01-23", "--symbols", "2", "--trades-per-day", "8000"])).exitCode).toBe(0);
+    expect((await runTrain(["tick", "features", "--input", trades, "--output", features, "--from", "2026-01-05", "--to", "2026-01-23"])).exitCode).toBe(0);
+    const store = path.join(work, "tick-mlruns");
+    const spec = await specWithThreshold(work, "tick_model", "threshold: 0.52", "threshold: 0.0");
+    const xcom = path.join(work, "tick-xcom.json");
+    const trained = await runTrain(["tick", "--spec", spec, "--features-dir", features, "--as-of", "2026-01-23", "--window", "15d", "--tracking-uri", store, "--xcom", xcom]);
+    expect(errorLines(trained.stderr)).toEqual([]);
+    expect((JSON.parse(await readFile(xcom, "utf8")) as Summary).registered_version).toBe("1");
+    // Feature rows drawn at random over the signature's columns (an empty cell is a missing value).
+    const { names } = await runPythonJson<{ names: string[] }>(`
+import json, mlflow
+print(json.dumps({"names": mlflow.models.get_model_info("models:/tick_model@candidate").signature.inputs.input_names()}))`, { MLFLOW_TRACKING_URI: `file://${store}` });
+    let state = 17;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2;
+    const csv = path.join(work, "tick-features.csv");
+    await writeFile(csv, `${names.join(",")}\n${Array.from({ length: 50 }, (_, row) => names.map((_, column) => (row === 3 && column === 0 ? "" : random().toFixed(6))).join(",")).join("\n")}\n`);
+    const output = path.join(work, "tick-predictions.csv");
+    const result = await runTrain(["predict", "tick", "--model-uri", "models:/tick_model@candidate", "--input", csv, "--output", output, "--tracking-uri", store]);
+    expect(errorLines(result.stderr)).toEqual([]);
+    const ours = parseCsv(await readFile(output, "utf8")).rows.map((row) => row[1]!);
+    const python = await runPythonJson<number[]>(`
+import json, mlflow, numpy as np, pandas as pd
+model = mlflow.pyfunc.load_model("models:/tick_model@candidate")
+print(json.dumps(np.asarray(model.predict(pd.read_csv("${csv}", float_precision="round_trip"))).tolist()))`, { MLFLOW_TRACKING_URI: `file://${store}` });
+    expect(ours).toHaveLength(50);
+    expect(Math.max(...ours.map((value, index) => Math.abs(value - python[index]!)))).toBeLessThan(1e-9);
+    expect(ours.every((probability) => probability > 0 && probability < 1)).toBe(true);
   });
 });
