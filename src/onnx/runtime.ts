@@ -18,8 +18,6 @@ export function loadOnnxRuntime(): Promise<OnnxRuntime> {
   return loaded;
 }
 
-export const ONNX_RUNTIME_VERSION = "1.30.0";
-
 export interface OnnxPredictor {
   /** Class probabilities, flat [count, classes]. */
   predict(images: Float32Array, count: number, imageShape: number[]): Promise<Float32Array>;

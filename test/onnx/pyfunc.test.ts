@@ -10,7 +10,7 @@ import { ONNX_MAX_PROBABILITY_DIFFERENCE } from "../../src/onnx/model-folder.js"
 import { loadTensorFlow } from "../../src/tf/backend.js";
 import { loadLayersModel } from "../../src/tf/model-io.js";
 import { errorLines, runTrain } from "../support/cli.js";
-import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
+import { freePort, startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
 import { REPOSITORY_ROOT, toolsPython } from "../support/python.js";
 
 // The registered MNIST CNN, loaded by Python MLflow through its onnx flavor (pyfunc), from the
@@ -125,6 +125,14 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     expectSameAsEvaluation(view);
     expectLoggedModel(view, summary.run_id);
     await expectPredictMatches(store, view);
+    // `mlflow models serve` (uvicorn + the pyfunc scoring server) answers the same over HTTP.
+    const { stdout } = await promisify(execFile)(onnxPython(), [path.join(REPOSITORY_ROOT, "test/onnx/serve_check.py"), "models:/mnist_cnn@candidate", files.images, files.labels, String(await freePort())], {
+      env: { ...process.env, MLFLOW_TRACKING_URI: `file://${store}`, MLFLOW_ALLOW_FILE_STORE: "true", PYTHONWARNINGS: "ignore" },
+      timeout: 300_000,
+    });
+    const served = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { count: number; accuracy: number };
+    expect(served.count).toBe(TEST_IMAGES);
+    expect(served.accuracy.toFixed(4)).toBe(view.test_accuracy.toFixed(4));
   });
 
   it("from a real MLflow server", async () => {
