@@ -140,7 +140,7 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
     const uri = server.uri;
     const { view, summary } = await trainAndScore(uri, async (runId) => {
       const target = path.join(work, `server-model-${runId}`);
-      await promisify(execFile)(toolsPython(), ["-c", `import mlflow; mlflow.set_tracking_uri("${uri}"); mlflow.artifacts.download_artifacts(run_id="${runId}", artifact_path="model", dst_path="${target}")`], { env: { ...process.env, PYTHONWARNINGS: "ignore" } });
+      await promisify(execFile)(toolsPython(), ["-c", `import mlflow; mlflow.set_tracking_uri("${uri}"); mlflow.artifacts.download_artifacts(run_id="${runId}", artifact_path="model", dst_path="${target}")`], { env: { ...process.env, MLFLOW_TRACKING_URI: uri, PYTHONWARNINGS: "ignore" } });
       return path.join(target, "model");
     });
     expectSameAsEvaluation(view);
