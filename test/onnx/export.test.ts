@@ -98,4 +98,18 @@ describe("ONNX export of the CNNs", () => {
     expect(difference).toBeGreaterThan(ONNX_MAX_PROBABILITY_DIFFERENCE);
     model.dispose();
   });
+
+  it("fails the run's export with ModelExportError, naming the difference, when the two runtimes disagree", async () => {
+    const model = createMnistModel(tf, { learning_rate: 0.001, seed: 4 });
+    randomise(tf, model, 8);
+    // The tfjs side answers 1e-4 off, as a model would that the exporter translated wrongly.
+    const predict = model.predict.bind(model);
+    model.predict = ((input: Parameters<typeof predict>[0]) => tf.tidy(() => tf.add(predict(input) as ReturnType<typeof tf.tensor>, 1e-4))) as typeof model.predict;
+    const target = await mkdtemp(path.join(os.tmpdir(), "podtrain-onnx-drift-"));
+    const writing = writeOnnxModel(tf, model, target, { images: randomImages(8, 784, 4), count: 8 });
+    await expect(writing).rejects.toThrow(ModelExportError);
+    await expect(writing).rejects.toThrow(/^the ONNX export of \S+ predicts other probabilities than the trained model \(max \|difference\| [0-9.e+-]+ > 0\.00001 on 8 held-out images\)/);
+    await rm(target, { recursive: true, force: true });
+    model.dispose();
+  });
 });
