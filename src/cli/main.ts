@@ -6,6 +6,7 @@ import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
+import { registerPredictCommand } from "./predict-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerRejectCommand } from "./reject-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   for (const definition of Object.values(WORKFLOWS)) registerWorkflowSubcommands(registerWorkflowCommand(program, definition), definition);
   registerPromoteCommand(program);
   registerRejectCommand(program);
+  registerPredictCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);

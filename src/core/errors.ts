@@ -78,6 +78,16 @@ export class InterruptedError extends PodtrainError {
   }
 }
 
+/**
+ * The trained model could not be written as ONNX, or onnxruntime's predictions differ from the
+ * model's own: a defect in the exporter (exit 70), never registered as a servable model.
+ */
+export class ModelExportError extends PodtrainError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.SOFTWARE, options);
+  }
+}
+
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof PodtrainError ? error.exitCode : EXIT_CODES.SOFTWARE;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { linkModelVersion } from "../tracking/log-model.js";
 import type { WorkflowSpec } from "../config/schema.js";
 import type { TrackingStore } from "../tracking/store.js";
 import { InterruptedError } from "../core/errors.js";
@@ -73,6 +74,8 @@ async function register(input: RegistrationInput): Promise<RegistrationResult> {
     log.warn({ model: name, version: kept.version, deleted: version.version }, "another attempt registered this run first: deleted the duplicate version");
     return { gate, version: kept.version };
   }
+  // The logged model lists its versions (mlflow.modelVersions), as Python's register_model does.
+  if (loggedModelId) await linkModelVersion(store, loggedModelId, { name, version: version.version });
   stopIfInterrupted();
   await store.registry.setAlias(name, spec.registry.candidate_alias, version.version);
   if (spec.registry.auto_promote) {

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LoadedSpec } from "../config/load.js";
-import { MODEL_ARTIFACT_PATH, writeMLmodel } from "../tracking/mlmodel.js";
+import { logModel } from "../tracking/log-model.js";
+import { MODEL_ARTIFACT_PATH } from "../tracking/mlmodel.js";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
 import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
@@ -261,9 +262,7 @@ async function executeStages(
     await context.logParams(stringParams(options.params));
     const fitted = await module.fit(context);
     stopIfInterrupted();
-    await writeMLmodel(fitted.modelDirectory, { runId, flavors: fitted.flavors, ...(fitted.signature ? { signature: fitted.signature } : {}) });
-    await store.logArtifacts(runId, fitted.modelDirectory, MODEL_ARTIFACT_PATH);
-    await logLoggedModel(store, run, fitted.modelDirectory, Object.keys(fitted.flavors)[0] ?? "custom");
+    await logModel(store, run, fitted.modelDirectory, { flavors: fitted.flavors, ...(fitted.signature ? { signature: fitted.signature } : {}) });
     localModelDirectory = fitted.modelDirectory;
     await markDone("fit");
     await context.checkpoints.clear().catch((error: Error) => reporter.log.warn({ reason: error.message }, "could not remove the run's training checkpoints"));
@@ -318,20 +317,3 @@ function assertFiniteMetrics(runId: string, metrics: Record<string, number>): vo
 
 export { LOGGED_MODEL_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 
-/**
- * On an MLflow 3 server the model is also logged as a logged model linked to the run, which is
- * what the UI lists as the run's model and what a registered version points at (models:/<id>).
- * A failed upload finalizes it as UPLOAD_FAILED so nothing half-written looks usable.
- */
-async function logLoggedModel(store: TrackingStore, run: RunInfo, modelDirectory: string, modelType: string): Promise<void> {
-  if (!store.loggedModels) return;
-  const model = await store.loggedModels.create({ experimentId: run.experimentId, name: MODEL_ARTIFACT_PATH, sourceRunId: run.runId, modelType });
-  try {
-    await store.loggedModels.logArtifacts(model, modelDirectory);
-  } catch (error) {
-    await store.loggedModels.finalize(model.modelId, "UPLOAD_FAILED").catch(() => undefined);
-    throw error;
-  }
-  await store.loggedModels.finalize(model.modelId, "READY");
-  await store.logBatch(run.runId, { tags: { [LOGGED_MODEL_TAG]: model.modelId } });
-}

@@ -52,7 +52,14 @@ function checkName(name: string): void {
 }
 
 export class FileModelRegistry implements ModelRegistry {
-  constructor(private readonly root: string) {}
+  /**
+   * `artifactLocationOf`: where a logged model's files lie, for versions made from one
+   * (MLflow stores that as the version's storage_location, and loads the version from there).
+   */
+  constructor(
+    private readonly root: string,
+    private readonly artifactLocationOf?: (modelId: string) => Promise<string>,
+  ) {}
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
     const model = await this.readModel(name);
@@ -96,6 +103,7 @@ export class FileModelRegistry implements ModelRegistry {
       deployment_job_state: null,
       workspace: DEFAULT_WORKSPACE,
     };
+    const storageLocation = input.modelId && this.artifactLocationOf ? await this.artifactLocationOf(input.modelId) : input.source;
     const version = Math.max(0, ...(await this.versionNumbers(input.name))) + 1;
     const directory = path.join(this.root, input.name, `${VERSION_PREFIX}${version}`);
     // Tags first and meta.yaml last: a version folder without meta.yaml is invisible to MLflow,
@@ -114,7 +122,7 @@ export class FileModelRegistry implements ModelRegistry {
       source: input.source,
       status: "READY",
       status_message: null,
-      storage_location: input.source,
+      storage_location: storageLocation,
       user_id: null,
       version,
       workspace: DEFAULT_WORKSPACE,

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
 import { FileModelRegistry } from "./file-registry.js";
 import { MLFLOW_RUN_NAME_TAG, MLFLOW_SOURCE_NAME_TAG, MLFLOW_SOURCE_TYPE_TAG, MLFLOW_USER_TAG } from "./tags.js";
+import { FileLoggedModels } from "./file-logged-models.js";
 
 // The on-disk layout of MLflow's own FileStore (mlflow/store/tracking/file_store.py), so that
 // `mlflow ui --backend-store-uri ./mlruns` opens what we write:
@@ -79,12 +80,14 @@ function checkKey(kind: string, key: string): void {
 export class FileTrackingStore implements TrackingStore {
   readonly location: string;
   readonly registry: ModelRegistry;
+  readonly loggedModels: FileLoggedModels;
   private readonly root: string;
 
   constructor(root: string) {
     this.root = path.resolve(root);
     this.location = this.root;
-    this.registry = new FileModelRegistry(path.join(this.root, "models"));
+    this.loggedModels = new FileLoggedModels(this.root);
+    this.registry = new FileModelRegistry(path.join(this.root, "models"), (modelId) => this.loggedModels.artifactLocation(modelId));
   }
 
   async checkAvailable(): Promise<void> {

@@ -25,6 +25,8 @@ export type SignatureSpec = TensorSpec | ColumnSpec;
 
 export interface MLmodelInput {
   runId: string;
+  /** The MLflow 3 logged model this folder is the artifacts of (MLflow writes it as model_id). */
+  modelId?: string;
   flavors: Record<string, Record<string, unknown>>;
   signature?: { inputs: SignatureSpec[]; outputs: SignatureSpec[] };
 }
@@ -33,6 +35,7 @@ export async function writeMLmodel(modelDirectory: string, input: MLmodelInput):
   const document: Record<string, unknown> = {
     artifact_path: MODEL_ARTIFACT_PATH,
     flavors: input.flavors,
+    ...(input.modelId ? { model_id: input.modelId } : {}),
     model_uuid: randomUUID().replaceAll("-", ""),
     run_id: input.runId,
     utc_time_created: new Date().toISOString().replace("T", " ").replace("Z", "000"),

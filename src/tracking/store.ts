@@ -62,11 +62,15 @@ export interface ModelRegistry {
   deleteModelVersion(name: string, version: string): Promise<void>;
 }
 
-/** MLflow 3 logged models (servers only): what the UI lists as a run's "Models". */
+/** MLflow 3 logged models (server and local folder): what the UI lists as a run's "Models". */
 export interface LoggedModelStore {
   create(input: { experimentId: string; name: string; sourceRunId?: string; modelType?: string; tags?: Record<string, string> }): Promise<{ modelId: string }>;
   logArtifacts(model: { modelId: string }, localDirectory: string): Promise<void>;
   finalize(modelId: string, status: "READY" | "UPLOAD_FAILED"): Promise<unknown>;
+  setTags(modelId: string, tags: Record<string, string>): Promise<void>;
+  getTags(modelId: string): Promise<Record<string, string>>;
+  /** Links the model to the run as its output (the run's "Logged models" in the UI). */
+  logOutputs(runId: string, modelId: string): Promise<void>;
 }
 
 export interface TrackingStore {

@@ -81,7 +81,7 @@ describe("train mnist against a real MLflow server", () => {
     const view = await readServer(server.uri);
     expect(view.runs).toHaveLength(1);
     const [run] = view.runs;
-    expect(run).toMatchObject({ status: "FINISHED", history: [0, 1], artifacts: ["model/MLmodel", "model/model.json", "model/weights.bin"] });
+    expect(run).toMatchObject({ status: "FINISHED", history: [0, 1], artifacts: ["model/MLmodel", "model/conda.yaml", "model/model.json", "model/model.onnx", "model/python_env.yaml", "model/requirements.txt", "model/weights.bin"] });
     expect(run?.params).toMatchObject({ epochs: "2", resolved_backend: "tensorflow" });
     expect(view.loggedModelStatus).toMatch(/READY/);
     expect(view.versions).toHaveLength(1);

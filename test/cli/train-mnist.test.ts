@@ -25,7 +25,10 @@ experiment = client.get_experiment_by_name("mnist-cnn")
 runs = client.search_runs([experiment.experiment_id]) if experiment else []
 print(json.dumps([{"status": run.info.status, "params": run.data.params, "tags": run.data.tags,
   "history": [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, "val_accuracy")],
-  "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model"))} for run in runs]))`);
+  "artifacts": sorted(set(f.path for f in client.list_artifacts(run.info.run_id, "model")))} for run in runs]))`,
+    // MLflow 3.17 resolves the run's logged model through the default store, not the client's URI.
+    { MLFLOW_TRACKING_URI: `file://${store}` },
+  );
 }
 
 describe("train mnist (CLI)", () => {
@@ -49,7 +52,7 @@ describe("train mnist (CLI)", () => {
     expect(run?.status).toBe("FINISHED");
     expect(run?.params).toMatchObject({ epochs: "2", batch_size: "128", resolved_backend: "tensorflow", tensorflow_version: "2.21.0", tensorflow_build: "cpu" });
     expect(run?.history.map(([step]) => step)).toEqual([0, 1]);
-    expect(run?.artifacts).toEqual(["model/MLmodel", "model/model.json", "model/weights.bin"]);
+    expect(run?.artifacts).toEqual(["model/MLmodel", "model/conda.yaml", "model/model.json", "model/model.onnx", "model/python_env.yaml", "model/requirements.txt", "model/weights.bin"]);
     expect(run?.tags["data.sha256.train-images-idx3-ubyte"]).toMatch(/^ba891046/);
     expect(run?.tags["podtrain.version"]).toBe("0.1.0");
     expect(run?.tags["podtrain.execution"]).toBe("graph");

@@ -39,6 +39,8 @@ export const ENDPOINTS = {
   createLoggedModel: { method: "POST", path: "/api/2.0/mlflow/logged-models" },
   finalizeLoggedModel: { method: "PATCH", path: "/api/2.0/mlflow/logged-models/{model_id}" },
   getLoggedModel: { method: "GET", path: "/api/2.0/mlflow/logged-models/{model_id}" },
+  setLoggedModelTags: { method: "PATCH", path: "/api/2.0/mlflow/logged-models/{model_id}/tags" },
+  logOutputs: { method: "POST", path: "/api/2.0/mlflow/runs/outputs" },
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof ENDPOINTS;

@@ -65,6 +65,19 @@ export class RestLoggedModels {
     return this.artifacts.listFiles(root, root);
   }
 
+  async setTags(modelId: string, tags: Record<string, string>): Promise<void> {
+    if (Object.keys(tags).length === 0) return;
+    await this.client.call("setLoggedModelTags", { pathParameters: { model_id: modelId }, json: { model_id: modelId, tags: entriesOf(tags) } });
+  }
+
+  async getTags(modelId: string): Promise<Record<string, string>> {
+    return (await this.get(modelId)).tags;
+  }
+
+  async logOutputs(runId: string, modelId: string): Promise<void> {
+    await this.client.call("logOutputs", { json: { run_id: runId, models: [{ model_id: modelId, step: 0 }] } });
+  }
+
   async finalize(modelId: string, status: "READY" | "UPLOAD_FAILED"): Promise<LoggedModel> {
     const { model } = await this.client.call<{ model: WireLoggedModel }>("finalizeLoggedModel", { pathParameters: { model_id: modelId }, json: { model_id: modelId, status: STATUS_NUMBER[status] } });
     return loggedModelOf(model);

@@ -8,6 +8,7 @@ import { roundMetrics } from "../../core/metrics.js";
 import { checkpointing } from "../../tf/checkpoint.js";
 import { fitClassifier, type BatchSource } from "../../tf/fit.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { writeOnnxModel } from "../../onnx/model-folder.js";
 import { epochReporting, evaluateBatches, logImageRunInputs, recordExecution, recordImageRunInputs, type RecordingStage, tfjsFlavor } from "../../tf/training.js";
 import { logEvaluationReports } from "../../reports/log-reports.js";
 import { writeMulticlassReports } from "../../reports/multiclass.js";
@@ -18,6 +19,8 @@ import { learningRateAt } from "./schedule.js";
 
 const IMAGE_SHAPE: [number, number, number] = [CIFAR10_IMAGE_SIDE, CIFAR10_IMAGE_SIDE, CIFAR10_CHANNELS];
 const EVALUATION_BATCH_SIZE = 500;
+/** Held-out test images the ONNX export is checked on (onnxruntime vs tfjs). */
+const ONNX_VALIDATION_IMAGES = 500;
 
 /**
  * Backend and dataset, loaded and checked once per run (fit and evaluate share them); each stage
@@ -98,15 +101,25 @@ export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
     });
     reporting.stop();
     const modelDirectory = path.join(context.workDirectory, "model");
-    if (!fit.interrupted) await saveLayersModel(tf, serving, modelDirectory);
-    serving.dispose();
-    optimizer.dispose();
-    if (fit.interrupted) throw new InterruptedError(String(signal.reason ?? "signal"));
+    if (fit.interrupted) {
+      serving.dispose();
+      optimizer.dispose();
+      throw new InterruptedError(String(signal.reason ?? "signal"));
+    }
+    await saveLayersModel(tf, serving, modelDirectory);
+    // The first test batch, normalised as evaluate() feeds it.
+    const [validation] = epochBatches(dataset.test, 0, { batchSize: ONNX_VALIDATION_IMAGES, augment: false, shuffle: false, seed: 0 }, table);
+    const onnx = await writeOnnxModel(tf, serving, modelDirectory, validation ? { images: validation.images, count: validation.count } : { images: new Float32Array(), count: 0 }).finally(() => {
+      serving.dispose();
+      optimizer.dispose();
+    });
+    await context.logMetrics(onnx.metrics);
+    reporter.log.info(onnx.metrics, "exported the model to ONNX and checked it with onnxruntime");
     // Serving must normalise the same way: recorded in the flavor rather than assumed.
     const preprocessing = { layout: "NHWC", scale: "1/255", mean: [...CIFAR10_MEAN], std: [...CIFAR10_STD], class_names: [...CIFAR10_CLASS_NAMES] };
     return {
       modelDirectory,
-      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion, { preprocessing }) },
+      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion, { preprocessing }), ...onnx.flavors },
       signature: {
         inputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, ...IMAGE_SHAPE] } }],
         outputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, CIFAR10_CLASSES] } }],

@@ -2,6 +2,7 @@ import path from "node:path";
 import { loadMnist, MNIST_CLASSES, MNIST_IMAGE_SIDE, type MnistSplit } from "../../data/mnist/dataset.js";
 import { loadTensorFlow, type TensorFlowModule } from "../../tf/backend.js";
 import { loadLayersModel, saveLayersModel } from "../../tf/model-io.js";
+import { writeOnnxModel } from "../../onnx/model-folder.js";
 import { InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
 import { checkpointing } from "../../tf/checkpoint.js";
@@ -15,10 +16,17 @@ import type { MnistParams } from "./params.js";
 
 const PIXEL_SCALE = 255;
 const EVALUATION_BATCH_SIZE = 1024;
+/** Held-out test images the ONNX export is checked on (onnxruntime vs tfjs). */
+const ONNX_VALIDATION_IMAGES = 1000;
+
+function scaledPixels(split: MnistSplit, count = split.count): Float32Array {
+  const pixels = new Float32Array(count * MNIST_IMAGE_SIDE * MNIST_IMAGE_SIDE);
+  for (let index = 0; index < pixels.length; index += 1) pixels[index] = (split.images[index] ?? 0) / PIXEL_SCALE;
+  return pixels;
+}
 
 function toTensors(tf: TensorFlowModule, split: MnistSplit) {
-  const pixels = new Float32Array(split.images.length);
-  for (let index = 0; index < pixels.length; index += 1) pixels[index] = (split.images[index] ?? 0) / PIXEL_SCALE;
+  const pixels = scaledPixels(split);
   return tf.tidy(() => ({
     images: tf.tensor4d(pixels, [split.count, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1]),
     labels: tf.oneHot(tf.tensor1d(split.labels, "int32"), MNIST_CLASSES).toFloat(),
@@ -97,10 +105,13 @@ export const mnistWorkflow: WorkflowModule<MnistParams> = {
     }
     const modelDirectory = path.join(context.workDirectory, "model");
     await saveLayersModel(tf, model, modelDirectory);
-    model.dispose();
+    const onnxImages = Math.min(ONNX_VALIDATION_IMAGES, dataset.test.count);
+    const onnx = await writeOnnxModel(tf, model, modelDirectory, { images: scaledPixels(dataset.test, onnxImages), count: onnxImages }).finally(() => model.dispose());
+    await context.logMetrics(onnx.metrics);
+    reporter.log.info(onnx.metrics, "exported the model to ONNX and checked it with onnxruntime");
     return {
       modelDirectory,
-      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion) },
+      flavors: { tfjs: tfjsFlavor(tf, backend, tensorflowVersion), ...onnx.flavors },
       signature: {
         inputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_IMAGE_SIDE, MNIST_IMAGE_SIDE, 1] } }],
         outputs: [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, MNIST_CLASSES] } }],

@@ -63,6 +63,9 @@ describe.skipIf(!provisioned)("train cifar10 (native TensorFlow)", () => {
     expect(run.info.status).toBe("FINISHED");
     expect(run.metrics).toHaveProperty("test_accuracy");
     expect(run.metrics).toHaveProperty("val_loss");
+    // The ONNX copy predicted what tfjs does on held-out images (else the run fails).
+    expect(run.metrics.onnx_max_abs_prob_diff).toBeLessThanOrEqual(1e-5);
+    expect(run.metrics.onnx_model_bytes).toBeGreaterThan(4_600_000);
     expect(run.metrics.learning_rate).toBeCloseTo(0.005 * (1 + Math.cos((7 * Math.PI) / 8)), 8); // cosine, last of 8 epochs
     expect(run.params).toMatchObject({ epochs: "8", schedule: "cosine", augment: "false", resolved_backend: "tensorflow", tensorflow_version: "2.21.0" });
     expect(run.tags["data.version"]).toMatch(/^[0-9a-f]{64}$/);
@@ -70,6 +73,6 @@ describe.skipIf(!provisioned)("train cifar10 (native TensorFlow)", () => {
     // The whole step ran as one TensorFlow function (batch norm, L2, momentum lowered).
     expect(run.tags["podtrain.execution"]).toBe("graph");
     const artifacts = await new FileTrackingStore(tracking).listArtifacts(summary.run_id, "model");
-    expect(artifacts.sort()).toEqual(["model/MLmodel", "model/model.json", "model/weights.bin"]);
+    expect(artifacts.sort()).toEqual(["model/MLmodel", "model/conda.yaml", "model/model.json", "model/model.onnx", "model/python_env.yaml", "model/requirements.txt", "model/weights.bin"]);
   });
 });

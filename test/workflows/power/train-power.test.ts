@@ -37,11 +37,14 @@ for run in client.search_runs([experiment.experiment_id]):
     flavors = yaml.safe_load(open(os.path.join(model_dir, "MLmodel")))["flavors"]
     out.append({"status": run.info.status, "metrics": run.data.metrics, "tags": run.data.tags,
       "validationSteps": len(client.get_metric_history(run.info.run_id, "validation_rmse")),
-      "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model")),
+      "artifacts": sorted(set(f.path for f in client.list_artifacts(run.info.run_id, "model"))),
       "flavors": flavors, "inputs": columns,
       "parity": {"rows": len(frame), "max_difference": float(np.max(np.abs(predicted - frame["prediction"].to_numpy()))),
                  "nan_features": int(frame[columns].isna().sum().sum())}})
-print(json.dumps(out))`);
+print(json.dumps(out))`,
+    // MLflow 3.17 resolves the run's logged model through the default store, not the client's URI.
+    { MLFLOW_TRACKING_URI: `file://${store}` },
+  );
 }
 
 describe("train power (CLI, end to end)", () => {

@@ -33,7 +33,7 @@ def seen(run):
     model = mlflow.lightgbm.load_model(f"runs:/{run.info.run_id}/model") if run.info.status == "FINISHED" else None
     return {"status": run.info.status, "metrics": run.data.metrics, "tags": run.data.tags,
       "history": [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, "validation_auc")],
-      "artifacts": sorted(f.path for f in client.list_artifacts(run.info.run_id, "model")),
+      "artifacts": sorted(set(f.path for f in client.list_artifacts(run.info.run_id, "model"))),
       "prediction": model.predict(np.zeros((2, model.num_feature()))).tolist() if model else [],
       "features": model.feature_name() if model else []}
 print(json.dumps([seen(run) for run in runs]))`, { MLFLOW_TRACKING_URI: `file://${store}` });
