@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { PREDICT_FLAVORS, type PredictFlavor, runPredict } from "../predict/predict.js";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 import { openTrackingStore } from "../tracking/resolve.js";
 
 export function registerPredictCommand(program: Command): void {

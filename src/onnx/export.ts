@@ -1,4 +1,4 @@
-import { ModelExportError } from "../runtime/errors.js";
+import { ModelExportError } from "../core/errors.js";
 import type { TensorFlowModule } from "../tf/backend.js";
 import { ATTRIBUTE_TYPE, type AttributeMessage, encodeModel, type ModelMessage, type NodeMessage, TENSOR_FLOAT, type TensorMessage, type ValueInfoMessage } from "./onnx-proto.js";
 

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ModelExportError } from "../runtime/errors.js";
+import { ModelExportError } from "../core/errors.js";
 import type { TensorFlowModule } from "../tf/backend.js";
 import { exportLayersModel } from "./export.js";
 import { onnxPredictor } from "./runtime.js";

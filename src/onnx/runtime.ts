@@ -1,4 +1,4 @@
-import { UnavailableError } from "../runtime/errors.js";
+import { UnavailableError } from "../core/errors.js";
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "./export.js";
 
 // onnxruntime-node, CPU only. Its npm package ships the CPU binary (bin/napi-v6/<os>/<arch>/), so

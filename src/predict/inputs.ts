@@ -3,7 +3,7 @@ import path from "node:path";
 import { normalisationTable, IDENTITY, writeImageHwc } from "../data/cifar10/batches.js";
 import { CIFAR10_PIXELS_PER_IMAGE, parseBatch } from "../data/cifar10/format.js";
 import { parseIdx } from "../data/idx.js";
-import { DataError } from "../runtime/errors.js";
+import { DataError } from "../core/errors.js";
 
 // What `train predict` reads: the workflow's own data files (MNIST IDX images, CIFAR-10 binary
 // batches) preprocessed exactly as evaluation does, JSON lines of model-input floats for the CNNs,

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { DataError, UsageError } from "../runtime/errors.js";
+import { DataError, UsageError } from "../core/errors.js";
 import { MLMODEL_FILE, MODEL_ARTIFACT_PATH } from "../tracking/mlmodel.js";
 import type { ModelVersion, TrackingStore } from "../tracking/store.js";
 

@@ -3,8 +3,8 @@ import { copyFile, mkdir, readFile, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { UsageError } from "../runtime/errors.js";
-import { writeFileAtomic } from "./fs-atomic.js";
+import { UsageError } from "../core/errors.js";
+import { writeFileAtomic } from "../core/fs-atomic.js";
 import type { LoggedModelStore } from "./store.js";
 
 // MLflow 3 logged models in the local folder store, laid out as MLflow 3.17's own FileStore

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
-import { writeFixture } from "../cifar10/fixtures.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
+import { writeFixture } from "../workflows/cifar10/fixtures.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT, runPythonJson } from "../support/python.js";
 

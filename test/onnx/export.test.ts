@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelExportError } from "../../src/runtime/errors.js";
+import { ModelExportError } from "../../src/core/errors.js";
 import { exportLayersModel, ONNX_INPUT_NAME, ONNX_OPSET, ONNX_OUTPUT_NAME } from "../../src/onnx/export.js";
 import { compareWithTfjs, ONNX_MAX_PROBABILITY_DIFFERENCE, ONNX_METRICS, writeOnnxModel } from "../../src/onnx/model-folder.js";
 import { decodeModel } from "../../src/onnx/onnx-proto.js";
