@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { promoteModelVersion } from "../runtime/promote.js";
 import { loadSpecFile, specPathFor } from "../spec/load.js";
-import { openTrackingStore } from "../tracking/resolve.js";
+import { openExistingTrackingStore } from "../tracking/existing-store.js";
 
 export function registerPromoteCommand(program: Command): void {
   program
@@ -17,8 +17,7 @@ export function registerPromoteCommand(program: Command): void {
     .action(async (model: string, version: string, options: { reason: string; alias?: string; approver?: string; trackingUri?: string }) => {
       const specFile = specPathFor(model);
       const alias = options.alias ?? (existsSync(specFile) ? (await loadSpecFile(specFile)).spec.registry.champion_alias : "champion");
-      const store = await openTrackingStore(options.trackingUri);
-      await store.checkAvailable();
+      const store = await openExistingTrackingStore(options.trackingUri);
       const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}) });
       if (record.unchanged) {
         process.stdout.write(`${model} version ${version} is already ${alias}: nothing changed\n`);

@@ -6,7 +6,7 @@ import { MODEL_FILE, writeLightGBMModelFolder } from "../power/mlflow-lightgbm.j
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
-import { dataTags, readTickTrainingData, tickTrainingData } from "./training-data.js";
+import { dataTags, preflightTick, readTickTrainingData, tickTrainingData } from "./training-data.js";
 
 // `train tick`: LightGBM binary classifier "next label_horizon_bars bars go up beyond the dead
 // band" on the window's bar features, early-stopped on the validation period and scored on the
@@ -42,6 +42,7 @@ function rounded(metrics: Record<string, number>): Record<string, number> {
 }
 
 export const tickWorkflow: WorkflowModule<TickParams> = {
+  preflight: preflightTick,
   async validate(params, reporter) {
     return dataTags(await readTickTrainingData(params, reporter));
   },
