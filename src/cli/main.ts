@@ -6,6 +6,7 @@ import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
+import { exitWithFilteringParent, runWithNativeLogFilter, wantsNativeLogFilter } from "./native-log.js";
 import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerTickFeaturesCommand } from "./tick-features-command.js";
@@ -34,6 +35,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (wantsNativeLogFilter(argv)) return runWithNativeLogFilter(argv, argv.includes("--verbose"));
+  exitWithFilteringParent();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -10,6 +10,7 @@ import type { WorkflowDefinition } from "../workflows/types.js";
 import { DEFAULT_GRACE_PERIOD_SECONDS } from "../runtime/signals.js";
 import { numberFlag } from "./flag-parsers.js";
 import { addParamOptions, paramOverrides } from "./param-options.js";
+import { formatSummaryText, summaryObject, useColour } from "./run-summary.js";
 
 interface CommonOptions {
   spec?: string;
@@ -23,6 +24,8 @@ interface CommonOptions {
   logFormat: LogFormat;
   gracePeriod: number;
   checkpointDir?: string;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 export function registerWorkflowCommand(program: Command, definition: WorkflowDefinition): Command {
@@ -41,12 +44,16 @@ export function registerWorkflowCommand(program: Command, definition: WorkflowDe
     .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
     .addOption(new Option("--grace-period <seconds>", "on SIGTERM/SIGINT: stop at the next step, checkpoint, mark the run KILLED and exit within this many seconds (keep it below the pod's terminationGracePeriodSeconds)").argParser(numberFlag({ exclusiveMinimum: 0 })).default(DEFAULT_GRACE_PERIOD_SECONDS))
     .option("--checkpoint-dir <dir>", "write training checkpoints to <dir>/<run id>/ (a mounted volume) instead of the run's MLflow artifacts (checkpoints/)")
-    .addOption(new Option("--log-format <format>", "log lines for humans or JSON for pods").choices(["auto", "pretty", "json"]).default("auto"));
+    .addOption(new Option("--log-format <format>", "stderr log lines for people (pretty) or one JSON object per line (json; the summary on stdout is then JSON too); auto: pretty on a terminal").choices(["auto", "pretty", "json"]).default("auto"))
+    .addOption(new Option("--quiet", "only warnings and errors on stderr, no progress bar (the summary still goes to stdout)").conflicts("verbose"))
+    .option("--verbose", "debug lines, and TensorFlow's own native log (silenced by default)");
   addParamOptions(command, definition.paramsSchema);
   registerValidateCommand(command, definition);
   command.action(async (options: CommonOptions & Record<string, unknown>) => {
+    const started = performance.now();
     const summary = await trainCommand(definition, options);
-    printSummary(summary);
+    const facts = { summary, wallSeconds: (performance.now() - started) / 1000 };
+    process.stdout.write(options.logFormat === "json" ? `${JSON.stringify(summaryObject(facts))}\n` : formatSummaryText(facts, useColour(process.stdout)));
   });
   return command;
 }
@@ -80,7 +87,9 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     throw new UsageError(`${loaded.file} is a spec for "train ${loaded.spec.workflow}", not "train ${definition.name}"`);
   }
   const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
-  const reporter = createReporter(options.logFormat);
+  // Before TensorFlow loads: --verbose shows its own INFO log (src/tf/backend.ts keeps a choice made here).
+  if (options.verbose) process.env.TF_CPP_MIN_LOG_LEVEL ??= "0";
+  const reporter = createReporter(options.logFormat, process.stderr, { ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) });
   const store = await openTrackingStore(options.trackingUri);
   return runWorkflow({
     definition,
@@ -97,16 +106,4 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     ...(options.runName ? { runName: options.runName } : {}),
     ...(options.xcom ? { xcomPath: options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom } : {}),
   });
-}
-
-function printSummary(summary: RunSummary): void {
-  const lines = [
-    `run ${summary.run_id} (${summary.stage}) finished${summary.reused ? " (continued an existing run)" : ""}`,
-    `  tracking  ${summary.tracking}`,
-    ...Object.entries(summary.metrics).sort().map(([key, value]) => `  ${key.padEnd(28)} ${Number.isInteger(value) ? value : value.toFixed(4)}`),
-    `  model     ${summary.model_uri}`,
-  ];
-  if (summary.gate_passed !== undefined) lines.push(`  gate      ${summary.gate_passed ? "passed" : "not passed"}: ${summary.gate_reason}`);
-  if (summary.registered_version) lines.push(`  registered ${summary.registered_model} version ${summary.registered_version} (alias candidate)`);
-  process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
 import { Writable } from "node:stream";
+import { progressLine, terminalWidth } from "./progress-line.js";
 import { redactSecrets } from "./redact.js";
 
 // Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
@@ -33,9 +34,16 @@ function humanStream(output: NodeJS.WritableStream): Writable {
   });
 }
 
-export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteStream = process.stderr): Reporter {
+export interface Verbosity {
+  /** Warnings and errors only, no progress (the run summary still goes to stdout). */
+  quiet?: boolean;
+  /** Debug lines too (and TensorFlow's own native log, see src/cli/native-log.ts). */
+  verbose?: boolean;
+}
+
+export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteStream = process.stderr, verbosity: Verbosity = {}): Reporter {
   const interactive = format === "pretty" || (format === "auto" && output.isTTY === true);
-  const level = process.env.PODTRAIN_LOG_LEVEL ?? "info";
+  const level = verbosity.quiet ? "warn" : verbosity.verbose ? "debug" : (process.env.PODTRAIN_LOG_LEVEL ?? "info");
   const log = interactive
     ? pino({ level, base: undefined }, humanStream(output))
     : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, redactedStderr());
@@ -43,10 +51,16 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
     log,
     interactive,
     startProgress(label, total) {
+      if (verbosity.quiet) return { update() {}, stop() {} };
       if (!interactive) return jsonProgress(log, label, total);
-      const bar = new SingleBar(
-        { format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} | {details}`, hideCursor: true, stream: output, clearOnComplete: true },
-      );
+      const bar = new SingleBar({
+        // Sized to the terminal on every redraw (a resized window included): nothing is cut.
+        format: (_options, params, payload: { details?: string }) =>
+          progressLine({ label, value: params.value, total: params.total, etaSeconds: params.eta, details: payload.details ?? "", width: terminalWidth(output) }),
+        hideCursor: true,
+        stream: output,
+        clearOnComplete: true,
+      });
       bar.start(total, 0, { details: "" });
       return {
         update(value, fields = {}) {

@@ -76,7 +76,7 @@ describe("train mnist against a real MLflow server", () => {
     expect(first.exitCode).toBe(0);
     const second = await train(["--tracking-uri", server.uri], environment);
     expect(second.exitCode).toBe(0);
-    expect(second.stdout).toMatch(/continued an existing run/);
+    expect(JSON.parse(second.stdout)).toMatchObject({ reused: true });
 
     const view = await readServer(server.uri);
     expect(view.runs).toHaveLength(1);

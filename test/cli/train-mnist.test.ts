@@ -45,7 +45,8 @@ describe("train mnist (CLI)", () => {
     const result = await runTrain(["mnist", "--epochs", "2", "--train-limit", "2000", "--test-limit", "1000", "--tracking-uri", store, "--xcom", xcom, "--log-format", "json"]);
     expect(result.stderr).not.toMatch(/train: error/);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/^run [0-9a-f]{32} \(all\) finished/);
+    // --log-format json: the summary on stdout is one JSON object.
+    expect(JSON.parse(result.stdout)).toMatchObject({ run_id: expect.stringMatching(/^[0-9a-f]{32}$/), stage: "all", wall_seconds: expect.any(Number) });
     const [run] = await readRuns(store);
     expect(run?.status).toBe("FINISHED");
     expect(run?.params).toMatchObject({ epochs: "2", batch_size: "128", resolved_backend: "tensorflow", tensorflow_version: "2.21.0", tensorflow_build: "cpu" });

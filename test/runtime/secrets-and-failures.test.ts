@@ -158,7 +158,7 @@ describe("a failing run always ends FAILED", () => {
     await sleep(1_500);
     const later = await train(server.uri, "unreachable-at-failure", { PODTRAIN_LEASE_SECONDS: "1" });
     expect(later.exitCode, later.stderr).toBe(0);
-    expect(later.stdout).toContain(`run ${runId} (all) finished (continued an existing run)`);
+    expect(JSON.parse(later.stdout)).toMatchObject({ run_id: runId, stage: "all", reused: true });
     expect((await new RestTrackingStore(server.uri).getRun(runId)).info.status).toBe("FINISHED");
   });
 });
