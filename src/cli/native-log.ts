@@ -14,6 +14,7 @@ const TENSORFLOW_COMMANDS = new Set(["mnist", "cifar10"]);
 const ABSL_LINE = /^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog\(\) is called)/;
 const ABSL_LEVELS: Record<string, number> = { I: 30, W: 40, E: 50, F: 60 };
 
+
 function optionValue(args: readonly string[], name: string): string | undefined {
   const index = args.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
   if (index < 0) return undefined;
@@ -31,11 +32,23 @@ export function wantsNativeLogFilter(argv: readonly string[], environment: NodeJ
   return format === "json" || (format === "auto" && !stderrIsTTY);
 }
 
-/** What one line of the child's stderr becomes on ours (undefined: dropped). */
-export function filterNativeLine(line: string, verbose: boolean): string | undefined {
-  if (!ABSL_LINE.test(line)) return line;
-  if (!verbose) return undefined;
-  return JSON.stringify({ level: ABSL_LEVELS[line[0]!] ?? 30, time: new Date().toISOString(), source: "tensorflow", msg: line });
+/**
+ * What each line of the child's stderr becomes on ours (undefined: dropped). Absl messages can
+ * span lines: the lines after one, up to the next of ours, are part of it. Ours are JSON objects
+ * and `train: error:` lines; anything else (a Node warning) is wrapped so the stream stays JSON.
+ */
+export function nativeLineFilter(verbose: boolean): (line: string) => string | undefined {
+  let nativeLevel: number | undefined;
+  return (line) => {
+    if (line.startsWith("{") || line.startsWith("train: ")) {
+      nativeLevel = undefined;
+      return line;
+    }
+    if (ABSL_LINE.test(line)) nativeLevel = ABSL_LEVELS[line[0]!] ?? 40;
+    if (nativeLevel === undefined) return JSON.stringify({ level: 40, time: new Date().toISOString(), source: "stderr", msg: line });
+    if (!verbose) return undefined;
+    return JSON.stringify({ level: nativeLevel, time: new Date().toISOString(), source: "tensorflow", msg: line });
+  };
 }
 
 /**
@@ -53,8 +66,9 @@ export function runWithNativeLogFilter(argv: readonly string[], verbose: boolean
   const handlers = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((signal) => [signal, forward(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   const lines = createInterface({ input: child.stderr!, crlfDelay: Infinity });
+  const filter = nativeLineFilter(verbose);
   lines.on("line", (line) => {
-    const kept = filterNativeLine(line, verbose);
+    const kept = filter(line);
     if (kept !== undefined) process.stderr.write(`${kept}\n`);
   });
   return new Promise((resolve) => {
