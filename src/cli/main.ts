@@ -6,6 +6,8 @@ import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
+import { registerModelsCommand } from "./models-command.js";
+import { registerRunsCommand } from "./runs-command.js";
 import { exitWithFilteringParent, runWithNativeLogFilter, wantsNativeLogFilter } from "./native-log.js";
 import { registerPowerSubcommands } from "./power-command.js";
 import { registerPromoteCommand } from "./promote-command.js";
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerTickGenerateCommand(commands.tick!);
   registerPowerSubcommands(commands.power!);
   registerPromoteCommand(program);
+  registerRunsCommand(program);
+  registerModelsCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { UnavailableError, UsageError } from "../../runtime/errors.js";
-import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "../store.js";
+import type { ExperimentSummary, LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "../store.js";
 import { ProxiedArtifacts, proxiedArtifactPath } from "./artifacts.js";
 import { splitBatch, validateBatch } from "./batch-limits.js";
 import type { Environment } from "./credentials.js";
@@ -91,6 +91,33 @@ export class RestTrackingStore implements TrackingStore {
       tags: recordOf(run.data?.tags),
       metrics: Object.fromEntries((run.data?.metrics ?? []).map((metric) => [metric.key, Number(metric.value)])),
     };
+  }
+
+  async listExperiments(): Promise<ExperimentSummary[]> {
+    const experiments: ExperimentSummary[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.call<{ experiments?: Array<{ experiment_id: string; name: string }>; next_page_token?: string }>("searchExperiments", {
+        json: { max_results: 1000, view_type: "ACTIVE_ONLY", page_token: pageToken },
+      });
+      experiments.push(...(page.experiments ?? []).map((experiment) => ({ experimentId: String(experiment.experiment_id), name: experiment.name })));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    return experiments;
+  }
+
+  async listRuns(experimentIds: string[], options: { status?: RunStatus; maxResults: number }): Promise<RunInfo[]> {
+    if (experimentIds.length === 0) return [];
+    const page = await this.client.call<{ runs?: WireRun[] }>("searchRuns", {
+      json: {
+        experiment_ids: experimentIds,
+        ...(options.status ? { filter: `attributes.status = '${options.status}'` } : {}),
+        run_view_type: "ACTIVE_ONLY",
+        max_results: Math.min(options.maxResults, 1000),
+        order_by: ["attributes.start_time DESC"],
+      },
+    });
+    return (page.runs ?? []).map((run) => runInfoOf(run.info));
   }
 
   async findRunsByTag(experimentId: string, key: string, value: string): Promise<RunInfo[]> {
