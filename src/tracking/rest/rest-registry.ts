@@ -43,7 +43,12 @@ export class RestModelRegistry implements ModelRegistry {
   }
 
   async listModelVersions(name: string): Promise<ModelVersion[]> {
-    return this.searchVersions(`name = ${filterLiteral(name)}`);
+    const versions = await this.searchVersions(`name = ${filterLiteral(name)}`);
+    if (versions.length === 0) return versions;
+    // The search leaves aliases out; the registered model has them.
+    const { registered_model } = await this.client.call<{ registered_model: { aliases?: Array<{ alias: string; version: string | number }> } }>("getRegisteredModel", { query: { name } });
+    const aliases = registered_model.aliases ?? [];
+    return versions.map((version) => ({ ...version, aliases: aliases.filter((alias) => String(alias.version) === version.version).map((alias) => alias.alias).sort() }));
   }
 
   async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {
