@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { STAGES, runWorkflow, type RunSummary, type Stage } from "../runtime/run.js";
-import { DEFAULT_XCOM_PATH, writeXcom } from "../runtime/airflow.js";
+import { writeXcom } from "../runtime/airflow.js";
 import { createReporter, type LogFormat } from "../runtime/reporter.js";
 import { loadSpecFile, parseParams, specPathFor } from "../spec/load.js";
 import { UsageError } from "../runtime/errors.js";
@@ -11,6 +11,7 @@ import { DEFAULT_GRACE_PERIOD_SECONDS } from "../runtime/signals.js";
 import { numberFlag } from "./flag-parsers.js";
 import { addParamOptions, paramOverrides } from "./param-options.js";
 import { formatSummaryText, summaryObject, useColour } from "./run-summary.js";
+import { XCOM_HELP, xcomPathOf } from "./xcom-option.js";
 
 interface CommonOptions {
   spec?: string;
@@ -41,7 +42,7 @@ export function registerWorkflowCommand(program: Command, definition: WorkflowDe
     .option("--run-name <name>", "MLflow run name")
     .addOption(new Option("--stage <stage>", "part of the flow to run (DAG steps run one each)").choices(STAGES).default("all"))
     .option("--no-register", "skip the registration gate")
-    .option("--xcom [path]", `write the run summary for Airflow's KubernetesPodOperator (default path: ${DEFAULT_XCOM_PATH})`)
+    .option("--xcom [path]", XCOM_HELP)
     .addOption(new Option("--grace-period <seconds>", "on SIGTERM/SIGINT: stop at the next step, checkpoint, mark the run KILLED and exit within this many seconds (keep it below the pod's terminationGracePeriodSeconds)").argParser(numberFlag({ exclusiveMinimum: 0 })).default(DEFAULT_GRACE_PERIOD_SECONDS))
     .option("--checkpoint-dir <dir>", "write training checkpoints to <dir>/<run id>/ (a mounted volume) instead of the run's MLflow artifacts (checkpoints/)")
     .addOption(new Option("--log-format <format>", "stderr log lines for people (pretty) or one JSON object per line (json; the summary on stdout is then JSON too); auto: pretty on a terminal").choices(["auto", "pretty", "json"]).default("auto"))
@@ -63,7 +64,7 @@ function registerValidateCommand(parent: Command, definition: WorkflowDefinition
     .command("validate")
     .description(`read and check the ${definition.name} input data without training (prints the data version as JSON)`)
     .option("--spec <file>", `workflow spec (default: models/${definition.registeredModel}.yaml)`)
-    .option("--xcom [path]", `also write the result for Airflow (default path: ${DEFAULT_XCOM_PATH})`);
+    .option("--xcom [path]", XCOM_HELP);
   addParamOptions(validate, definition.paramsSchema);
   validate.action(async (options: { spec?: string; xcom?: string | boolean } & Record<string, unknown>) => {
     const result = await validateCommand(definition, options);
@@ -76,8 +77,9 @@ export async function validateCommand(definition: WorkflowDefinition, options: {
   const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
   const module = await definition.load();
   if (!module.validate) throw new UsageError(`train ${definition.name} has no separate validate step: its data is checked when it trains`);
+  const xcomPath = xcomPathOf(options.xcom);
   const result = await module.validate(params, createReporter("auto"));
-  if (options.xcom) await writeXcom(options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom, result);
+  if (xcomPath) await writeXcom(xcomPath, result);
   return result;
 }
 
@@ -87,6 +89,7 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     throw new UsageError(`${loaded.file} is a spec for "train ${loaded.spec.workflow}", not "train ${definition.name}"`);
   }
   const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
+  const xcomPath = xcomPathOf(options.xcom);
   // Before TensorFlow loads: --verbose shows its own INFO log (src/tf/backend.ts keeps a choice made here).
   if (options.verbose) process.env.TF_CPP_MIN_LOG_LEVEL ??= "0";
   const reporter = createReporter(options.logFormat, process.stderr, { ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) });
@@ -104,6 +107,6 @@ export async function trainCommand(definition: WorkflowDefinition, options: Comm
     ...(options.runKey ? { runKey: options.runKey } : {}),
     ...((options.runId ?? process.env.MLFLOW_RUN_ID) ? { runId: options.runId ?? process.env.MLFLOW_RUN_ID } : {}),
     ...(options.runName ? { runName: options.runName } : {}),
-    ...(options.xcom ? { xcomPath: options.xcom === true ? DEFAULT_XCOM_PATH : options.xcom } : {}),
+    ...(xcomPath ? { xcomPath } : {}),
   });
 }

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { xcomPathOf } from "../../src/cli/xcom-option.js";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain, type CliResult } from "../support/cli.js";
@@ -69,6 +70,27 @@ describe("check before create", () => {
     const result = await runTrain(["promote", "power_lgbm", "3", "--reason", "good enough", "--tracking-uri", store], { cwd });
     expectRefusedWithoutRun(result, cwd, EXIT_CODES.USAGE, /no tracking store at .*never-created: nothing has been tracked there; check --tracking-uri/);
     expect(existsSync(store)).toBe(false);
+  });
+});
+
+describe("--xcom writes only where asked, or where Airflow's xcom folder exists", () => {
+  it("a bare --xcom off a pod: exit 64 before any run, nothing written", async () => {
+    const cwd = await scratch("xcom-bare");
+    const data = path.join(root, "xcom-power.txt");
+    expect((await runTrain(["power", "generate", "--out", data, "--days", "40", "--seed", "2"])).exitCode).toBe(0);
+    const result = await runTrain(["power", "--data-file", data, "--xcom"], { cwd });
+    expectRefusedWithoutRun(result, cwd, EXIT_CODES.USAGE, /^train: error: --xcom without a path writes \/airflow\/xcom\/return\.json, but \/airflow\/xcom does not exist .*pass --xcom <file>/);
+    expect(existsSync("/airflow/xcom/return.json")).toBe(false);
+    const validate = await runTrain(["power", "validate", "--data-file", data, "--xcom"], { cwd });
+    expect(validate.exitCode).toBe(EXIT_CODES.USAGE);
+  });
+
+  it("a bare --xcom where the folder exists writes there; a path is used as given", () => {
+    const folder = path.join(root, "airflow", "xcom");
+    mkdirSync(folder, { recursive: true });
+    expect(xcomPathOf(true, path.join(folder, "return.json"))).toBe(path.join(folder, "return.json"));
+    expect(xcomPathOf("out/summary.json")).toBe("out/summary.json");
+    expect(xcomPathOf(undefined)).toBeUndefined();
   });
 });
 
