@@ -7,6 +7,7 @@ import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerModelsCommand } from "./models-command.js";
+import { markRequiredOptions } from "./option-conventions.js";
 import { registerRunsCommand } from "./runs-command.js";
 import { exitWithFilteringParent, runWithNativeLogFilter, wantsNativeLogFilter } from "./native-log.js";
 import { registerPowerSubcommands } from "./power-command.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);
+  markRequiredOptions(program);
   return program;
 }
 

@@ -65,7 +65,7 @@ function registerValidateCommand(parent: Command, definition: WorkflowDefinition
     .description(`read and check the ${definition.name} input data without training (prints the data version as JSON)`)
     .option("--spec <file>", `workflow spec (default: models/${definition.registeredModel}.yaml)`)
     .option("--xcom [path]", XCOM_HELP);
-  addParamOptions(validate, definition.paramsSchema);
+  addParamOptions(validate, definition.paramsSchema, { dataOnly: true });
   validate.action(async (options: { spec?: string; xcom?: string | boolean } & Record<string, unknown>) => {
     const result = await validateCommand(definition, options);
     process.stdout.write(`${JSON.stringify(result)}\n`);

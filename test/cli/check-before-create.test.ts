@@ -99,9 +99,9 @@ describe("check before create: train tick", () => {
   beforeAll(async () => {
     const trades = path.join(root, "trades");
     features = path.join(root, "features");
-    const generated = await runTrain(["tick", "generate", "--out", trades, "--from", "2026-01-05", "--to", "2026-01-09", "--symbols", "2", "--trades-per-day", "3000"]);
+    const generated = await runTrain(["tick", "generate", "--out-dir", trades, "--from", "2026-01-05", "--to", "2026-01-09", "--symbols", "2", "--trades-per-day", "3000"]);
     expect(generated.exitCode, generated.stderr).toBe(0);
-    const computed = await runTrain(["tick", "features", "--input", trades, "--output", features, "--from", "2026-01-05", "--to", "2026-01-09"]);
+    const computed = await runTrain(["tick", "features", "--input", trades, "--out-dir", features, "--from", "2026-01-05", "--to", "2026-01-09"]);
     expect(computed.exitCode, computed.stderr).toBe(0);
   }, 300_000);
 
@@ -114,7 +114,7 @@ describe("check before create: train tick", () => {
   it("a gap in the window: exit 65 with a pasteable fix naming --input and --output, no run", async () => {
     const cwd = await scratch("tick-gap");
     const holed = path.join(root, "features-holed");
-    await runTrain(["tick", "features", "--input", path.join(root, "trades"), "--output", holed, "--from", "2026-01-05", "--to", "2026-01-09"]);
+    await runTrain(["tick", "features", "--input", path.join(root, "trades"), "--out-dir", holed, "--from", "2026-01-05", "--to", "2026-01-09"]);
     await rm(partitionDirectory(holed, "2026-01-07"), { recursive: true });
     const result = await runTrain(["tick", "--features-dir", holed, "--as-of", "2026-01-09", "--window", "5d"], { cwd });
     expectRefusedWithoutRun(result, cwd, EXIT_CODES.DATA, new RegExp(`train tick features --input TRADES_DIR --output ${holed} --from 2026-01-07 --to 2026-01-07`));

@@ -16,13 +16,13 @@ export const barDurationSchema = z
   }, { message: 'expected a bar length that divides a day, such as "1m", "5m" or "30s"' });
 
 export const tickFeatureParamsSchema = z.strictObject({
-  bar: barDurationSchema.default("1m"),
-  return_horizons_bars: z.array(z.number().int().positive()).min(1).default([1, 5, 15]),
-  volatility_window_bars: z.number().int().min(2).default(30),
-  volume_zscore_window_bars: z.number().int().min(3).default(30),
-  label_horizon_bars: z.number().int().positive().default(5),
-  dead_band_bps: z.number().min(0).default(2),
-  max_reject_fraction: z.number().min(0).max(1).default(0.01),
+  bar: barDurationSchema.default("1m").describe("bar length, dividing a day: 30s, 1m, 5m …"),
+  return_horizons_bars: z.array(z.number().int().positive()).min(1).default([1, 5, 15]).describe("past-return features over these many bars"),
+  volatility_window_bars: z.number().int().min(2).default(30).describe("bars in the rolling volatility window (≥ 2)"),
+  volume_zscore_window_bars: z.number().int().min(3).default(30).describe("bars in the rolling volume z-score window (≥ 3)"),
+  label_horizon_bars: z.number().int().positive().default(5).describe("the label is the direction of the return this many bars ahead"),
+  dead_band_bps: z.number().min(0).default(2).describe("returns within ± this many basis points get no label (neither up nor down)"),
+  max_reject_fraction: z.number().min(0).max(1).default(0.01).describe("fail a partition when more than this share (0-1) of its trades is rejected"),
   universe: z.array(z.string().min(1)).nullable().default(null).describe("allowed symbols; null accepts all"),
 });
 
