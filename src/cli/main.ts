@@ -5,6 +5,7 @@ import { isForcedExitUnderway } from "../runtime/signals.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
+import { registerCompletionCommand } from "./completion-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerModelsCommand } from "./models-command.js";
 import { markRequiredOptions } from "./option-conventions.js";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);
+  registerCompletionCommand(program);
   markRequiredOptions(program);
   return program;
 }
