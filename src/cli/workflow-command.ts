@@ -12,6 +12,7 @@ import { numberFlag } from "./flag-parsers.js";
 import { addParamOptions, paramOverrides } from "./param-options.js";
 import { formatSummaryText, summaryObject, useColour } from "./run-summary.js";
 import { XCOM_HELP, xcomPathOf } from "./xcom-option.js";
+import { resolveSpecFile } from "./project-dir.js";
 
 interface CommonOptions {
   spec?: string;
@@ -73,7 +74,7 @@ function registerValidateCommand(parent: Command, definition: WorkflowDefinition
 }
 
 export async function validateCommand(definition: WorkflowDefinition, options: { spec?: string; xcom?: string | boolean } & Record<string, unknown>): Promise<Record<string, string | number>> {
-  const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(definition.registeredModel)));
+  const loaded = await loadSpecFile(options.spec ? resolveSpecFile(options.spec) : specPathFor(definition.registeredModel));
   const params = parseParams(loaded, definition.paramsSchema, paramOverrides(options, definition.paramsSchema)) as Record<string, unknown>;
   const module = await definition.load();
   if (!module.validate) throw new UsageError(`train ${definition.name} has no separate validate step: its data is checked when it trains`);
@@ -84,7 +85,7 @@ export async function validateCommand(definition: WorkflowDefinition, options: {
 }
 
 export async function trainCommand(definition: WorkflowDefinition, options: CommonOptions & Record<string, unknown>): Promise<RunSummary> {
-  const loaded = await loadSpecFile(path.resolve(options.spec ?? specPathFor(definition.registeredModel)));
+  const loaded = await loadSpecFile(options.spec ? resolveSpecFile(options.spec) : specPathFor(definition.registeredModel));
   if (loaded.spec.workflow !== definition.name) {
     throw new UsageError(`${loaded.file} is a spec for "train ${loaded.spec.workflow}", not "train ${definition.name}"`);
   }

@@ -34,9 +34,15 @@ interface ResolvedOptions {
 
 export function resolveOptions(options: GenerateOptions = {}): ResolvedOptions {
   const target = options.target ?? "kubernetes";
+  const root = path.resolve(options.root ?? process.cwd());
+  // One spelling per folder (relative to the root), whatever was typed: `./dags/`, `dags` and
+  // an absolute path give the same regenerate command in the headers, so `check` agrees.
+  const absoluteOut = path.resolve(root, options.out ?? (target === "local" ? ".cache/dags-local" : "dags"));
+  const relativeOut = path.relative(root, absoluteOut);
+  const out = toPosix(relativeOut.startsWith("..") || path.isAbsolute(relativeOut) ? absoluteOut : relativeOut || ".");
   return {
-    root: path.resolve(options.root ?? process.cwd()),
-    out: options.out ?? (target === "local" ? ".cache/dags-local" : "dags"),
+    root,
+    out,
     deploymentFile: options.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE,
     modelsDirectory: options.modelsDirectory ?? "models",
     target,
