@@ -120,6 +120,12 @@ describe("check before create: train tick", () => {
     expectRefusedWithoutRun(result, cwd, EXIT_CODES.DATA, new RegExp(`train tick features --input TRADES_DIR --output ${holed} --from 2026-01-07 --to 2026-01-07`));
   });
 
+  it("no --features-dir at all: a usage error (64) naming the flag, not a spec error blaming models/tick_model.yaml", async () => {
+    const cwd = await scratch("tick-no-flag");
+    const result = await runTrain(["tick"], { cwd });
+    expectRefusedWithoutRun(result, cwd, EXIT_CODES.USAGE, /^train: error: --features-dir: required: pass --features-dir DIR, the --out-dir of `train tick features`$/);
+  });
+
   it("a --features-dir that does not exist: exit 65 (data), no run", async () => {
     const cwd = await scratch("tick-no-features");
     const result = await runTrain(["tick", "--features-dir", path.join(root, "no-such-features")], { cwd });

@@ -20,6 +20,8 @@ const AVAILABILITY_POLICY: Partial<RetryPolicy> = { maxRetries: 2, totalTimeoutM
 export interface RestStoreOptions {
   environment?: Environment;
   retryPolicy?: Partial<RetryPolicy>;
+  /** Where the URI came from, so an error names what to change (default: the environment). */
+  configuredBy?: "--tracking-uri" | "MLFLOW_TRACKING_URI";
 }
 
 export class RestTrackingStore implements TrackingStore {
@@ -31,7 +33,10 @@ export class RestTrackingStore implements TrackingStore {
   private readonly artifacts: ProxiedArtifacts;
   private readonly artifactRoots = new Map<string, string>();
 
+  private readonly configuredBy: NonNullable<RestStoreOptions["configuredBy"]>;
+
   constructor(trackingUri: string, options: RestStoreOptions = {}) {
+    this.configuredBy = options.configuredBy ?? "MLFLOW_TRACKING_URI";
     this.client = new MlflowHttpClient(trackingUri, options.environment, options.retryPolicy);
     this.location = this.client.baseUrl;
     this.artifacts = new ProxiedArtifacts(this.client, options.environment);
@@ -44,10 +49,10 @@ export class RestTrackingStore implements TrackingStore {
       await this.client.call("searchExperiments", { json: { max_results: 1 }, policy: AVAILABILITY_POLICY });
     } catch (error) {
       if (error instanceof MlflowUnavailableError) {
-        throw new UnavailableError(`cannot reach the MLflow tracking server at ${this.location} (${error.lastFailure}): start it or unset MLFLOW_TRACKING_URI to use ./mlruns`, { cause: error });
+        throw new UnavailableError(`cannot reach the MLflow tracking server at ${this.location} (${error.lastFailure}): start it or ${this.configuredBy === "--tracking-uri" ? "drop --tracking-uri" : "unset MLFLOW_TRACKING_URI"} to use ./mlruns`, { cause: error });
       }
       if (error instanceof MlflowRequestError && error.status === 404) {
-        throw new UnavailableError(`${this.location} does not look like an MLflow tracking server (HTTP 404 for the experiments API): check MLFLOW_TRACKING_URI`, { cause: error });
+        throw new UnavailableError(`${this.location} does not look like an MLflow tracking server (HTTP 404 for the experiments API): check ${this.configuredBy}`, { cause: error });
       }
       throw error;
     }

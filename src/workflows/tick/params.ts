@@ -28,7 +28,7 @@ export const tickFeatureParamsSchema = z.strictObject({
 
 export const tickTrainingParamsSchema = z.strictObject({
   features_dir: z
-    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --output root of `train tick features`" : undefined) })
+    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --out-dir of `train tick features`" : undefined) })
     .min(1)
     .describe("features root with date=YYYY-MM-DD partitions (output of `train tick features`)"),
   as_of: z.string().regex(DATE, "expected YYYY-MM-DD").nullable().default(null).describe("last date of the training window; null: the latest feature partition"),
