@@ -79,9 +79,23 @@ export async function validateCommand(definition: WorkflowDefinition, options: {
   const module = await definition.load();
   if (!module.validate) throw new UsageError(`train ${definition.name} has no separate validate step: its data is checked when it trains`);
   const xcomPath = xcomPathOf(options.xcom);
-  const result = await module.validate(params, createReporter("auto"));
+  const result = validateResult(await module.validate(params, createReporter("auto")));
   if (xcomPath) await writeXcom(xcomPath, result);
   return result;
+}
+
+/**
+ * One shape for every workflow's validate output: snake_case keys (`data.version` is
+ * `data_version`) and counts as JSON numbers; versions and hashes stay strings.
+ */
+export function validateResult(raw: Record<string, string | number>): Record<string, string | number> {
+  return Object.fromEntries(
+    Object.entries(raw).map(([key, value]) => {
+      const name = key.replaceAll(".", "_");
+      const numeric = typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value) && !/version|hash|sha256|_id$/.test(name);
+      return [name, numeric ? Number(value) : value];
+    }),
+  );
 }
 
 export async function trainCommand(definition: WorkflowDefinition, options: CommonOptions & Record<string, unknown>): Promise<RunSummary> {

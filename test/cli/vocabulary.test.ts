@@ -2,6 +2,7 @@ import type { Command, Option } from "commander";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
+import { validateResult } from "../../src/cli/workflow-command.js";
 import { EXIT_CODES } from "../../src/runtime/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { temporaryDirectory } from "../power/fixtures.js";
@@ -97,5 +98,23 @@ describe("old spellings still work, with a note", () => {
     expect(power.stderr).not.toMatch(/unknown data set/);
     const old = await runTrain(["power", "fetch", "--url", "http://127.0.0.1:9/none.zip", "--out-dir", await temporaryDirectory("podtrain-fetch-")]);
     expect(old.stderr).toContain("train: note: `train power fetch` is deprecated and goes in the next release: use `train data fetch power`");
+  });
+});
+
+describe("validate output: one key scheme, numbers as numbers", () => {
+  it("power validate prints snake_case keys and numeric counts; tick's dotted tags become the same scheme", async () => {
+    const root = await temporaryDirectory("podtrain-validate-keys-");
+    const data = path.join(root, "power.txt");
+    expect((await runTrain(["power", "generate", "--out", data, "--days", "40", "--seed", "4"])).exitCode).toBe(0);
+    const result = await runTrain(["power", "validate", "--data-file", data, "--test-weeks", "1", "--validation-weeks", "1"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    expect(printed.data_version).toMatch(/^[0-9a-f]{64}$/);
+    expect(printed.data_rows).toBe(40 * 1440);
+    expect(typeof printed.rows_train).toBe("number");
+    for (const key of Object.keys(printed)) expect(key).toMatch(/^[a-z0-9_]+$/);
+    expect(validateResult({ "data.version": "0123", "data.rows": "7800", "data.feature_set_hash": "1234", "data.from": "2026-01-05", "data.rows_train": "5390" })).toEqual({
+      data_version: "0123", data_rows: 7800, data_feature_set_hash: "1234", data_from: "2026-01-05", data_rows_train: 5390,
+    });
   });
 });
