@@ -1,6 +1,5 @@
 import { Option, type Command } from "commander";
 import { fetchCifar10 } from "../data/cifar10/fetch.js";
-import { defaultCifar10Directory } from "../data/cifar10/dataset.js";
 import { fetchPowerData, UCI_POWER_URL } from "../data/power/fetch.js";
 import { UsageError } from "../runtime/errors.js";
 import { addOptionWithAliases } from "./option-conventions.js";
@@ -54,7 +53,7 @@ export function registerDataCommand(program: Command): void {
     .option("--url <url>", "download from this address instead of the official one (a mirror); the checksum is still checked")
     .option("--sha256 <hex>", "power: expected SHA-256 of the archive (anything else is refused)");
   // --out-dir as for every folder target (was --dir).
-  addOptionWithAliases(fetch, new Option("--out-dir <folder>", `target folder (cifar10: ${defaultCifar10Directory()}; power: ${POWER_DEFAULT_DIRECTORY})`), ["--dir <folder>"]);
+  addOptionWithAliases(fetch, new Option("--out-dir <folder>", `target folder (cifar10: $PODTRAIN_DATA_DIR/cifar10, else ~/.cache/podtrain/data/cifar10, where \`train cifar10\` looks; power: ${POWER_DEFAULT_DIRECTORY})`), ["--dir <folder>"]);
   fetch.action(async (dataset: string, options: FetchOptions) => {
     process.stdout.write(`${await fetchDataset(dataset, options)}\n`);
   });
