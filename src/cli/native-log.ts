@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 // TensorFlow's native library writes absl notices straight to file descriptor 2 when it loads
@@ -24,7 +25,8 @@ function optionValue(args: readonly string[], name: string): string | undefined 
 
 /** `argv` as process.argv: [node, script, command, …]. */
 export function wantsNativeLogFilter(argv: readonly string[], environment: NodeJS.ProcessEnv = process.env, stderrIsTTY = process.stderr.isTTY === true): boolean {
-  if (environment[FILTERED_ENV]) return false;
+  // Only a real entry script can be run again (not main() called in-process with a made-up argv).
+  if (environment[FILTERED_ENV] || !argv[1] || !existsSync(argv[1])) return false;
   const args = argv.slice(2);
   if (!TENSORFLOW_COMMANDS.has(args[0] ?? "")) return false;
   if (args.includes("--help") || args.includes("-h") || args[1] === "validate") return false;
