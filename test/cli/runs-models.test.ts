@@ -95,6 +95,10 @@ for (const backend of ["local", "server"] as const) {
       expect(json.versions.map((version) => [version.version, version.aliases])).toEqual([["1", ["champion"]], ["2", ["candidate"]]]);
       expect(json.versions[0]?.promoted_by).toBe("ci");
       expect(typeof json.versions[1]?.gate_value).toBe("number");
+      // The promote rule in its own words, with the fix.
+      const short = await train("promote", "power_lgbm", "2", "--reason", "x");
+      expect(short.exitCode).toBe(EXIT_CODES.USAGE);
+      expect(errorLines(short.stderr)).toEqual([expect.stringMatching(/^train: error: promotion needs a reason of at least 3 characters: --reason "/)]);
       const unknown = await train("models", "show", "nope");
       expect(unknown.exitCode).toBe(EXIT_CODES.USAGE);
       expect(errorLines(unknown.stderr)).toEqual([expect.stringMatching(/no registered model "nope" on .* \(registered: power_lgbm\)/)]);
