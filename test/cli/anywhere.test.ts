@@ -26,14 +26,14 @@ describe("from a scratch folder", () => {
   });
 
   it("dags check agrees with dags generate however --out is spelled", async () => {
-    const generated = await runTrain(["dags", "generate", "--out", "gen"], { cwd: scratch });
+    const generated = await runTrain(["dags", "generate", "--out-dir", "gen"], { cwd: scratch });
     expect(generated.exitCode, generated.stderr).toBe(0);
     for (const spelling of ["gen", "./gen/", path.join(scratch, "gen"), `${path.join(scratch, "gen")}/`]) {
-      const checked = await runTrain(["dags", "check", "--out", spelling], { cwd: scratch });
+      const checked = await runTrain(["dags", "check", "--out-dir", spelling], { cwd: scratch });
       expect(checked.exitCode, `${spelling}: ${checked.stderr}${checked.stdout}`).toBe(0);
     }
     const header = (await readFile(path.join(scratch, "gen", "power_lgbm_training.py"), "utf8")).split("\n")[1];
-    expect(header).toContain(`npx train dags generate --out ${path.join(scratch, "gen")}`);
+    expect(header).toContain(`npx train dags generate --out-dir ${path.join(scratch, "gen")}`);
   });
 
   it("--spec models/power_lgbm.yaml resolves against the package when the cwd has no models/", async () => {
