@@ -99,6 +99,9 @@ for (const backend of ["local", "server"] as const) {
       const short = await train("promote", "power_lgbm", "2", "--reason", "x");
       expect(short.exitCode).toBe(EXIT_CODES.USAGE);
       expect(errorLines(short.stderr)).toEqual([expect.stringMatching(/^train: error: promotion needs a reason of at least 3 characters: --reason "/)]);
+      const missing = await train("promote", "power_lgbm", "7", "--reason", "a good reason");
+      expect(missing.exitCode).toBe(EXIT_CODES.USAGE);
+      expect(errorLines(missing.stderr)).toEqual([`train: error: power_lgbm has no version 7 on ${tracking()} (versions: 1, 2); \`train models show power_lgbm --tracking-uri ${tracking()}\` shows them`]);
       const unknown = await train("models", "show", "nope");
       expect(unknown.exitCode).toBe(EXIT_CODES.USAGE);
       expect(errorLines(unknown.stderr)).toEqual([expect.stringMatching(/no registered model "nope" on .* \(registered: power_lgbm\)/)]);
