@@ -21,14 +21,23 @@ export interface Reporter {
   startProgress(label: string, total: number): Progress;
 }
 
-function humanStream(output: NodeJS.WritableStream): Writable {
+/** ANSI colour for the level word, only on a terminal and never with NO_COLOR (https://no-color.org). */
+const LEVEL_COLOURS: Record<string, number> = { warn: 33, error: 31, fatal: 31, debug: 2, trace: 2 };
+
+function humanStream(output: NodeJS.WriteStream): Writable {
+  const colour = output.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  const label = (levelName: string) => {
+    const text = `${levelName.toUpperCase()} `;
+    const code = LEVEL_COLOURS[levelName];
+    return colour && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+  };
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
       const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(chunk.toString()) as Record<string, unknown>;
       const levelName = pino.levels.labels[level as number] ?? "info";
       const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
       const clock = new Date(time as number).toISOString().slice(11, 19);
-      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
+      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : label(levelName)}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
       callback();
     },
   });

@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
+import { Writable } from "node:stream";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nativeLineFilter } from "../../src/cli/native-log.js";
 import { formatSummaryText, groupMetrics } from "../../src/cli/run-summary.js";
 import { decideGate } from "../../src/runtime/gate.js";
 import { progressLine } from "../../src/runtime/progress-line.js";
+import { createReporter } from "../../src/runtime/reporter.js";
 import { runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
 import { temporaryDirectory } from "../power/fixtures.js";
@@ -117,6 +119,28 @@ describe("train power streams", () => {
 });
 
 describe("pieces", () => {
+  it("pretty log lines colour WARN on a terminal, not with NO_COLOR, not off a terminal", async () => {
+    const capture = (isTTY: boolean) => {
+      const chunks: string[] = [];
+      const stream = Object.assign(new Writable({ write: (chunk: Buffer, _encoding, callback) => (chunks.push(chunk.toString()), callback()) }), { isTTY });
+      return { stream: stream as unknown as NodeJS.WriteStream, text: () => chunks.join("") };
+    };
+    const terminal = capture(true);
+    createReporter("pretty", terminal.stream).log.warn("disk almost full");
+    const previous = process.env.NO_COLOR;
+    process.env.NO_COLOR = "1";
+    const noColour = capture(true);
+    createReporter("pretty", noColour.stream).log.warn("disk almost full");
+    if (previous === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = previous;
+    const piped = capture(false);
+    createReporter("pretty", piped.stream).log.warn("disk almost full");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(terminal.text()).toContain("\u001b[33mWARN \u001b[0mdisk almost full");
+    expect(noColour.text()).toMatch(/\d\d:\d\d:\d\d WARN disk almost full/);
+    expect(piped.text()).not.toContain("\u001b[");
+  });
+
   it("progressLine drops the bar to 10 cells, then details, then the ETA, never past the width", () => {
     for (const width of [30, 40, 50, 60, 80, 200]) {
       const line = progressLine({ label: "epoch 1/3", value: 120, total: 469, etaSeconds: 75, details: "loss 0.1234", width });
