@@ -20,6 +20,8 @@ export function addOptionWithAliases(command: Command, option: Option, aliases: 
     return alias;
   });
   for (const alias of old) command.addOption(alias);
+  // Hidden from the option list, not from the reader: the old spellings are named below it.
+  if (old.length > 0) command.addHelpText("after", `Deprecated spelling, accepted for one more release: ${old.map((alias) => `${alias.long} (now ${option.long})`).join(", ")}`);
   command.hook("preAction", (_hooked, action) => {
     if (action !== command) return;
     for (const alias of old) {

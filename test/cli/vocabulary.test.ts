@@ -72,6 +72,12 @@ describe("help screens", () => {
 });
 
 describe("old spellings still work, with a note", () => {
+  it("--help names the hidden old spellings", async () => {
+    const help = await runTrain(["tick", "features", "--help"]);
+    expect(help.stdout).toContain("Deprecated spelling, accepted for one more release: --output (now --out-dir)");
+    expect(help.stdout).toContain("--horizon (now --label-horizon-bars)");
+  });
+
   it("tick generate --out and tick features --output --horizon: same result, a deprecation note each", async () => {
     const root = await temporaryDirectory("podtrain-vocabulary-");
     const trades = path.join(root, "trades");
