@@ -76,7 +76,9 @@ describe("train tick (CLI, end to end)", () => {
     expect(metrics.test_auc).toBeGreaterThan(0.5);
     expect(metrics.test_log_loss).toBeLessThan(metrics.test_baseline_log_loss as number);
     for (const key of ["test_accuracy", "test_baseline_accuracy", "test_positive_rate", "best_iteration"]) expect(metrics[key]).toBeTypeOf("number");
-    expect(run?.history.length).toBe(metrics.rounds_trained);
+    expect(run?.history.length).toBe(metrics.iterations_trained);
+    expect(metrics.best_validation_log_loss).toBeGreaterThan(0);
+    expect(metrics).not.toHaveProperty("validation_binary_logloss");
     expect(run?.history.map(([step]) => step)).toEqual(Array.from({ length: run?.history.length ?? 0 }, (_, index) => index + 1));
     const tags = run?.tags ?? {};
     expect(tags["data.version"]).toMatch(/^[0-9a-f]{64}$/);

@@ -14,6 +14,12 @@ import { dataTags, preflightTick, readTickTrainingData, tickTrainingData } from 
 
 const VALIDATION_NAME = "validation";
 const METRICS = ["binary_logloss", "auc"];
+/**
+ * MLflow names follow `<split>_<metric>` with the test metrics' spelling: LightGBM's
+ * binary_logloss is logged as validation_log_loss, next to test_log_loss.
+ */
+const TRACKED_METRIC_NAME: Record<string, string> = { binary_logloss: "log_loss" };
+const trackedName = (dataName: string, metricName: string) => `${dataName}_${TRACKED_METRIC_NAME[metricName] ?? metricName}`;
 
 function lightgbmParameters(params: TickParams): LightGBMParameters {
   return {
@@ -73,14 +79,15 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
       progress.stop();
       const fitSeconds = (performance.now() - started) / 1000;
       for (const report of history) {
-        await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [`${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])), report.iteration);
+        await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [trackedName(evaluation.dataName, evaluation.metricName), evaluation.value])), report.iteration);
       }
       const best = history[result.bestIteration - 1]?.evaluations ?? [];
       const summary: Record<string, number> = {
         best_iteration: result.bestIteration,
-        rounds_trained: history.length,
+        // The same name as train power's: boosting rounds are LightGBM iterations (num_iterations).
+        iterations_trained: history.length,
         fit_seconds: fitSeconds,
-        ...Object.fromEntries(best.map((evaluation) => [`best_${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])),
+        ...Object.fromEntries(best.map((evaluation) => [`best_${trackedName(evaluation.dataName, evaluation.metricName)}`, evaluation.value])),
       };
       await context.logMetrics(summary);
       await context.logParams({ lightgbm_parameters: JSON.stringify(parameters), features: data.matrix.featureNames.join(",") });
