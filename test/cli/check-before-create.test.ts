@@ -111,13 +111,13 @@ describe("check before create: train tick", () => {
     expectRefusedWithoutRun(result, cwd, EXIT_CODES.DATA, /were computed with feature set [0-9a-f]{12}, but the spec's feature params give [0-9a-f]{12}/);
   });
 
-  it("a gap in the window: exit 65 with a pasteable fix naming --input and --output, no run", async () => {
+  it("a gap in the window: exit 65 with a fix naming --input and --out-dir, no run", async () => {
     const cwd = await scratch("tick-gap");
     const holed = path.join(root, "features-holed");
     await runTrain(["tick", "features", "--input", path.join(root, "trades"), "--out-dir", holed, "--from", "2026-01-05", "--to", "2026-01-09"]);
     await rm(partitionDirectory(holed, "2026-01-07"), { recursive: true });
     const result = await runTrain(["tick", "--features-dir", holed, "--as-of", "2026-01-09", "--window", "5d"], { cwd });
-    expectRefusedWithoutRun(result, cwd, EXIT_CODES.DATA, new RegExp(`train tick features --input TRADES_DIR --output ${holed} --from 2026-01-07 --to 2026-01-07`));
+    expectRefusedWithoutRun(result, cwd, EXIT_CODES.DATA, new RegExp(`train tick features --input TRADES_DIR --out-dir ${holed} --from 2026-01-07 --to 2026-01-07`));
   });
 
   it("no --features-dir at all: a usage error (64) naming the flag, not a spec error blaming models/tick_model.yaml", async () => {

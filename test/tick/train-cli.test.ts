@@ -119,7 +119,7 @@ describe("train tick (CLI, end to end)", () => {
     expect(result.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(result.stderr)).toEqual([
       `train: error: missing feature partitions for 1 date(s) of the window 2026-01-11..2026-01-30 under ${holed}: 2026-01-21. ` +
-        `Compute them with \`train tick features --input TRADES_DIR --output ${holed} --from 2026-01-21 --to 2026-01-21\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
+        `Compute them with \`train tick features --input TRADES_DIR --out-dir ${holed} --from 2026-01-21 --to 2026-01-21\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
     ]);
     // A usage mistake is checked before the run is created: no FAILED run, no store folder.
     expect(existsSync(store)).toBe(false);

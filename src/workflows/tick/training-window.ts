@@ -97,7 +97,7 @@ export async function resolveTrainingWindow(params: Pick<TickParams, "features_d
     throw new DataError(
       `missing feature partitions for ${missing.length} date(s) of the window ${from}..${asOf} under ${root}: ${shown}. ` +
         // Everything but the trades folder (the manifests do not record it) is filled in.
-        `Compute them with \`train tick features --input TRADES_DIR --output ${root} --from ${missing[0]} --to ${missing.at(-1)}\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
+        `Compute them with \`train tick features --input TRADES_DIR --out-dir ${root} --from ${missing[0]} --to ${missing.at(-1)}\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
     );
   }
   if (partitions.length === 0) throw new DataError(`the window ${from}..${asOf} holds no trading date (all weekend or closed_dates) under ${root}`);
