@@ -3,7 +3,7 @@ import { UsageError } from "../runtime/errors.js";
 import { displayMetric } from "../runtime/gate.js";
 import { openExistingTrackingStore } from "../tracking/existing-store.js";
 import { MlflowRequestError } from "../tracking/rest/http-client.js";
-import { RUN_STATUSES, type RunStatus, type TrackingStore } from "../tracking/store.js";
+import { RUN_STATUSES, type RunInfo, type RunStatus, type TrackingStore } from "../tracking/store.js";
 import { numberFlag } from "./flag-parsers.js";
 import { groupMetrics } from "./run-summary.js";
 import { formatSeconds, formatTable, formatTime, outputFormatOption, type OutputFormat } from "./table.js";
@@ -61,11 +61,25 @@ export async function listRuns(options: ListOptions): Promise<string> {
   const experiments = await experimentsOf(store, options.experiment);
   const runs = await store.listRuns([...experiments.keys()], { ...(options.status ? { status: options.status } : {}), maxResults: options.limit });
   if (options.format === "json") {
-    return `${JSON.stringify({ tracking: store.location, runs: runs.map((run) => ({ ...run, experimentName: experiments.get(run.experimentId) })) })}\n`;
+    return `${JSON.stringify({ tracking: store.location, runs: runs.map((run) => runJson(run, experiments.get(run.experimentId))) })}\n`;
   }
   if (runs.length === 0) return `no runs${options.status ? ` with status ${options.status}` : ""} on ${store.location}\n`;
   const rows = runs.map((run) => [run.runId, experiments.get(run.experimentId) ?? run.experimentId, run.status, formatTime(run.startTime), formatSeconds(run.startTime, run.endTime), run.runName]);
   return formatTable(["RUN ID", "EXPERIMENT", "STATUS", "STARTED", "TOOK", "NAME"], rows);
+}
+
+/** The run summary's spelling (snake_case, times in ms since the epoch), for scripts. */
+function runJson(info: RunInfo, experiment?: string) {
+  return {
+    run_id: info.runId,
+    run_name: info.runName,
+    experiment_id: info.experimentId,
+    ...(experiment === undefined ? {} : { experiment }),
+    status: info.status,
+    start_time: info.startTime,
+    end_time: info.endTime ?? null,
+    artifact_uri: info.artifactUri,
+  };
 }
 
 /** Tags worth reading: ours and the data's; MLflow's own bookkeeping stays in the JSON. */
@@ -77,7 +91,7 @@ export async function showRun(runId: string, options: { trackingUri?: string; fo
     if (error instanceof MlflowRequestError && error.errorCode === "RESOURCE_DOES_NOT_EXIST") throw new UsageError(`run ${runId} not found on ${store.location}: \`train runs list --tracking-uri ${store.location}\` lists the runs there`);
     throw error;
   });
-  if (options.format === "json") return `${JSON.stringify({ tracking: store.location, ...run })}\n`;
+  if (options.format === "json") return `${JSON.stringify({ tracking: store.location, ...runJson(run.info), params: run.params, metrics: run.metrics, tags: run.tags })}\n`;
   const { info } = run;
   const lines = [
     `run ${info.runId}  ${info.status}  ${info.runName}`,

@@ -26,9 +26,9 @@ afterAll(async () => {
 });
 
 interface ListedRun {
-  runId: string;
+  run_id: string;
   status: string;
-  experimentName: string;
+  experiment: string;
 }
 
 for (const backend of ["local", "server"] as const) {
@@ -57,7 +57,7 @@ for (const backend of ["local", "server"] as const) {
       expect(lines[1]).toMatch(/^[0-9a-f]{32} +power-forecast +FINISHED +\d{4}-\d\d-\d\d \d\d:\d\dZ +\d+\.\ds +power_lgbm-/);
       const json = await train("runs", "list", "-o", "json", "--experiment", "power-forecast", "--status", "FINISHED");
       const listed = (JSON.parse(json.stdout) as { runs: ListedRun[] }).runs;
-      expect(listed.map((run) => [run.runId, run.status, run.experimentName])).toEqual(runIds.map((id) => [id, "FINISHED", "power-forecast"]));
+      expect(listed.map((run) => [run.run_id, run.status, run.experiment])).toEqual(runIds.map((id) => [id, "FINISHED", "power-forecast"]));
       const failed = await train("runs", "list", "--status", "FAILED");
       expect(failed.stdout).toMatch(/^no runs with status FAILED on /);
       const unknown = await train("runs", "list", "--experiment", "nope");
@@ -72,7 +72,8 @@ for (const backend of ["local", "server"] as const) {
       expect(shown.stdout.indexOf("  test metrics")).toBeLessThan(shown.stdout.indexOf("  validation metrics"));
       expect(shown.stdout).toMatch(/^ {4}seed +2$/m);
       expect(shown.stdout).toMatch(/^ {4}data\.version +[0-9a-f]{64}$/m);
-      const json = JSON.parse((await train("runs", "show", runIds[0]!, "-o", "json")).stdout) as { params: Record<string, string>; metrics: Record<string, number> };
+      const json = JSON.parse((await train("runs", "show", runIds[0]!, "-o", "json")).stdout) as { run_id: string; status: string; params: Record<string, string>; metrics: Record<string, number> };
+      expect(json).toMatchObject({ run_id: runIds[0], status: "FINISHED" });
       expect(json.params.seed).toBe("2");
       expect(json.metrics.test_rmse).toBeGreaterThan(0);
       const missing = await train("runs", "show", "0123456789abcdef0123456789abcdef");
