@@ -35,7 +35,9 @@ export function registerModelsCommand(program: Command): void {
 export async function listModels(options: { trackingUri?: string; format: OutputFormat }): Promise<string> {
   const store = await openExistingTrackingStore(options.trackingUri);
   const models = await Promise.all((await store.registry.listRegisteredModels()).map(async (model) => ({ ...model, versions: (await store.registry.listModelVersions(model.name)).length })));
-  if (options.format === "json") return `${JSON.stringify({ tracking: store.location, models })}\n`;
+  if (options.format === "json") {
+    return `${JSON.stringify({ tracking: store.location, models: models.map((model) => ({ name: model.name, versions: model.versions, aliases: model.aliases, updated_at: model.updatedAt ?? null })) })}\n`;
+  }
   if (models.length === 0) return `no registered models on ${store.location}\n`;
   const rows = models.map((model) => [model.name, String(model.versions), aliasList(model.aliases), formatTime(model.updatedAt)]);
   return formatTable(["MODEL", "VERSIONS", "ALIASES", "UPDATED"], rows);

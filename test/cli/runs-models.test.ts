@@ -84,6 +84,8 @@ for (const backend of ["local", "server"] as const) {
     it("models list and models show: versions, aliases, gate metric, source run and data version", async () => {
       const listed = await train("models", "list");
       expect(listed.stdout).toMatch(/^MODEL +VERSIONS +ALIASES +UPDATED\npower_lgbm +2 +candidate=2,champion=1 +\d{4}-/);
+      const listedJson = JSON.parse((await train("models", "list", "-o", "json")).stdout) as { models: unknown[] };
+      expect(listedJson.models).toEqual([{ name: "power_lgbm", versions: 2, aliases: { candidate: "2", champion: "1" }, updated_at: expect.any(Number) }]);
       const shown = await train("models", "show", "power_lgbm");
       expect(shown.exitCode, shown.stderr).toBe(0);
       const lines = shown.stdout.trimEnd().split("\n");
