@@ -130,7 +130,7 @@ with DAG(
             "features",
             "--input",
             "/data/tick/trades",
-            "--output",
+            "--out-dir",
             "/data/tick/features",
         ],
         first_date="{{ params.partition_from or macros.ds_add((data_interval_start or dag_run.run_after) | ds, 1) }}",

@@ -5,8 +5,13 @@ import { isForcedExitUnderway } from "../runtime/signals.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerDagsCommand } from "./dags-command.js";
+import { registerCompletionCommand } from "./completion-command.js";
 import { registerDataCommand } from "./data-command.js";
 import { registerPredictCommand } from "./predict-command.js";
+import { registerModelsCommand } from "./models-command.js";
+import { markRequiredOptions } from "./option-conventions.js";
+import { registerRunsCommand } from "./runs-command.js";
+import { exitWithFilteringParent, runWithNativeLogFilter, wantsNativeLogFilter } from "./native-log.js";
 import { registerPromoteCommand } from "./promote-command.js";
 import { registerRejectCommand } from "./reject-command.js";
 import { registerWorkflowCommand } from "./workflow-command.js";
@@ -26,13 +31,19 @@ export function buildProgram(): Command {
   registerPromoteCommand(program);
   registerRejectCommand(program);
   registerPredictCommand(program);
+  registerRunsCommand(program);
+  registerModelsCommand(program);
   registerDagsCommand(program);
   registerDataCommand(program);
   registerBenchCommand(program);
+  registerCompletionCommand(program);
+  markRequiredOptions(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (wantsNativeLogFilter(argv)) return runWithNativeLogFilter(argv, argv.includes("--verbose"));
+  exitWithFilteringParent();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

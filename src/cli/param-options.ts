@@ -39,27 +39,46 @@ function optionKey(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
 }
 
-export function addParamOptions(command: Command, schema: z.ZodObject): void {
+/**
+ * Parameters that shape the model or the fit, not the data: `validate` accepts them (a shared
+ * command line works for every DAG step) but does not list them in its help.
+ */
+const TRAINING_ONLY = new Set([
+  "epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "schedule", "augment", "validation_split", "seed", "backend", "execution",
+  "checkpoint_every_epochs", "checkpoint_every_minutes", "num_leaves", "num_iterations", "early_stopping_rounds", "min_data_in_leaf", "feature_fraction", "threads", "predictions_file",
+]);
+
+function defaultText(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
+  if (value === null) return "none";
+  return String(value);
+}
+
+export function addParamOptions(command: Command, schema: z.ZodObject, options: { dataOnly?: boolean } = {}): void {
   for (const [key, field] of Object.entries(schema.shape)) {
     const shape = describeField(field as z.ZodType);
     // Nested settings (tick's `input` contract: a column mapping) live in the spec only: a flag cannot hold a mapping.
     if (shape.type === "object") continue;
     const flag = flagName(key);
-    const suffix = shape.defaultValue === undefined ? "" : ` (spec default: ${String(shape.defaultValue)})`;
-    const description = `${shape.description ?? key}${suffix}`;
+    const hidden = options.dataOnly === true && TRAINING_ONLY.has(key);
+    const suffix = shape.defaultValue === undefined ? "" : ` (spec default: ${defaultText(shape.defaultValue)})`;
+    const description = `${shape.description ?? key.replaceAll("_", " ")}${suffix}`;
+    const add = (option: Option) => command.addOption(hidden ? option.hideHelp() : option);
     if (shape.type === "boolean") {
-      command.addOption(new Option(`--${flag}`, description));
-      command.addOption(new Option(`--no-${flag}`).hideHelp());
+      // The listed form is the one that changes something: --no-augment when augment is on by default.
+      const onByDefault = shape.defaultValue === true;
+      add(onByDefault ? new Option(`--${flag}`).hideHelp() : new Option(`--${flag}`, description));
+      add(onByDefault ? new Option(`--no-${flag}`, `turn off: ${description}`) : new Option(`--no-${flag}`).hideHelp());
     } else if (shape.type === "number") {
-      command.addOption(new Option(`--${flag} <number>`, description).argParser(numberFlag()));
+      add(new Option(`--${flag} <number>`, description).argParser(numberFlag()));
     } else if (shape.type === "array") {
       // Lists are comma-separated on the command line: --return-horizons-bars 1,5,15.
       const parseItem = (item: string): string | number => (shape.itemType === "number" ? numberFlag()(item) : item);
-      command.addOption(new Option(`--${flag} <items>`, `${description}; comma-separated`).argParser((text: string) => text.split(",").map((item) => item.trim()).filter(Boolean).map(parseItem)));
+      add(new Option(`--${flag} <items>`, `${description}; comma-separated`).argParser((text: string) => text.split(",").map((item) => item.trim()).filter(Boolean).map(parseItem)));
     } else if (shape.choices) {
-      command.addOption(new Option(`--${flag} <choice>`, description).choices(shape.choices));
+      add(new Option(`--${flag} <choice>`, description).choices(shape.choices));
     } else {
-      command.addOption(new Option(`--${flag} <value>`, description));
+      add(new Option(`--${flag} <value>`, description));
     }
   }
 }

@@ -1,7 +1,9 @@
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { numberFlag } from "./flag-parsers.js";
-import { fetchPowerData, UCI_POWER_URL } from "../data/power/fetch.js";
+import { UCI_POWER_URL } from "../data/power/fetch.js";
+import { fetchDataset } from "./data-command.js";
+import { deprecatedCommandNote } from "./option-conventions.js";
 import { writeSyntheticPowerDirectory, writeSyntheticPowerFile } from "../data/power/synthetic-file.js";
 import { UsageError } from "../core/errors.js";
 
@@ -45,12 +47,12 @@ export function registerPowerGenerateCommand(power: Command): void {
 export function registerPowerFetchCommand(power: Command): void {
   power
     .command("fetch")
-    .description(`download the UCI household power archive (${UCI_POWER_URL}), check it and unpack household_power_consumption.txt`)
-    .option("--out-dir <folder>", "where to put household_power_consumption.txt", "data/power")
-    .option("--sha256 <hex>", "expected SHA-256 of the archive (refuse anything else)")
-    .option("--url <url>", "mirror of the archive", UCI_POWER_URL)
-    .action(async (options: { outDir: string; sha256?: string; url: string }) => {
-      const result = await fetchPowerData({ directory: options.outDir, url: options.url, ...(options.sha256 ? { expectedSha256: options.sha256 } : {}) });
-      process.stdout.write(`${result.file}: ${result.rows} rows, file sha256 ${result.fileSha256}, archive sha256 ${result.archiveSha256}\n`);
+    .description(`deprecated, use \`train data fetch power\`: download the UCI household power archive (${UCI_POWER_URL}) and unpack household_power_consumption.txt`)
+    .option("--out-dir <folder>", "where to put household_power_consumption.txt (default: data/power)")
+    .option("--sha256 <hex>", "expected SHA-256 of the archive (anything else is refused)")
+    .option("--url <url>", "mirror of the archive")
+    .action(async (options: { outDir?: string; sha256?: string; url?: string }) => {
+      deprecatedCommandNote("train power fetch", "train data fetch power");
+      process.stdout.write(`${await fetchDataset("power", options)}\n`);
     });
 }

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { UsageError } from "../runtime/errors.js";
 import { promoteModelVersion } from "../runtime/promote.js";
 import { loadSpecFile, specPathFor } from "../config/load.js";
-import { openTrackingStore } from "../tracking/resolve.js";
+import { openExistingTrackingStore } from "../tracking/existing-store.js";
 
 export function registerPromoteCommand(program: Command): void {
   program
@@ -17,8 +18,13 @@ export function registerPromoteCommand(program: Command): void {
     .action(async (model: string, version: string, options: { reason: string; alias?: string; approver?: string; trackingUri?: string }) => {
       const specFile = specPathFor(model);
       const alias = options.alias ?? (existsSync(specFile) ? (await loadSpecFile(specFile)).spec.registry.champion_alias : "champion");
-      const store = await openTrackingStore(options.trackingUri);
-      await store.checkAvailable();
+      const store = await openExistingTrackingStore(options.trackingUri);
+      // A version that does not exist: say which ones do, and where to look.
+      const versions = (await store.registry.listModelVersions(model)).map((existing) => existing.version);
+      if (!versions.includes(version)) {
+        const uri = options.trackingUri ? ` --tracking-uri ${options.trackingUri}` : "";
+        throw new UsageError(versions.length === 0 ? `no registered model "${model}" on ${store.location}: \`train models list${uri}\` lists the models there` : `${model} has no version ${version} on ${store.location} (versions: ${versions.join(", ")}); \`train models show ${model}${uri}\` shows them`);
+      }
       const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}) });
       if (record.unchanged) {
         process.stdout.write(`${model} version ${version} is already ${alias}: nothing changed\n`);

@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { addOptionWithAliases } from "./option-conventions.js";
 import { numberFlag } from "./flag-parsers.js";
 import { requireDate, scanPartitionRoot } from "../data/tick/partitions.js";
 import path from "node:path";
@@ -21,23 +22,23 @@ interface FeaturesFlags {
   dryRun?: boolean;
   force?: boolean;
   input: string;
-  output: string;
+  outDir: string;
   bar?: string;
-  horizon?: number;
+  labelHorizonBars?: number;
   deadBandBps?: number;
   maxRejectFraction?: number;
   universe?: string[];
   spec?: string;
 }
 
-const FLAG_OF: Record<string, string> = { bar: "--bar", label_horizon_bars: "--horizon", dead_band_bps: "--dead-band-bps", max_reject_fraction: "--max-reject-fraction", universe: "--universe" };
+const FLAG_OF: Record<string, string> = { bar: "--bar", label_horizon_bars: "--label-horizon-bars", dead_band_bps: "--dead-band-bps", max_reject_fraction: "--max-reject-fraction", universe: "--universe" };
 
 export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFeatureParams> {
   const loaded = await loadSpecFile(flags.spec ?? specPathFor(WORKFLOWS.tick.registeredModel));
   const featureKeys = Object.keys(tickFeatureParamsSchema.shape);
   const fromSpec = Object.fromEntries(Object.entries(loaded.spec.params).filter(([key]) => featureKeys.includes(key)));
   const overrides = Object.fromEntries(
-    Object.entries({ bar: flags.bar, label_horizon_bars: flags.horizon, dead_band_bps: flags.deadBandBps, max_reject_fraction: flags.maxRejectFraction, universe: flags.universe })
+    Object.entries({ bar: flags.bar, label_horizon_bars: flags.labelHorizonBars, dead_band_bps: flags.deadBandBps, max_reject_fraction: flags.maxRejectFraction, universe: flags.universe })
       .filter(([, value]) => value !== undefined),
   );
   // The spec's own values first, with its file:line, whatever the flags say; then the flags.
@@ -53,7 +54,7 @@ export async function runTickFeatures(flags: FeaturesFlags, print: (line: string
   const params = await resolveFeatureParams(flags);
   // s3:// roots are mirrored through a temporary folder (object-store-roots.ts); local ones are used as they are.
   const { withTickRoots } = await import("../workflows/tick/object-store-roots.js");
-  await withTickRoots(flags.input, flags.output, { ...flags, partitionKey: params.input.partition_key }, (roots) => runOnRoots({ ...flags, input: roots.input, output: roots.output }, roots.inputDisplay, params, print));
+  await withTickRoots(flags.input, flags.outDir, { ...flags, partitionKey: params.input.partition_key }, (roots) => runOnRoots({ ...flags, input: roots.input, outDir: roots.output }, roots.inputDisplay, params, print));
 }
 
 async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: TickFeatureParams, print: (line: string) => void): Promise<void> {
@@ -67,7 +68,7 @@ async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: Ti
   // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
   const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
   const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");
-  const base = { inputRoot: flags.input, outputRoot: flags.output, params, force: flags.force ?? false };
+  const base = { inputRoot: flags.input, outputRoot: flags.outDir, params, force: flags.force ?? false };
   if (single) {
     const result = await computeFeaturePartition({ ...base, date: requireDate(flags.date as string, "--date") });
     print(`${result.date}  ${result.status}  ${result.manifest.output.rows} bars  ${result.manifest.rows.rejected} rejected of ${result.manifest.rows.read}`);
@@ -85,7 +86,7 @@ async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: Ti
 }
 
 export function registerTickFeaturesCommand(tick: Command): void {
-  tick
+  const features = tick
     .command("features")
     .description("compute bar features from tick trades, one output partition per date")
     .option("--date <date>", "one partition, YYYY-MM-DD")
@@ -93,14 +94,20 @@ export function registerTickFeaturesCommand(tick: Command): void {
     .option("--to <date>", "last date of a range (inclusive)")
     .option("--dry-run", "list what each date of the range would do, write nothing")
     .option("--force", "recompute even when the manifest shows unchanged input")
-    .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions (a folder or s3://bucket/prefix)")
-    .requiredOption("--output <dir>", "features root (a folder or s3://bucket/prefix)")
-    .addOption(new Option("--bar <duration>", "bar length").default(undefined, DEFAULTS.bar))
-    .addOption(new Option("--horizon <bars>", "label horizon in bars").argParser(numberFlag({ integer: true })).default(undefined, String(DEFAULTS.label_horizon_bars)))
-    .addOption(new Option("--dead-band-bps <bps>", "label dead band").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))
-    .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition above this reject share").argParser(numberFlag()).default(undefined, String(DEFAULTS.max_reject_fraction)))
+    .requiredOption("--input <dir>", "trades root with date=YYYY-MM-DD partitions (a folder or s3://bucket/prefix; output of `train tick generate` or real trades)")
+    .addOption(new Option("--bar <duration>", "bar length, dividing a day: 30s, 1m, 5m …").default(undefined, DEFAULTS.bar))
+    .addOption(new Option("--dead-band-bps <bps>", "returns within ± this many basis points get no label").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))
+    .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition when more than this share (0-1) of its trades is rejected").argParser(numberFlag()).default(undefined, String(DEFAULTS.max_reject_fraction)))
     .addOption(new Option("--universe <symbols>", "comma-separated allowed symbols (default: all)").argParser((text: string) => text.split(",").map((symbol) => symbol.trim()).filter(Boolean)))
-    .option("--spec <file>", "workflow spec (default models/tick_model.yaml)")
+    .option("--spec <file>", "workflow spec (default models/tick_model.yaml)");
+  // --out-dir as everywhere (was --output); --label-horizon-bars as in `train tick` and the spec (was --horizon).
+  addOptionWithAliases(features, new Option("--out-dir <dir>", "features root (a folder or s3://bucket/prefix): one date=YYYY-MM-DD partition per date (what `train tick --features-dir` reads)"), ["--output <dir>"], { required: true });
+  addOptionWithAliases(
+    features,
+    new Option("--label-horizon-bars <bars>", "the label is the direction of the return this many bars ahead").argParser(numberFlag({ integer: true })).default(undefined, String(DEFAULTS.label_horizon_bars)),
+    ["--horizon <bars>"],
+  );
+  features
     .action(async (flags: FeaturesFlags) => {
       await runTickFeatures(flags, (line) => process.stdout.write(`${line}\n`));
     });

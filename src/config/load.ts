@@ -59,7 +59,9 @@ export function parseParams<Schema extends z.ZodType>(loaded: LoadedSpec, schema
   if (!result.success) {
     const issuePath = result.error.issues[0]?.path ?? [];
     const fromFlag = issuePath.length > 0 && String(issuePath[0]) in overrides;
-    if (fromFlag) {
+    // A required value neither the spec nor the flags give is a missing flag, not a broken spec.
+    const missing = issuePath.length > 0 && !Object.hasOwn(loaded.spec.params ?? {}, String(issuePath[0])) && !fromFlag;
+    if (fromFlag || missing) {
       const key = String(issuePath[0]);
       const flag = source.flagOf?.(key) ?? `--${key.replaceAll("_", "-")}`;
       throw new UsageError(`${flag}: ${result.error.issues[0]?.message}`);

@@ -130,7 +130,7 @@ export const deploymentSchema = z.strictObject({
         .strictObject({
           /** Appended to the training steps (fit, evaluate, register), e.g. --features-dir. */
           arguments: z.array(z.string()).default([]),
-          /** Appended to each `tick features` partition step, e.g. --input and --output. */
+          /** Appended to each `tick features` partition step, e.g. --input and --out-dir. */
           feature_arguments: z.array(z.string()).default([]),
           max_partitions_per_run: z.number().int().positive().default(31),
           max_parallel_partitions: z.number().int().positive().default(4),

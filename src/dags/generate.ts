@@ -57,7 +57,7 @@ const toPosix = (file: string): string => file.split(path.sep).join("/");
 function regenerateCommand(options: ResolvedOptions): string {
   const flags = [
     ...(options.target === "local" ? ["--target", "local"] : []),
-    ...(options.out !== "dags" || options.target === "local" ? ["--out", toPosix(options.out)] : []),
+    ...(options.out !== "dags" || options.target === "local" ? ["--out-dir", toPosix(options.out)] : []),
     ...(options.deploymentFile !== DEFAULT_DEPLOYMENT_FILE ? ["--deployment", toPosix(options.deploymentFile)] : []),
   ];
   return ["npx train dags generate", ...flags].join(" ");

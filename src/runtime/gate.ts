@@ -9,6 +9,14 @@ export interface GateDecision {
   reason: string;
 }
 
+/**
+ * How a metric is shown to people, in the gate reason and the run summary alike: at most four
+ * decimals, so float32 noise (0.9879999756813049) reads as the 0.988 it is.
+ */
+export function displayMetric(value: number): string {
+  return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toFixed(4)));
+}
+
 function better(direction: Gate["direction"], value: number, reference: number): boolean {
   return direction === "maximize" ? value > reference : value < reference;
 }
@@ -26,11 +34,11 @@ export function decideGate(gate: Gate, metrics: Record<string, number>, champion
     return { ...base, passed: false, reason: `gate metric ${gate.metric} was not produced by this run` };
   }
   if (!reaches(gate.direction, value, gate.threshold)) {
-    return { ...base, passed: false, reason: `${gate.metric}=${value} does not reach the threshold (${comparison} ${gate.threshold})` };
+    return { ...base, passed: false, reason: `${gate.metric}=${displayMetric(value)} does not reach the threshold (${comparison} ${gate.threshold})` };
   }
   if (gate.compare_to_champion && championValue !== undefined && !better(gate.direction, value, championValue)) {
-    return { ...base, passed: false, reason: `${gate.metric}=${value} does not beat the champion (${championValue})` };
+    return { ...base, passed: false, reason: `${gate.metric}=${displayMetric(value)} does not beat the champion (${displayMetric(championValue)})` };
   }
-  const versusChampion = championValue === undefined ? "no champion yet" : `champion ${championValue}`;
-  return { ...base, passed: true, reason: `${gate.metric}=${value} ${comparison} ${gate.threshold}, ${versusChampion}` };
+  const versusChampion = championValue === undefined ? "no champion yet" : `champion ${displayMetric(championValue)}`;
+  return { ...base, passed: true, reason: `${gate.metric}=${displayMetric(value)} ${comparison} ${gate.threshold}, ${versusChampion}` };
 }

@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { pino, type Logger } from "pino";
 import { Writable } from "node:stream";
+import { progressLine, terminalWidth } from "./progress-line.js";
 import { redactSecrets } from "../core/redact.js";
 
 // Humans at a terminal get short lines and a progress bar; pods (no TTY) get one JSON object
@@ -20,22 +21,38 @@ export interface Reporter {
   startProgress(label: string, total: number): Progress;
 }
 
-function humanStream(output: NodeJS.WritableStream): Writable {
+/** ANSI colour for the level word, only on a terminal and never with NO_COLOR (https://no-color.org). */
+const LEVEL_COLOURS: Record<string, number> = { warn: 33, error: 31, fatal: 31, debug: 2, trace: 2 };
+
+function humanStream(output: NodeJS.WriteStream): Writable {
+  const colour = output.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  const label = (levelName: string) => {
+    const text = `${levelName.toUpperCase()} `;
+    const code = LEVEL_COLOURS[levelName];
+    return colour && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+  };
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
       const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = JSON.parse(chunk.toString()) as Record<string, unknown>;
       const levelName = pino.levels.labels[level as number] ?? "info";
       const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
       const clock = new Date(time as number).toISOString().slice(11, 19);
-      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : `${levelName.toUpperCase()} `}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
+      output.write(redactSecrets(`${clock} ${levelName === "info" ? "" : label(levelName)}${String(msg)}${extra ? `  ${extra}` : ""}\n`));
       callback();
     },
   });
 }
 
-export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteStream = process.stderr): Reporter {
+export interface Verbosity {
+  /** Warnings and errors only, no progress (the run summary still goes to stdout). */
+  quiet?: boolean;
+  /** Debug lines too (and TensorFlow's own native log, see src/cli/native-log.ts). */
+  verbose?: boolean;
+}
+
+export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteStream = process.stderr, verbosity: Verbosity = {}): Reporter {
   const interactive = format === "pretty" || (format === "auto" && output.isTTY === true);
-  const level = process.env.PODTRAIN_LOG_LEVEL ?? "info";
+  const level = verbosity.quiet ? "warn" : verbosity.verbose ? "debug" : (process.env.PODTRAIN_LOG_LEVEL ?? "info");
   const log = interactive
     ? pino({ level, base: undefined }, humanStream(output))
     : pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, redactedStderr());
@@ -43,10 +60,16 @@ export function createReporter(format: LogFormat = "auto", output: NodeJS.WriteS
     log,
     interactive,
     startProgress(label, total) {
+      if (verbosity.quiet) return { update() {}, stop() {} };
       if (!interactive) return jsonProgress(log, label, total);
-      const bar = new SingleBar(
-        { format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} | {details}`, hideCursor: true, stream: output, clearOnComplete: true },
-      );
+      const bar = new SingleBar({
+        // Sized to the terminal on every redraw (a resized window included): nothing is cut.
+        format: (_options, params, payload: { details?: string }) =>
+          progressLine({ label, value: params.value, total: params.total, etaSeconds: params.eta, details: payload.details ?? "", width: terminalWidth(output) }),
+        hideCursor: true,
+        stream: output,
+        clearOnComplete: true,
+      });
       bar.start(total, 0, { details: "" });
       return {
         update(value, fields = {}) {

@@ -5,7 +5,7 @@ import type { LoadedSpec } from "../config/load.js";
 import { logModel } from "../tracking/log-model.js";
 import { MODEL_ARTIFACT_PATH } from "../tracking/mlmodel.js";
 import type { RunData, RunInfo, TrackingStore } from "../tracking/store.js";
-import type { WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
+import type { Once, WorkflowContext, WorkflowDefinition, WorkflowModule } from "../workflows/types.js";
 import { airflowIdentityFromEnvironment, airflowTags, defaultRunKey, writeXcom } from "./airflow.js";
 import { readCodeVersion } from "../core/code-version.js";
 import { artifactCheckpoints, directoryCheckpoints } from "./checkpoints.js";
@@ -148,6 +148,9 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const log = reporter.log;
   // Load the implementation first: a workflow that cannot load must not leave a run behind.
   const module = await definition.load();
+  // Check before create: bad data or flags fail here, with no run (and no ./mlruns) left behind.
+  const once = onceMap();
+  if (options.stage !== "register") await module.preflight?.(options.params, reporter, once);
   await store.checkAvailable();
   const experimentId = await store.getOrCreateExperiment(loaded.spec.experiment);
   const runKey = options.runKey ?? defaultRunKey(airflowIdentityFromEnvironment());
@@ -168,7 +171,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     return await withAbortOnSignals(log, signals, async (signal) => {
       // Every stage checks the signal before it starts and before it writes; a signal that comes
       // after the last write finds the work done, and the run is FINISHED, not KILLED.
-      const summary = await executeStages(options, module, run, workDirectory, signal, verify);
+      const summary = await executeStages(options, module, run, workDirectory, signal, verify, once);
       await verify();
       await store.updateRun(run.runId, { status: "FINISHED", endTime: Date.now() });
       if (options.xcomPath) log.info({ xcom: await writeXcom(options.xcomPath, { ...summary, reused }) }, "wrote XCom return value");
@@ -214,6 +217,7 @@ async function executeStages(
   workDirectory: string,
   signal: AbortSignal,
   verifyOwnership: () => Promise<void>,
+  once: Once,
 ): Promise<RunSummary> {
   const { store, loaded, definition, reporter } = options;
   const runId = run.runId;
@@ -229,7 +233,6 @@ async function executeStages(
   };
   let epochsLogged = Number(current.tags[EPOCHS_LOGGED_TAG] ?? 0);
 
-  const loadedOnce = new Map<string, Promise<unknown>>();
   const context: WorkflowContext<Record<string, unknown>> = {
     spec: loaded.spec,
     params: options.params,
@@ -250,10 +253,7 @@ async function executeStages(
     logParams: (params) => store.logBatch(runId, { params: stringParams(params) }),
     setTags: (tags) => store.logBatch(runId, { tags }),
     logArtifacts: (localDirectory, artifactPath) => store.logArtifacts(runId, localDirectory, artifactPath),
-    once: <T>(key: string, load: () => Promise<T>) => {
-      if (!loadedOnce.has(key)) loadedOnce.set(key, load());
-      return loadedOnce.get(key) as Promise<T>;
-    },
+    once,
   };
   const modelUri = `${run.artifactUri}/${MODEL_ARTIFACT_PATH}`;
   let localModelDirectory: string | undefined;
@@ -305,6 +305,15 @@ async function executeStages(
           ...(registration.version ? { registered_model: loaded.spec.registered_model, registered_version: registration.version } : {}),
         }
       : {}),
+  };
+}
+
+/** One per run: what the preflight checks read, fit and evaluate reuse. */
+function onceMap(): Once {
+  const loaded = new Map<string, Promise<unknown>>();
+  return <T>(key: string, load: () => Promise<T>) => {
+    if (!loaded.has(key)) loaded.set(key, load());
+    return loaded.get(key) as Promise<T>;
   };
 }
 

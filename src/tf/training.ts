@@ -143,11 +143,15 @@ export async function recordExecution(context: RunRecorder, step: { execution: E
 
 /**
  * Progress bar, epoch log line and epoch metrics for the shared loop: train_loss/accuracy,
- * val_loss/accuracy, epoch_seconds, images_per_second, plus the workflow's own (learning rate).
+ * val_loss/accuracy, epoch_seconds, images_per_second (the epoch's), fit_seconds and
+ * fit_images_per_second (all epochs so far), plus the workflow's own (learning rate).
  */
 export function epochReporting(context: EpochRecorder, batchesPerEpoch: number, extraMetrics: (epoch: number) => Record<string, number> = () => ({})): Pick<FitOptions, "onEpochBegin" | "onBatchEnd" | "onEpochEnd"> & { stop(): void } {
   const { reporter, params } = context;
   let progress: Progress | undefined;
+  // Over the whole fit (the epochs this process trained), not just the last epoch.
+  let fitSeconds = 0;
+  let fitExamples = 0;
   return {
     onEpochBegin: (epoch, firstBatch) => {
       progress = reporter.startProgress(`epoch ${epoch + 1}/${params.epochs}`, batchesPerEpoch);
@@ -156,7 +160,12 @@ export function epochReporting(context: EpochRecorder, batchesPerEpoch: number, 
     onBatchEnd: (batch, logs) => progress?.update(batch + 1, { loss: logs.loss.toFixed(4) }),
     onEpochEnd: async (epoch, logs) => {
       progress?.stop();
-      const metrics: Record<string, number> = { train_loss: logs.loss, train_accuracy: logs.accuracy, ...extraMetrics(epoch), epoch_seconds: logs.seconds, images_per_second: logs.examples / logs.seconds };
+      fitSeconds += logs.seconds;
+      fitExamples += logs.examples;
+      const metrics: Record<string, number> = {
+        train_loss: logs.loss, train_accuracy: logs.accuracy, ...extraMetrics(epoch), epoch_seconds: logs.seconds, images_per_second: logs.examples / logs.seconds,
+        fit_seconds: fitSeconds, fit_images_per_second: fitExamples / fitSeconds,
+      };
       if (logs.val_loss !== undefined) metrics.val_loss = logs.val_loss;
       if (logs.val_accuracy !== undefined) metrics.val_accuracy = logs.val_accuracy;
       await context.logEpochMetrics(metrics, epoch);

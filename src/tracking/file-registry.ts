@@ -3,7 +3,7 @@ import path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UsageError } from "../core/errors.js";
 import { writeFileAtomic } from "../core/fs-atomic.js";
-import type { ModelRegistry, ModelVersion } from "./store.js";
+import type { ModelRegistry, ModelVersion, RegisteredModelSummary } from "./store.js";
 
 // MLflow's file-based model registry layout (mlflow/store/model_registry/file_store.py):
 //   models/<name>/meta.yaml                   registered model, aliases as {alias: "version"}
@@ -79,6 +79,25 @@ export class FileModelRegistry implements ModelRegistry {
     }
     const aliases = Object.entries(model?.aliases ?? {}).filter(([, aliasVersion]) => aliasVersion === String(meta.version)).map(([alias]) => alias);
     return { name, version: String(meta.version), runId: meta.run_id, source: meta.source, tags, aliases };
+  }
+
+  async listRegisteredModels(): Promise<RegisteredModelSummary[]> {
+    const models: RegisteredModelSummary[] = [];
+    for (const name of (await readdir(this.root).catch(() => [] as string[])).sort()) {
+      if (!/^[\w\-.]+$/.test(name)) continue;
+      const model = await this.readModel(name);
+      if (model) models.push({ name: model.name, aliases: { ...model.aliases }, updatedAt: model.last_updated_timestamp });
+    }
+    return models;
+  }
+
+  async listModelVersions(name: string): Promise<ModelVersion[]> {
+    const versions: ModelVersion[] = [];
+    for (const version of await this.versionNumbers(name)) {
+      const modelVersion = await this.getModelVersion(name, String(version)).catch(() => undefined);
+      if (modelVersion) versions.push(modelVersion);
+    }
+    return versions;
   }
 
   async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {

@@ -8,7 +8,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UnavailableError, UsageError } from "../core/errors.js";
 import { listFilesRecursive } from "../core/files.js";
 import { writeFileAtomic } from "../core/fs-atomic.js";
-import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
+import type { ExperimentSummary, LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "./store.js";
 import { FileModelRegistry } from "./file-registry.js";
 import { MLFLOW_RUN_NAME_TAG, MLFLOW_SOURCE_NAME_TAG, MLFLOW_SOURCE_TYPE_TAG, MLFLOW_USER_TAG } from "./tags.js";
 import { FileLoggedModels } from "./file-logged-models.js";
@@ -108,7 +108,7 @@ export class FileTrackingStore implements TrackingStore {
   }
 
   private async findExperiment(name: string): Promise<string | undefined> {
-    for (const experiment of await this.listExperiments()) {
+    for (const experiment of await this.experimentMetas()) {
       if (experiment.name === name) {
         if (experiment.lifecycle_stage !== LIFECYCLE_ACTIVE) {
           throw new UsageError(`experiment "${name}" is deleted in ${this.root}; restore it or pick another name`);
@@ -167,6 +167,26 @@ export class FileTrackingStore implements TrackingStore {
       tags: await readValues(path.join(runDirectory, "tags")),
       metrics,
     };
+  }
+
+  async listExperiments(): Promise<ExperimentSummary[]> {
+    return (await this.experimentMetas()).filter((meta) => meta.lifecycle_stage === LIFECYCLE_ACTIVE).map((meta) => ({ experimentId: String(meta.experiment_id), name: meta.name }));
+  }
+
+  async listRuns(experimentIds: string[], options: { status?: RunStatus; maxResults: number }): Promise<RunInfo[]> {
+    const found: RunInfo[] = [];
+    for (const experimentId of experimentIds) {
+      const experimentDirectory = path.join(this.root, experimentId);
+      for (const entry of await readdir(experimentDirectory, { withFileTypes: true }).catch(() => [])) {
+        if (!entry.isDirectory() || RESERVED_FOLDERS.has(entry.name) || entry.name === "tags") continue;
+        const metaFile = path.join(experimentDirectory, entry.name, META_FILE);
+        if (!(await exists(metaFile))) continue;
+        const meta = await readYaml<RunMeta>(metaFile);
+        const info = infoOf(meta);
+        if (meta.lifecycle_stage === LIFECYCLE_ACTIVE && (!options.status || info.status === options.status)) found.push(info);
+      }
+    }
+    return found.sort((left, right) => right.startTime - left.startTime).slice(0, options.maxResults);
   }
 
   async findRunsByTag(experimentId: string, key: string, value: string): Promise<RunInfo[]> {
@@ -289,14 +309,14 @@ export class FileTrackingStore implements TrackingStore {
 
   private async runDirectory(runId: string): Promise<string> {
     if (!/^[0-9a-f]{32}$/.test(runId)) throw new UsageError(`invalid run id ${JSON.stringify(runId)}: expected 32 hexadecimal characters`);
-    for (const experiment of await this.listExperiments()) {
+    for (const experiment of await this.experimentMetas()) {
       const candidate = path.join(this.root, experiment.experiment_id, runId);
       if (await exists(path.join(candidate, META_FILE))) return candidate;
     }
     throw new UsageError(`run ${runId} not found in ${this.root}`);
   }
 
-  private async listExperiments(): Promise<ExperimentMeta[]> {
+  private async experimentMetas(): Promise<ExperimentMeta[]> {
     const experiments: ExperimentMeta[] = [];
     for (const entry of await readdir(this.root, { withFileTypes: true }).catch(() => [])) {
       if (!entry.isDirectory() || RESERVED_FOLDERS.has(entry.name)) continue;

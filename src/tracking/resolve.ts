@@ -21,7 +21,7 @@ export function openTrackingStore(uri?: string, environment: Record<string, stri
       const message = `${where}: ${redactSecrets(chosen)} is not a valid URL (expected http(s)://host:port, IPv6 hosts in brackets: http://[::1]:5000)`;
       throw uri === undefined ? new SpecError(message) : new UsageError(message);
     }
-    return new RestTrackingStore(chosen, { environment });
+    return new RestTrackingStore(chosen, { environment, configuredBy: uri === undefined ? "MLFLOW_TRACKING_URI" : "--tracking-uri" });
   }
   if (/^file:/i.test(chosen)) {
     try {

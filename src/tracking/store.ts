@@ -46,7 +46,24 @@ export interface ModelVersion {
   aliases: string[];
 }
 
+export interface ExperimentSummary {
+  experimentId: string;
+  name: string;
+}
+
+export interface RegisteredModelSummary {
+  name: string;
+  /** alias → version */
+  aliases: Record<string, string>;
+  /** Milliseconds since the epoch. */
+  updatedAt?: number;
+}
+
 export interface ModelRegistry {
+  /** Every registered model, by name (`train models list`). */
+  listRegisteredModels(): Promise<RegisteredModelSummary[]>;
+  /** The versions of one model, oldest first; a model that does not exist has none. */
+  listModelVersions(name: string): Promise<ModelVersion[]>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined>;
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
   /** Versions of `name` created from `runId` (used to keep a retried task from registering twice). */
@@ -79,6 +96,10 @@ export interface TrackingStore {
   /** Fails fast with an actionable error when the backend cannot be used at all. */
   checkAvailable(): Promise<void>;
   getOrCreateExperiment(name: string): Promise<string>;
+  /** Active experiments (`train runs list`). */
+  listExperiments(): Promise<ExperimentSummary[]>;
+  /** Active runs of these experiments, newest first, at most `maxResults`. */
+  listRuns(experimentIds: string[], options: { status?: RunStatus; maxResults: number }): Promise<RunInfo[]>;
   createRun(input: { experimentId: string; runName: string; startTime: number; tags: Record<string, string> }): Promise<RunInfo>;
   getRun(runId: string): Promise<RunData>;
   /** Runs of the experiment whose tag `key` equals `value`, newest first. */

@@ -33,7 +33,7 @@ export interface WorkflowContext<Params> {
    * Runs `load` once per run and key: the stages of one `train` invocation (fit, then evaluate)
    * share what it returns, e.g. the dataset read and checked for fit. Nothing outlives the run.
    */
-  once<T>(key: string, load: () => Promise<T>): Promise<T>;
+  once: Once;
 }
 
 export interface FitResult {
@@ -43,7 +43,16 @@ export interface FitResult {
   signature?: { inputs: SignatureSpec[]; outputs: SignatureSpec[] };
 }
 
+/** Runs `load` once per run and key; what it returns is shared by the checks and the stages. */
+export type Once = <T>(key: string, load: () => Promise<T>) => Promise<T>;
+
 export interface WorkflowModule<Params> {
+  /**
+   * Everything that can be checked without training (data present, readable and consistent with
+   * the flags), run before a run exists: a usage mistake must not leave a FAILED run behind. What
+   * it reads through `once` is what fit and evaluate get, so the data is read once.
+   */
+  preflight?(params: Params, reporter: Reporter, once: Once): Promise<void>;
   /**
    * Reads and checks the input data without training or tracking (the DAGs' validate step);
    * returns what identifies the data (version hash, row counts, ranges). Throws DataError.

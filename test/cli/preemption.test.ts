@@ -130,7 +130,7 @@ describe("train mnist: preemption and resume", () => {
 
     const resumed = await runTrainWithSignals(mnist(store, "--run-key", "dag/run-1"));
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(/continued an existing run/);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ reused: true });
     expect(logLines(resumed.stderr).find((line) => line.msg === "resuming from checkpoint")).toMatchObject({ epoch: 1, batch: last.batch, step: last.step });
     // Epochs 2 and 3 only: epoch 1 is not trained or logged again.
     expect(logLines(resumed.stderr).filter((line) => String(line.msg).endsWith("/3 done")).map((line) => line.epoch)).toEqual([2, 3]);

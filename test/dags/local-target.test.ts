@@ -44,7 +44,7 @@ describe("local target", () => {
     const first = await renderDagFiles({ root: REPOSITORY, target: "local" });
     expect([...(await renderDagFiles({ root: REPOSITORY, target: "local" })).entries()]).toEqual([...first.entries()]);
     const mnist = first.get("mnist_cnn_training.py") ?? "";
-    expect(mnist).toContain("regenerate with: npx train dags generate --target local --out .cache/dags-local");
+    expect(mnist).toContain("regenerate with: npx train dags generate --target local --out-dir .cache/dags-local");
     expect(mnist).toContain(`REPOSITORY = ${JSON.stringify(REPOSITORY)}`);
     expect(mnist).toContain('node bin/train.js mnist --stage fit --xcom \\"$xcom\\" --spec models/mnist_cnn.yaml 1>&2; cat \\"$xcom\\"');
     expect(mnist).not.toContain("KubernetesPodOperator");

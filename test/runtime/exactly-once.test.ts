@@ -136,7 +136,7 @@ describe("exactly one run and one model version per run key under racing attempt
       await store.logBatch(zombie.runId, { tags: { [LEASE_HEARTBEAT_TAG]: String(Date.now() - 5_000) } });
       const retry = await train(root, "lease-key", [], { PODTRAIN_LEASE_SECONDS: "2", AIRFLOW_CTX_DAG_ID: "power", AIRFLOW_CTX_DAG_RUN_ID: "manual", AIRFLOW_CTX_TASK_ID: "fit", AIRFLOW_CTX_TRY_NUMBER: "2" });
       expect(retry.exitCode, retry.stderr).toBe(0);
-      expect(retry.stdout).toContain(`run ${zombie.runId} (all) finished (continued an existing run)`);
+      expect(JSON.parse(retry.stdout)).toMatchObject({ run_id: zombie.runId, stage: "all", reused: true });
       const after = await store.getRun(zombie.runId);
       expect(after.info.status).toBe("FINISHED");
       // The continued run carries this try's ids and no stale error.
@@ -157,7 +157,7 @@ describe("exactly one run and one model version per run key under racing attempt
     await dead("0000bbbb", Date.now() - 1_000);
     const retry = await train(server.uri, "dead-duplicate", [], { PODTRAIN_LEASE_SECONDS: "5" });
     expect(retry.exitCode, retry.stderr).toBe(0);
-    expect(retry.stdout).toContain(`run ${canonical.runId} (all) finished (continued an existing run)`);
+    expect(JSON.parse(retry.stdout)).toMatchObject({ run_id: canonical.runId, stage: "all", reused: true });
     expect(retry.stderr).toContain("deleted a duplicate run of this run key left by a dead attempt");
     expect((await store.findRunsByTag(experimentId, RUN_KEY_TAG, "dead-duplicate")).map((run) => run.runId)).toEqual([canonical.runId]);
   }, 120_000);

@@ -127,7 +127,7 @@ describe("train mnist --backend wasm", () => {
         "--epochs", "2", "--train-limit", "384", "--test-limit", "128", "--validation-split", "0",
         "--tracking-uri", trackingDirectory, "--no-register", "--log-format", "json",
       ], { cwd: repositoryRoot, timeout: 300_000 });
-      expect(stdout).toContain("finished");
+      expect(JSON.parse(stdout)).toMatchObject({ stage: "all", run_id: expect.any(String) });
       const lossFiles = fs.readdirSync(trackingDirectory, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(path.join("metrics", "train_loss")));
       expect(lossFiles).toHaveLength(1);
       const losses = fs.readFileSync(path.join(trackingDirectory, lossFiles[0]!), "utf8").trim().split("\n").map((line) => Number(line.split(" ")[1]));

@@ -27,6 +27,8 @@ export const ENDPOINTS = {
   createMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/create/{artifact_path}" },
   completeMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/complete/{artifact_path}" },
   abortMultipartUpload: { method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/abort/{artifact_path}" },
+  getRegisteredModel: { method: "GET", path: "/api/2.0/mlflow/registered-models/get" },
+  searchRegisteredModels: { method: "GET", path: "/api/2.0/mlflow/registered-models/search" },
   createRegisteredModel: { method: "POST", path: "/api/2.0/mlflow/registered-models/create" },
   createModelVersion: { method: "POST", path: "/api/2.0/mlflow/model-versions/create" },
   getModelVersion: { method: "GET", path: "/api/2.0/mlflow/model-versions/get" },

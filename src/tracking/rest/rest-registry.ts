@@ -1,4 +1,4 @@
-import type { ModelRegistry, ModelVersion } from "../store.js";
+import type { ModelRegistry, ModelVersion, RegisteredModelSummary } from "../store.js";
 import { MlflowRequestError, type MlflowHttpClient } from "./http-client.js";
 import { entriesOf, filterLiteral, modelVersionOf, type WireModelVersion } from "./wire.js";
 
@@ -23,12 +23,44 @@ export class RestModelRegistry implements ModelRegistry {
     return modelVersionOf(model_version);
   }
 
+  async listRegisteredModels(): Promise<RegisteredModelSummary[]> {
+    const models: RegisteredModelSummary[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.call<{ registered_models?: Array<{ name: string; aliases?: Array<{ alias: string; version: string | number }>; last_updated_timestamp?: number | string }>; next_page_token?: string }>("searchRegisteredModels", {
+        query: { max_results: 1000, page_token: pageToken },
+      });
+      for (const model of page.registered_models ?? []) {
+        models.push({
+          name: model.name,
+          aliases: Object.fromEntries((model.aliases ?? []).map(({ alias, version }) => [alias, String(version)])),
+          ...(model.last_updated_timestamp === undefined ? {} : { updatedAt: Number(model.last_updated_timestamp) }),
+        });
+      }
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    return models.sort((left, right) => left.name.localeCompare(right.name));
+  }
+
+  async listModelVersions(name: string): Promise<ModelVersion[]> {
+    const versions = await this.searchVersions(`name = ${filterLiteral(name)}`);
+    if (versions.length === 0) return versions;
+    // The search leaves aliases out; the registered model has them.
+    const { registered_model } = await this.client.call<{ registered_model: { aliases?: Array<{ alias: string; version: string | number }> } }>("getRegisteredModel", { query: { name } });
+    const aliases = registered_model.aliases ?? [];
+    return versions.map((version) => ({ ...version, aliases: aliases.filter((alias) => String(alias.version) === version.version).map((alias) => alias.alias).sort() }));
+  }
+
   async findModelVersionsByRun(name: string, runId: string): Promise<ModelVersion[]> {
+    return this.searchVersions(`name = ${filterLiteral(name)} and run_id = ${filterLiteral(runId)}`);
+  }
+
+  private async searchVersions(filter: string): Promise<ModelVersion[]> {
     const versions: ModelVersion[] = [];
     let pageToken: string | undefined;
     do {
       const page = await this.client.call<{ model_versions?: WireModelVersion[]; next_page_token?: string }>("searchModelVersions", {
-        query: { filter: `name = ${filterLiteral(name)} and run_id = ${filterLiteral(runId)}`, max_results: 1000, page_token: pageToken },
+        query: { filter, max_results: 1000, page_token: pageToken },
       });
       versions.push(...(page.model_versions ?? []).map(modelVersionOf));
       pageToken = page.next_page_token || undefined;

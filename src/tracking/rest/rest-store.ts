@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { UnavailableError, UsageError } from "../../core/errors.js";
-import type { LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "../store.js";
+import type { ExperimentSummary, LogBatch, ModelRegistry, RunData, RunInfo, RunStatus, TrackingStore } from "../store.js";
 import { ProxiedArtifacts, proxiedArtifactPath } from "./artifacts.js";
 import { splitBatch, validateBatch } from "./batch-limits.js";
 import type { Environment } from "./credentials.js";
@@ -20,6 +20,8 @@ const AVAILABILITY_POLICY: Partial<RetryPolicy> = { maxRetries: 2, totalTimeoutM
 export interface RestStoreOptions {
   environment?: Environment;
   retryPolicy?: Partial<RetryPolicy>;
+  /** Where the URI came from, so an error names what to change (default: the environment). */
+  configuredBy?: "--tracking-uri" | "MLFLOW_TRACKING_URI";
 }
 
 export class RestTrackingStore implements TrackingStore {
@@ -31,7 +33,10 @@ export class RestTrackingStore implements TrackingStore {
   private readonly artifacts: ProxiedArtifacts;
   private readonly artifactRoots = new Map<string, string>();
 
+  private readonly configuredBy: NonNullable<RestStoreOptions["configuredBy"]>;
+
   constructor(trackingUri: string, options: RestStoreOptions = {}) {
+    this.configuredBy = options.configuredBy ?? "MLFLOW_TRACKING_URI";
     this.client = new MlflowHttpClient(trackingUri, options.environment, options.retryPolicy);
     this.location = this.client.baseUrl;
     this.artifacts = new ProxiedArtifacts(this.client, options.environment);
@@ -44,10 +49,10 @@ export class RestTrackingStore implements TrackingStore {
       await this.client.call("searchExperiments", { json: { max_results: 1 }, policy: AVAILABILITY_POLICY });
     } catch (error) {
       if (error instanceof MlflowUnavailableError) {
-        throw new UnavailableError(`cannot reach the MLflow tracking server at ${this.location} (${error.lastFailure}): start it or unset MLFLOW_TRACKING_URI to use ./mlruns`, { cause: error });
+        throw new UnavailableError(`cannot reach the MLflow tracking server at ${this.location} (${error.lastFailure}): start it or ${this.configuredBy === "--tracking-uri" ? "drop --tracking-uri" : "unset MLFLOW_TRACKING_URI"} to use ./mlruns`, { cause: error });
       }
       if (error instanceof MlflowRequestError && error.status === 404) {
-        throw new UnavailableError(`${this.location} does not look like an MLflow tracking server (HTTP 404 for the experiments API): check MLFLOW_TRACKING_URI`, { cause: error });
+        throw new UnavailableError(`${this.location} does not look like an MLflow tracking server (HTTP 404 for the experiments API): check ${this.configuredBy}`, { cause: error });
       }
       throw error;
     }
@@ -91,6 +96,33 @@ export class RestTrackingStore implements TrackingStore {
       tags: recordOf(run.data?.tags),
       metrics: Object.fromEntries((run.data?.metrics ?? []).map((metric) => [metric.key, Number(metric.value)])),
     };
+  }
+
+  async listExperiments(): Promise<ExperimentSummary[]> {
+    const experiments: ExperimentSummary[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.call<{ experiments?: Array<{ experiment_id: string; name: string }>; next_page_token?: string }>("searchExperiments", {
+        json: { max_results: 1000, view_type: "ACTIVE_ONLY", page_token: pageToken },
+      });
+      experiments.push(...(page.experiments ?? []).map((experiment) => ({ experimentId: String(experiment.experiment_id), name: experiment.name })));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    return experiments;
+  }
+
+  async listRuns(experimentIds: string[], options: { status?: RunStatus; maxResults: number }): Promise<RunInfo[]> {
+    if (experimentIds.length === 0) return [];
+    const page = await this.client.call<{ runs?: WireRun[] }>("searchRuns", {
+      json: {
+        experiment_ids: experimentIds,
+        ...(options.status ? { filter: `attributes.status = '${options.status}'` } : {}),
+        run_view_type: "ACTIVE_ONLY",
+        max_results: Math.min(options.maxResults, 1000),
+        order_by: ["attributes.start_time DESC"],
+      },
+    });
+    return (page.runs ?? []).map((run) => runInfoOf(run.info));
   }
 
   async findRunsByTag(experimentId: string, key: string, value: string): Promise<RunInfo[]> {

@@ -30,13 +30,15 @@ async function prepare(context: WorkflowContext<Cifar10Params>, stage: Recording
   const prepared = await context.once("cifar10.prepare", async () => {
     const { params, reporter } = context;
     const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-    const dataset = await loadCifar10(datasetOptions(params));
+    const dataset = await context.once(DATASET_KEY, () => loadCifar10(datasetOptions(params)));
     logImageRunInputs(context, loaded, dataset);
     return { ...loaded, dataset };
   });
   await recordImageRunInputs(context, prepared, prepared.dataset, stage);
   return prepared;
 }
+
+const DATASET_KEY = "cifar10.dataset";
 
 function datasetOptions(params: Cifar10Params) {
   return {
@@ -57,6 +59,11 @@ function channelLast(planes: Uint8Array): Uint8Array {
 }
 
 export const cifar10Workflow: WorkflowModule<Cifar10Params> = {
+  // Before the run exists: every file read and checked (a missing --data-dir fails with no run).
+  async preflight(params, _reporter, once) {
+    await once(DATASET_KEY, () => loadCifar10(datasetOptions(params)));
+  },
+
   // The DAGs' validate step: reads and checks every batch (format, record count, class names)
   // and prints the data version, without TensorFlow or a run.
   async validate(params) {

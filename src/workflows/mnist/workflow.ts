@@ -52,13 +52,15 @@ async function prepare(context: WorkflowContext<MnistParams>, stage: RecordingSt
   const prepared = await context.once("mnist.prepare", async () => {
     const { params, reporter } = context;
     const loaded = await loadTensorFlow(params.backend, { warn: (message) => reporter.log.warn(message) });
-    const dataset = await loadMnist(datasetOptions(params));
+    const dataset = await context.once(DATASET_KEY, () => loadMnist(datasetOptions(params)));
     logImageRunInputs(context, loaded, dataset);
     return { ...loaded, dataset };
   });
   await recordImageRunInputs(context, prepared, prepared.dataset, stage);
   return prepared;
 }
+
+const DATASET_KEY = "mnist.dataset";
 
 function datasetOptions(params: MnistParams) {
   return {
@@ -69,6 +71,11 @@ function datasetOptions(params: MnistParams) {
 }
 
 export const mnistWorkflow: WorkflowModule<MnistParams> = {
+  // Before the run exists: every file read and checked (a missing --data-dir fails with no run).
+  async preflight(params, _reporter, once) {
+    await once(DATASET_KEY, () => loadMnist(datasetOptions(params)));
+  },
+
   async validate(params) {
     const dataset = await loadMnist(datasetOptions(params));
     return { data_version: dataset.dataVersion, data_source: dataset.source, train_images: dataset.train.count, test_images: dataset.test.count };

@@ -5,7 +5,7 @@ import type { PowerSource } from "../../data/power/reader.js";
 import { splitByTime, type TimeSplit } from "./split.js";
 import { UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
-import type { WorkflowContext } from "../types.js";
+import type { Once, WorkflowContext } from "../types.js";
 import { loadPowerHourlyFrom } from "./object-store-source.js";
 import type { PowerParams } from "./params.js";
 
@@ -29,6 +29,13 @@ export function powerSource(params: PowerParams): PowerSource {
 /** Data, features and split, prepared once per run: fit and evaluate of one process share them. */
 export function preparePower(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
   return context.once("power.prepared", () => load(context));
+}
+
+const READ_KEY = "power.read";
+
+/** Before the run exists: the data is read, resampled and split once, for the checks and the stages. */
+export async function preflightPower(params: PowerParams, reporter: Reporter, once: Once): Promise<void> {
+  await once(READ_KEY, () => readAndSplit(params, reporter));
 }
 
 /** Reads, resamples, builds features and splits: every check the data gets, without tracking. */
@@ -55,7 +62,7 @@ export async function validatePower(params: PowerParams, reporter: Reporter): Pr
 }
 
 async function load(context: WorkflowContext<PowerParams>): Promise<PreparedPower> {
-  const { data, table, split } = await readAndSplit(context.params, context.reporter);
+  const { data, table, split } = await context.once(READ_KEY, () => readAndSplit(context.params, context.reporter));
   await context.setTags({
     ...dataVersionTags(data),
     "data.validation_start": isoMinute(split.validationStart),

@@ -13,7 +13,7 @@ import type { WorkflowModule } from "../types.js";
 import { errorMetrics, skillScore, type ErrorMetrics } from "./metrics.js";
 import { MODEL_FILE, writeLightGBMModelFolder } from "../../tracking/model-formats/lightgbm.js";
 import type { PowerParams } from "./params.js";
-import { preparePower, validatePower, type PreparedPower } from "./prepare.js";
+import { preflightPower, preparePower, validatePower, type PreparedPower } from "./prepare.js";
 
 // `train power`: LightGBM regression of next hour's household active power, scored on the
 // held-out weeks against the seasonal-naive forecasts (same hour yesterday, same hour last week).
@@ -42,6 +42,7 @@ function rowsOf(prepared: PreparedPower, range: RowRange) {
 
 export const powerWorkflow: WorkflowModule<PowerParams> = {
   validate: validatePower,
+  preflight: preflightPower,
 
   async fit(context) {
     const { params, reporter, signal } = context;

@@ -17,13 +17,13 @@ export const barDurationSchema = z
   }, { message: 'expected a bar length that divides a day, such as "1m", "5m" or "30s"' });
 
 export const tickFeatureParamsSchema = z.strictObject({
-  bar: barDurationSchema.default("1m"),
-  return_horizons_bars: z.array(z.number().int().positive()).min(1).default([1, 5, 15]),
-  volatility_window_bars: z.number().int().min(2).default(30),
-  volume_zscore_window_bars: z.number().int().min(3).default(30),
-  label_horizon_bars: z.number().int().positive().default(5),
-  dead_band_bps: z.number().min(0).default(2),
-  max_reject_fraction: z.number().min(0).max(1).default(0.01),
+  bar: barDurationSchema.default("1m").describe("bar length, dividing a day: 30s, 1m, 5m …"),
+  return_horizons_bars: z.array(z.number().int().positive()).min(1).default([1, 5, 15]).describe("past-return features over these many bars"),
+  volatility_window_bars: z.number().int().min(2).default(30).describe("bars in the rolling volatility window (≥ 2)"),
+  volume_zscore_window_bars: z.number().int().min(3).default(30).describe("bars in the rolling volume z-score window (≥ 3)"),
+  label_horizon_bars: z.number().int().positive().default(5).describe("the label is the direction of the return this many bars ahead"),
+  dead_band_bps: z.number().min(0).default(2).describe("returns within ± this many basis points get no label (neither up nor down)"),
+  max_reject_fraction: z.number().min(0).max(1).default(0.01).describe("fail a partition when more than this share (0-1) of its trades is rejected"),
   universe: z.array(z.string().min(1)).nullable().default(null).describe("allowed symbols; null accepts all"),
   // How the input files are read (column names, timestamp unit, partition key, trade id): it
   // changes no formula, so it stays out of the feature-set hash and enters the partition's
@@ -33,7 +33,7 @@ export const tickFeatureParamsSchema = z.strictObject({
 
 export const tickTrainingParamsSchema = z.strictObject({
   features_dir: z
-    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --output root of `train tick features`" : undefined) })
+    .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --out-dir of `train tick features`" : undefined) })
     .min(1)
     .describe("features root with date=YYYY-MM-DD partitions (output of `train tick features`)"),
   as_of: z.string().regex(DATE, "expected YYYY-MM-DD").nullable().default(null).describe("last date of the training window; null: the latest feature partition"),

@@ -1,6 +1,6 @@
 import { DataError, UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
-import type { WorkflowContext } from "../types.js";
+import type { Once, WorkflowContext } from "../types.js";
 import { loadDesignMatrix, selectRows, upTarget, type TickDesignMatrix } from "./design-matrix.js";
 import { positiveRate } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
@@ -102,8 +102,15 @@ export function dataTags(data: TickTrainingData): Record<string, string> {
   };
 }
 
+const READ_KEY = "tick.read";
+
+/** Before the run exists: the window (gaps, feature-set hash, purge gap) is read and checked once. */
+export async function preflightTick(params: TickParams, reporter: Reporter, once: Once): Promise<void> {
+  await once(READ_KEY, () => readTickTrainingData(params, reporter));
+}
+
 async function buildTrainingData(context: WorkflowContext<TickParams>): Promise<TickTrainingData> {
-  const data = await readTickTrainingData(context.params, context.reporter);
+  const data = await context.once(READ_KEY, () => readTickTrainingData(context.params, context.reporter));
   await context.setTags(dataTags(data));
   return data;
 }

@@ -96,7 +96,8 @@ export async function resolveTrainingWindow(params: Pick<TickParams, "features_d
     const shown = missing.length > 10 ? `${missing.slice(0, 10).join(", ")}, … (${missing.length} in all)` : missing.join(", ");
     throw new DataError(
       `missing feature partitions for ${missing.length} date(s) of the window ${from}..${asOf} under ${root}: ${shown}. ` +
-        `Compute them with \`train tick features --from ${missing[0]} --to ${missing.at(-1)}\`, or list market holidays in closed_dates`,
+        // Everything but the trades folder (the manifests do not record it) is filled in.
+        `Compute them with \`train tick features --input TRADES_DIR --out-dir ${root} --from ${missing[0]} --to ${missing.at(-1)}\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
     );
   }
   if (partitions.length === 0) throw new DataError(`the window ${from}..${asOf} holds no trading date (all weekend or closed_dates) under ${root}`);

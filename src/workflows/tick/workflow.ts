@@ -10,7 +10,7 @@ import { logEvaluationReports } from "../../reports/log-reports.js";
 import type { WorkflowContext, WorkflowModule } from "../types.js";
 import { binaryMetrics } from "./classification-metrics.js";
 import type { TickParams } from "./params.js";
-import { dataTags, readTickTrainingData, tickTrainingData } from "./training-data.js";
+import { dataTags, preflightTick, readTickTrainingData, tickTrainingData } from "./training-data.js";
 import { readTextFileOr } from "../../core/files.js";
 
 // `train tick`: LightGBM binary classifier "next label_horizon_bars bars go up beyond the dead
@@ -19,6 +19,12 @@ import { readTextFileOr } from "../../core/files.js";
 
 const VALIDATION_NAME = "validation";
 const METRICS = ["binary_logloss", "auc"];
+/**
+ * MLflow names follow `<split>_<metric>` with the test metrics' spelling: LightGBM's
+ * binary_logloss is logged as validation_log_loss, next to test_log_loss.
+ */
+const TRACKED_METRIC_NAME: Record<string, string> = { binary_logloss: "log_loss" };
+const trackedName = (dataName: string, metricName: string) => `${dataName}_${TRACKED_METRIC_NAME[metricName] ?? metricName}`;
 
 function lightgbmParameters(params: TickParams): LightGBMParameters {
   return {
@@ -43,6 +49,7 @@ function lightgbmParameters(params: TickParams): LightGBMParameters {
 }
 
 export const tickWorkflow: WorkflowModule<TickParams> = {
+  preflight: preflightTick,
   async validate(params, reporter) {
     return dataTags(await readTickTrainingData(params, reporter));
   },
@@ -66,14 +73,15 @@ export const tickWorkflow: WorkflowModule<TickParams> = {
     try {
       const fitSeconds = fit.seconds;
       for (const report of history) {
-        await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [`${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])), report.iteration);
+        await context.logMetrics(Object.fromEntries(report.evaluations.map((evaluation) => [trackedName(evaluation.dataName, evaluation.metricName), evaluation.value])), report.iteration);
       }
       const best = history[fit.bestIteration - 1]?.evaluations ?? [];
       const summary: Record<string, number> = {
         best_iteration: fit.bestIteration,
-        rounds_trained: history.length,
+        // The same name as train power's: boosting rounds are LightGBM iterations (num_iterations).
+        iterations_trained: history.length,
         fit_seconds: fitSeconds,
-        ...Object.fromEntries(best.map((evaluation) => [`best_${evaluation.dataName}_${evaluation.metricName}`, evaluation.value])),
+        ...Object.fromEntries(best.map((evaluation) => [`best_${trackedName(evaluation.dataName, evaluation.metricName)}`, evaluation.value])),
       };
       await context.logMetrics(summary);
       await context.logParams({ lightgbm_parameters: JSON.stringify(parameters), features: data.matrix.featureNames.join(",") });

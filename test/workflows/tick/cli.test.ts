@@ -11,7 +11,7 @@ describe("registerTickFeaturesCommand", () => {
     const tick = new Command("tick");
     registerTickFeaturesCommand(tick);
     const features = tick.commands.find((command) => command.name() === "features");
-    expect(features?.options.map((option) => option.long)).toEqual(expect.arrayContaining(["--date", "--from", "--to", "--dry-run", "--horizon", "--dead-band-bps", "--max-reject-fraction"]));
+    expect(features?.options.map((option) => option.long)).toEqual(expect.arrayContaining(["--date", "--from", "--to", "--dry-run", "--label-horizon-bars", "--out-dir", "--horizon", "--output", "--dead-band-bps", "--max-reject-fraction"]));
   });
 });
 
@@ -21,10 +21,10 @@ describe("runTickFeatures", () => {
     const input = path.join(root, "input");
     await writeSyntheticTicks({ outputRoot: input, format: "csv", from: "2026-01-09", to: "2026-01-09", symbols: 1, tradesPerDay: 500, seed: 1 });
     const lines: string[] = [];
-    await runTickFeatures({ input, output: path.join(root, "out"), from: "2026-01-09", to: "2026-01-10", dryRun: true }, (line) => lines.push(line));
+    await runTickFeatures({ input, outDir: path.join(root, "out"), from: "2026-01-09", to: "2026-01-10", dryRun: true }, (line) => lines.push(line));
     expect(lines.join("\n")).toMatch(/2026-01-09  compute .*\n2026-01-10  missing/);
-    await expect(runTickFeatures({ input, output: root, date: "2026-01-09", from: "2026-01-09" }, () => {})).rejects.toThrow(UsageError);
-    await expect(runTickFeatures({ input, output: root, date: "2026-01-09", bar: "7m" }, () => {})).rejects.toThrow(/--bar: expected a bar length that divides a day/);
-    await expect(runTickFeatures({ input, output: root, date: "2026-02-30" }, () => {})).rejects.toThrow(/--date: expected a calendar date/);
+    await expect(runTickFeatures({ input, outDir: root, date: "2026-01-09", from: "2026-01-09" }, () => {})).rejects.toThrow(UsageError);
+    await expect(runTickFeatures({ input, outDir: root, date: "2026-01-09", bar: "7m" }, () => {})).rejects.toThrow(/--bar: expected a bar length that divides a day/);
+    await expect(runTickFeatures({ input, outDir: root, date: "2026-02-30" }, () => {})).rejects.toThrow(/--date: expected a calendar date/);
   });
 });

@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { partitionDirectory } from "../../../src/data/tick/partitions.js";
@@ -76,7 +76,9 @@ describe("train tick (CLI, end to end)", () => {
     expect(metrics.test_auc).toBeGreaterThan(0.5);
     expect(metrics.test_log_loss).toBeLessThan(metrics.test_baseline_log_loss as number);
     for (const key of ["test_accuracy", "test_baseline_accuracy", "test_positive_rate", "best_iteration"]) expect(metrics[key]).toBeTypeOf("number");
-    expect(run?.history.length).toBe(metrics.rounds_trained);
+    expect(run?.history.length).toBe(metrics.iterations_trained);
+    expect(metrics.best_validation_log_loss).toBeGreaterThan(0);
+    expect(metrics).not.toHaveProperty("validation_binary_logloss");
     expect(run?.history.map(([step]) => step)).toEqual(Array.from({ length: run?.history.length ?? 0 }, (_, index) => index + 1));
     const tags = run?.tags ?? {};
     expect(tags["data.version"]).toMatch(/^[0-9a-f]{64}$/);
@@ -108,7 +110,7 @@ describe("train tick (CLI, end to end)", () => {
     expect(readFileSync(staged as string, "utf8")).toBe(readFileSync(again as string, "utf8"));
   });
 
-  it("fails with the missing dates named and marks the run FAILED when a partition of the window is missing", async () => {
+  it("fails with the missing dates named, before any run exists, when a partition of the window is missing", async () => {
     const holed = path.join(root, "features-holed");
     cpSync(features, holed, { recursive: true });
     rmSync(partitionDirectory(holed, "2026-01-21"), { recursive: true });
@@ -117,10 +119,10 @@ describe("train tick (CLI, end to end)", () => {
     expect(result.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(result.stderr)).toEqual([
       `train: error: missing feature partitions for 1 date(s) of the window 2026-01-11..2026-01-30 under ${holed}: 2026-01-21. ` +
-        "Compute them with `train tick features --from 2026-01-21 --to 2026-01-21`, or list market holidays in closed_dates",
+        `Compute them with \`train tick features --input TRADES_DIR --out-dir ${holed} --from 2026-01-21 --to 2026-01-21\` (TRADES_DIR: the trades folder the other partitions came from), or list market holidays in closed_dates`,
     ]);
-    const [run] = await readRun(store);
-    expect(run?.status).toBe("FAILED");
+    // A usage mistake is checked before the run is created: no FAILED run, no store folder.
+    expect(existsSync(store)).toBe(false);
   });
 
   it("stops boosting between rounds on SIGTERM: exit 143 within seconds, run KILLED, nothing registered", async () => {

@@ -82,7 +82,7 @@ describe("resolveTrainingWindow and loadDesignMatrix", () => {
     rmSync(path.join(partitionDirectory(root, "2026-01-13"), "manifest.json"));
     const attempt = resolveTrainingWindow(paramsFor(root));
     await expect(attempt).rejects.toThrow(DataError);
-    await expect(attempt).rejects.toThrow(/missing feature partitions for 2 date\(s\) of the window 2026-01-05\.\.2026-01-16 under .*: 2026-01-07, 2026-01-13\. Compute them with `train tick features --from 2026-01-07 --to 2026-01-13`/);
+    await expect(attempt).rejects.toThrow(/missing feature partitions for 2 date\(s\) of the window 2026-01-05\.\.2026-01-16 under .*: 2026-01-07, 2026-01-13\. Compute them with `train tick features --input TRADES_DIR --out-dir .* --from 2026-01-07 --to 2026-01-13`/);
     const window = await resolveTrainingWindow(paramsFor(root, { closed_dates: ["2026-01-07", "2026-01-13"] }));
     expect(window.partitions).toHaveLength(8);
   });
