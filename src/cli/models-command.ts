@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { UsageError } from "../runtime/errors.js";
-import { loadSpecFile, specPathFor } from "../spec/load.js";
+import { UsageError } from "../core/errors.js";
+import { loadSpecFile, specPathFor } from "../config/load.js";
 import { openExistingTrackingStore } from "../tracking/existing-store.js";
 import type { ModelVersion } from "../tracking/store.js";
 import { formatTable, formatTime, outputFormatOption, type OutputFormat } from "./table.js";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { MODELS_DIRECTORY } from "../spec/load.js";
+import { MODELS_DIRECTORY } from "../config/load.js";
 
 // Works from anywhere: the specs (models/), the deployment config and the DAG folder belong to a
 // project directory, which is --project-dir, else $PODTRAIN_PROJECT_DIR, else the cwd when it is

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 import { promoteModelVersion } from "../runtime/promote.js";
 import { loadSpecFile, specPathFor } from "../config/load.js";
 import { openExistingTrackingStore } from "../tracking/existing-store.js";

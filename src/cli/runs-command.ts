@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 import { displayMetric } from "../runtime/gate.js";
 import { openExistingTrackingStore } from "../tracking/existing-store.js";
 import { MlflowRequestError } from "../tracking/rest/http-client.js";

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_XCOM_PATH } from "../runtime/airflow.js";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 
 // `--xcom` without a path means "the pod's XCom file": it is written only where Airflow's
 // KubernetesPodOperator mounted its xcom folder. On a laptop that folder does not exist, and a

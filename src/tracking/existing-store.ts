@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { UsageError } from "../runtime/errors.js";
+import { UsageError } from "../core/errors.js";
 import { FileTrackingStore } from "./file-store.js";
 import { openTrackingStore } from "./resolve.js";
 import type { TrackingStore } from "./store.js";

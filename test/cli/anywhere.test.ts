@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorLines, runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Issue #20, "works from anywhere": from a scratch folder, `dags generate|check` use the
 // package's models/ and deploy/ (or --project-dir / $PODTRAIN_PROJECT_DIR), `--spec models/…`

@@ -4,9 +4,9 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { xcomPathOf } from "../../src/cli/xcom-option.js";
 import { partitionDirectory } from "../../src/data/tick/partitions.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain, type CliResult } from "../support/cli.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Issue #20, first row: a usage mistake (no data, a wrong folder, a window gap, a changed feature
 // flag, a promote in an empty folder) is checked before a run exists. Each command runs from a

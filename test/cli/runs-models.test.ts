@@ -1,9 +1,9 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { startMlflowServer, type MlflowServer } from "../support/mlflow-server.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Issue #20, "runs and models at hand": `train runs list|show` and `train models list|show`
 // read what `train power` and `train promote` wrote, on the local store and on a real MLflow

@@ -9,7 +9,7 @@ import { progressLine } from "../../src/runtime/progress-line.js";
 import { createReporter } from "../../src/runtime/reporter.js";
 import { runTrain } from "../support/cli.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Issue #20, streams and summaries: with --log-format json every stderr line is JSON (the
 // TensorFlow binding's absl notices included) and stdout is one JSON object; --quiet; colour on

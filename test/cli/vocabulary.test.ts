@@ -3,9 +3,9 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
 import { validateResult } from "../../src/cli/workflow-command.js";
-import { EXIT_CODES } from "../../src/runtime/errors.js";
+import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
-import { temporaryDirectory } from "../power/fixtures.js";
+import { temporaryDirectory } from "../workflows/power/fixtures.js";
 
 // Issue #20, "one vocabulary" and help rows: one folder-output flag (--out-dir; old spellings
 // hidden aliases with a note), one data-fetch shape, help lines that say what an option does,

@@ -1,0 +1,1 @@
+export * from "../../workflows/power/features.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../../workflows/power/split.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../core/code-version.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../core/redact.js"; // moved: removed after the merge

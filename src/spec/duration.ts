@@ -1,0 +1,1 @@
+export * from "../core/duration.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../config/load.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../config/schema.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../core/fs-atomic.js"; // moved: removed after the merge

@@ -1,0 +1,1 @@
+export * from "../../tracking/model-formats/lightgbm.js"; // moved: removed after the merge

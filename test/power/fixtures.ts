@@ -1,0 +1,1 @@
+export * from "../workflows/power/fixtures.js"; // moved: removed after the merge

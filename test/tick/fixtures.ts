@@ -1,0 +1,1 @@
+export * from "../workflows/tick/fixtures.js"; // moved: removed after the merge
