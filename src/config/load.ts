@@ -5,7 +5,6 @@ import { SpecError, UsageError } from "../core/errors.js";
 import { specSchema, type WorkflowSpec } from "./schema.js";
 import { describeIssue, loadYaml } from "./yaml.js";
 
-export { describeIssue } from "./yaml.js"; // moved: removed after the merge
 
 /** The repository's models/ folder, found relative to this module (src/ or dist/). */
 export const MODELS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");

@@ -30,7 +30,6 @@ export interface PromotionRecord {
   unchanged?: boolean;
 }
 
-export { SUPERSEDED_BY_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 const MINIMUM_REASON_LENGTH = 3;
 
 /**

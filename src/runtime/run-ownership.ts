@@ -18,7 +18,6 @@ import { ERROR_TAG, LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "..
 // A retry that finds the run RUNNING with a fresh lease exits 75 ("owned by … alive n s ago");
 // with an expired lease the owner is taken to be dead and the retry takes the run over.
 
-export { ERROR_TAG, LEASE_HEARTBEAT_TAG, LEASE_OWNER_TAG, RUN_KEY_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 
 /** Default lease: long enough for a slow server, short enough that Airflow's retry delay covers it. */
 const DEFAULT_LEASE_SECONDS = 120;

@@ -324,5 +324,4 @@ function assertFiniteMetrics(runId: string, metrics: Record<string, number>): vo
   throw new DataError(`run ${runId} produced non-finite metrics (${bad.map(([key, value]) => `${key}=${value}`).join(", ")}): the input data holds out-of-range values or training diverged; nothing is registered`);
 }
 
-export { LOGGED_MODEL_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 

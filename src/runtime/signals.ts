@@ -28,7 +28,6 @@ export function isForcedExitUnderway(): boolean {
   return forcedExitUnderway;
 }
 
-export { yieldToEventLoop } from "../core/event-loop.js"; // moved: removed after the merge
 
 export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

@@ -10,7 +10,6 @@ import type { TensorFlowModule } from "./backend.js";
 import type { CheckpointPolicy, ExecutionMode, FitOptions, LoopPosition, TrainStep } from "./fit.js";
 import { RESUMED_FROM_TAG } from "../tracking/tags.js";
 
-export { RESUMED_FROM_TAG } from "../tracking/tags.js"; // moved: removed after the merge
 const MILLISECONDS_PER_MINUTE = 60_000;
 
 interface TensorEntry {

@@ -378,4 +378,3 @@ async function readValues(directory: string): Promise<Record<string, string>> {
   return values;
 }
 
-export { listFilesRecursive } from "../core/files.js"; // moved: removed after the merge

@@ -12,7 +12,6 @@ import type { RetryPolicy } from "./retry-policy.js";
 import { entriesOf, filterLiteral, recordOf, runInfoOf, type WireRun } from "./wire.js";
 import { CREATE_REQUEST_TAG, MLFLOW_SOURCE_NAME_TAG, MLFLOW_SOURCE_TYPE_TAG } from "../tags.js";
 
-export { CREATE_REQUEST_TAG } from "../tags.js"; // moved: removed after the merge
 
 /** checkAvailable must answer within seconds: a pod should fail at start, not after a training. */
 const AVAILABILITY_POLICY: Partial<RetryPolicy> = { maxRetries: 2, totalTimeoutMs: 5_000, requestTimeoutMs: 3_000, baseDelayMs: 250, maxDelayMs: 1_000 };

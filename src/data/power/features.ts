@@ -1,1 +1,0 @@
-export * from "../../workflows/power/features.js"; // moved: removed after the merge

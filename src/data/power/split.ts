@@ -1,1 +1,0 @@
-export * from "../../workflows/power/split.js"; // moved: removed after the merge

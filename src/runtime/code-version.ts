@@ -1,1 +1,0 @@
-export * from "../core/code-version.js"; // moved: removed after the merge

@@ -1,1 +1,0 @@
-export * from "../core/redact.js"; // moved: removed after the merge

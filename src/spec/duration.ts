@@ -1,1 +1,0 @@
-export * from "../core/duration.js"; // moved: removed after the merge

@@ -1,1 +1,0 @@
-export * from "../config/load.js"; // moved: removed after the merge

@@ -1,1 +1,0 @@
-export * from "../config/schema.js"; // moved: removed after the merge

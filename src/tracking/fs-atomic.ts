@@ -1,1 +1,0 @@
-export * from "../core/fs-atomic.js"; // moved: removed after the merge

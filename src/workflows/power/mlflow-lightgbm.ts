@@ -1,1 +1,0 @@
-export * from "../../tracking/model-formats/lightgbm.js"; // moved: removed after the merge

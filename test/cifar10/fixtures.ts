@@ -1,1 +1,0 @@
-export * from "../workflows/cifar10/fixtures.js"; // moved: removed after the merge

@@ -1,1 +1,0 @@
-export * from "../workflows/power/fixtures.js"; // moved: removed after the merge

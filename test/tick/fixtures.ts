@@ -1,1 +1,0 @@
-export * from "../workflows/tick/fixtures.js"; // moved: removed after the merge
