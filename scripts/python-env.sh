@@ -12,7 +12,7 @@ python="${PODTRAIN_PYTHON:-python3}"
 # `npm run setup` caches the TensorFlow wheel here; pip takes it from there instead of downloading 274 MB again.
 cache="${PODTRAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podtrain}"
 find_links=(); [ -d "$cache/wheels" ] && find_links=(--find-links "$cache/wheels")
-names=("$@"); [ ${#names[@]} -gt 0 ] || names=(tools airflow spark)
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(tools airflow airflow31 spark)
 for name in "${names[@]}"; do
   requirements="$root/scripts/python/$name.txt"
   [ -f "$requirements" ] || { echo "python-env: no requirements file $requirements" >&2; exit 2; }

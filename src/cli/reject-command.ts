@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { UsageError } from "../core/errors.js";
 import { rejectModelVersion, type OnReject } from "../runtime/reject.js";
 import { loadSpecFile, specPathFor } from "../config/load.js";
-import { openTrackingStore } from "../tracking/resolve.js";
+import { openExistingTrackingStore } from "../tracking/existing-store.js";
 
 const ON_REJECT: readonly OnReject[] = ["keep_candidate", "clear_candidate"];
 
@@ -24,7 +24,7 @@ export function registerRejectCommand(program: Command): void {
       }
       const specFile = specPathFor(model);
       const registry = existsSync(specFile) ? (await loadSpecFile(specFile)).spec.registry : undefined;
-      const store = await openTrackingStore(options.trackingUri);
+      const store = await openExistingTrackingStore(options.trackingUri);
       await store.checkAvailable();
       const record = await rejectModelVersion({
         store,

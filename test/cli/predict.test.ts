@@ -50,7 +50,7 @@ describe("train predict", () => {
     const outputs: Record<string, number[][]> = {};
     for (const flavor of ["onnx", "tfjs"]) {
       const output = path.join(work, `cifar-${flavor}.csv`);
-      const result = await runTrain(["predict", "cifar10", "--model-uri", "models:/cifar10_cnn@candidate", "--input", testBatch, "--output", output, "--flavor", flavor, "--tracking-uri", store]);
+      const result = await runTrain(["predict", "cifar10", "--model-uri", "models:/cifar10_cnn@candidate", "--input", testBatch, "--out", output, "--flavor", flavor, "--tracking-uri", store]);
       expect(errorLines(result.stderr)).toEqual([]);
       expect(result.stdout).toBe(`50 predictions of models:/cifar10_cnn@candidate (version 1, ${flavor}) written to ${output}\n`);
       const { header, rows } = parseCsv(await readFile(output, "utf8"));
@@ -71,7 +71,7 @@ describe("train predict", () => {
     const truncated = path.join(work, "truncated.bin");
     await writeFile(truncated, (await readFile(testBatch)).subarray(0, 5000));
     const corruptOutput = path.join(work, "never.csv");
-    const corrupt = await runTrain(["predict", "cifar10", "--model-uri", "models:/cifar10_cnn@candidate", "--input", truncated, "--output", corruptOutput, "--tracking-uri", store]);
+    const corrupt = await runTrain(["predict", "cifar10", "--model-uri", "models:/cifar10_cnn@candidate", "--input", truncated, "--out", corruptOutput, "--tracking-uri", store]);
     expect(corrupt.exitCode).toBe(EXIT_CODES.DATA);
     expect(errorLines(corrupt.stderr)).toHaveLength(1);
     expect(errorLines(corrupt.stderr)[0]).toMatch(/^train: error: truncated\.bin: 5000 bytes is not a whole number of 3073-byte CIFAR-10 records/);
@@ -105,8 +105,8 @@ describe("train predict", () => {
   it("tick: the registered LightGBM classifier gives Python MLflow's probabilities on a feature CSV", async () => {
     const trades = path.join(work, "trades");
     const features = path.join(work, "features");
-    expect((await runTrain(["tick", "generate", "--out", trades, "--from", "2026-01-05", "--to", "2026-01-23", "--symbols", "2", "--trades-per-day", "8000"])).exitCode).toBe(0);
-    expect((await runTrain(["tick", "features", "--input", trades, "--output", features, "--from", "2026-01-05", "--to", "2026-01-23"])).exitCode).toBe(0);
+    expect((await runTrain(["tick", "generate", "--out-dir", trades, "--from", "2026-01-05", "--to", "2026-01-23", "--symbols", "2", "--trades-per-day", "8000"])).exitCode).toBe(0);
+    expect((await runTrain(["tick", "features", "--input", trades, "--out-dir", features, "--from", "2026-01-05", "--to", "2026-01-23"])).exitCode).toBe(0);
     const store = path.join(work, "tick-mlruns");
     const spec = await specWithThreshold(work, "tick_model", "threshold: 0.52", "threshold: 0.0");
     const xcom = path.join(work, "tick-xcom.json");
@@ -122,7 +122,7 @@ print(json.dumps({"names": mlflow.models.get_model_info("models:/tick_model@cand
     const csv = path.join(work, "tick-features.csv");
     await writeFile(csv, `${names.join(",")}\n${Array.from({ length: 50 }, (_, row) => names.map((_, column) => (row === 3 && column === 0 ? "" : random().toFixed(6))).join(",")).join("\n")}\n`);
     const output = path.join(work, "tick-predictions.csv");
-    const result = await runTrain(["predict", "tick", "--model-uri", "models:/tick_model@candidate", "--input", csv, "--output", output, "--tracking-uri", store]);
+    const result = await runTrain(["predict", "tick", "--model-uri", "models:/tick_model@candidate", "--input", csv, "--out", output, "--tracking-uri", store]);
     expect(errorLines(result.stderr)).toEqual([]);
     const ours = parseCsv(await readFile(output, "utf8")).rows.map((row) => row[1]!);
     const python = await runPythonJson<number[]>(`

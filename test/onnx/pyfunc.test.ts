@@ -101,7 +101,7 @@ describe("registered MNIST CNN through mlflow.pyfunc (onnx flavor)", () => {
   /** `train predict` from the same store: the same classes, so the same accuracy as the run logged. */
   async function expectPredictMatches(trackingUri: string, view: PyfuncView) {
     const output = path.join(work, `predict-${encodeURIComponent(trackingUri)}.jsonl`);
-    const result = await runTrain(["predict", "mnist", "--model-uri", "models:/mnist_cnn@candidate", "--input", files.jsonl, "--output", output, "--tracking-uri", trackingUri], { cwd: work });
+    const result = await runTrain(["predict", "mnist", "--model-uri", "models:/mnist_cnn@candidate", "--input", files.jsonl, "--out", output, "--tracking-uri", trackingUri], { cwd: work });
     expect(errorLines(result.stderr)).toEqual([]);
     const labels = await readFile(files.labels);
     const rows = (await readFile(output, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { row: number; class: number });

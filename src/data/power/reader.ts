@@ -49,7 +49,7 @@ const DATA_FILE = /\.(txt|csv)$/i;
 export async function listPowerFiles(source: PowerSource): Promise<string[]> {
   if ("file" in source) {
     if (!(await stat(source.file).then((info) => info.isFile(), () => false))) {
-      throw new DataError(`power data file ${source.file} not found (get it with \`train power fetch\` or make one with \`train power generate\`)`);
+      throw new DataError(`power data file ${source.file} not found (get it with \`train data fetch power\` or make one with \`train power generate\`)`);
     }
     return [path.resolve(source.file)];
   }

@@ -22,7 +22,7 @@ export function powerSource(params: PowerParams): PowerSource {
   if (params.data_file) return { file: params.data_file };
   if (params.data_dir) return { directory: params.data_dir };
   throw new UsageError(
-    "no household power data given: pass --data-file household_power_consumption.txt (the UCI file; `train power fetch` downloads it where a network is available) or --data-dir <folder of daily files>; to try it out: `train power generate --out power.txt --days 365 --seed 1` then `train power --data-file power.txt`",
+    "no household power data given: pass --data-file household_power_consumption.txt (the UCI file; `train data fetch power` downloads it where a network is available) or --data-dir <folder of daily files>; to try it out: `train power generate --out power.txt --days 365 --seed 1` then `train power --data-file power.txt`",
   );
 }
 

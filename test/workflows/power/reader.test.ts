@@ -82,6 +82,6 @@ describe("household power reader", () => {
   });
 
   it("says where to get the data when the file is missing", async () => {
-    await expect(readAll({ file: "/nonexistent/household_power_consumption.txt" })).rejects.toThrow(/not found \(get it with `train power fetch` or make one with `train power generate`\)/);
+    await expect(readAll({ file: "/nonexistent/household_power_consumption.txt" })).rejects.toThrow(/not found \(get it with `train data fetch power` or make one with `train power generate`\)/);
   });
 });
