@@ -43,6 +43,7 @@ RUN npm run build \
     && rm -rf node_modules/@tensorflow/tfjs-node/build node_modules/@tensorflow/tfjs-node/deps/include \
        node_modules/@tensorflow/tfjs-node/binding node_modules/.package-lock.json \
     && find node_modules \( -name '*.map' -o -name '*.h' \) -type f -delete \
+    && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
     && chmod 0755 bin/train.js \
     && mkdir -p /out/usr/local/bin && ln -s /app/bin/train.js /out/usr/local/bin/train
 

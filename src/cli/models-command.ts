@@ -1,3 +1,4 @@
+import { AIRFLOW_DAG_ID_TAG, AIRFLOW_RUN_ID_TAG, DATA_VERSION_TAG, GATE_METRIC_TAG, GATE_VALUE_TAG, PROMOTION_LATEST_TAG, SUPERSEDED_BY_TAG, VERSION_TAG } from "../tracking/tags.js";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.js";
@@ -60,15 +61,15 @@ function promotion(entry: string | undefined): string | undefined {
 /** The lineage a version carries (registration copies it from the run's tags). */
 function lineageOf(version: ModelVersion) {
   const tags = version.tags;
-  const airflow = tags["airflow.dag_id"] ? `${tags["airflow.dag_id"]}/${tags["airflow.run_id"] ?? "?"}` : undefined;
+  const airflow = tags[AIRFLOW_DAG_ID_TAG] ? `${tags[AIRFLOW_DAG_ID_TAG]}/${tags[AIRFLOW_RUN_ID_TAG] ?? "?"}` : undefined;
   return {
-    gate_metric: tags["podtrain.gate.metric"],
-    gate_value: tags["podtrain.gate.value"] === undefined ? undefined : Number(tags["podtrain.gate.value"]),
-    data_version: tags["data.version"],
-    code_version: tags["podtrain.version"],
+    gate_metric: tags[GATE_METRIC_TAG],
+    gate_value: tags[GATE_VALUE_TAG] === undefined ? undefined : Number(tags[GATE_VALUE_TAG]),
+    data_version: tags[DATA_VERSION_TAG],
+    code_version: tags[VERSION_TAG],
     airflow_run: airflow,
-    promoted_by: promotion(tags["podtrain.promotion.latest"]),
-    superseded_by: tags["podtrain.superseded_by"],
+    promoted_by: promotion(tags[PROMOTION_LATEST_TAG]),
+    superseded_by: tags[SUPERSEDED_BY_TAG],
   };
 }
 

@@ -1,3 +1,4 @@
+import { AIRFLOW_TAG_PREFIX, DATA_VERSION_TAG, ERROR_TAG, IMAGE_TAG, RUN_KEY_TAG, SPEC_TAG, STAGES_DONE_TAG, VERSION_TAG, WORKFLOW_TAG } from "../tracking/tags.js";
 import { Option, type Command } from "commander";
 import { UsageError } from "../core/errors.js";
 import { displayMetric } from "../runtime/gate.js";
@@ -83,7 +84,7 @@ function runJson(info: RunInfo, experiment?: string) {
 }
 
 /** Tags worth reading: ours and the data's; MLflow's own bookkeeping stays in the JSON. */
-const SHOWN_TAG_PREFIXES = ["podtrain.workflow", "podtrain.spec", "podtrain.run_key", "podtrain.stages_done", "podtrain.gate.", "podtrain.version", "podtrain.image", "data.version", "airflow."];
+const SHOWN_TAG_PREFIXES = [WORKFLOW_TAG, SPEC_TAG, RUN_KEY_TAG, STAGES_DONE_TAG, "podtrain.gate.", VERSION_TAG, IMAGE_TAG, DATA_VERSION_TAG, AIRFLOW_TAG_PREFIX];
 
 export async function showRun(runId: string, options: { trackingUri?: string; format: OutputFormat }): Promise<string> {
   const store = await openExistingTrackingStore(options.trackingUri);
@@ -98,7 +99,7 @@ export async function showRun(runId: string, options: { trackingUri?: string; fo
     `  experiment ${info.experimentId}   started ${formatTime(info.startTime)}   took ${formatSeconds(info.startTime, info.endTime)}`,
     `  artifacts  ${info.artifactUri}`,
   ];
-  const error = run.tags["podtrain.error"];
+  const error = run.tags[ERROR_TAG];
   if (error && info.status !== "FINISHED") lines.push(`  error      ${error}`);
   const width = Math.max(24, ...Object.keys(run.metrics).map((name) => name.length), ...Object.keys(run.params).map((name) => name.length));
   for (const group of groupMetrics(run.metrics)) {

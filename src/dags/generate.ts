@@ -34,8 +34,13 @@ interface ResolvedOptions {
 }
 
 /** A path relative to the root, however it was spelled (`./dags/`, `dags`, absolute), in POSIX form. */
+// One spelling per path (relative to the root, or absolute when it lies outside it), whatever was
+// typed: `./dags/`, `dags` and an absolute path give the same regenerate command in the headers,
+// so `check` agrees with `generate`.
 function relativeToRoot(root: string, file: string): string {
-  const relative = path.relative(root, path.resolve(root, file));
+  const absolute = path.resolve(root, file);
+  const relative = path.relative(root, absolute);
+  if (relative.startsWith("..") || path.isAbsolute(relative)) return absolute.split(path.sep).join("/");
   return relative === "" ? "." : relative.split(path.sep).join("/");
 }
 

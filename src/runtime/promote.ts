@@ -2,7 +2,7 @@ import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
 import { airflowIdentityFromEnvironment } from "./airflow.js";
 import { UsageError } from "../core/errors.js";
-import { GATE_PASSED_TAG, GATE_REASON_TAG, PROMOTION_TAG_PREFIX, SUPERSEDED_BY_TAG } from "../tracking/tags.js";
+import { GATE_PASSED_TAG, GATE_REASON_TAG, PROMOTION_LATEST_TAG, PROMOTION_TAG_PREFIX, SUPERSEDED_BY_TAG } from "../tracking/tags.js";
 
 export interface PromotionInput {
   store: TrackingStore;
@@ -70,7 +70,7 @@ export async function promoteModelVersion(input: PromotionInput): Promise<Promot
   await registry.setAlias(input.model, input.alias, input.version);
   const entry = JSON.stringify(record);
   await registry.setModelVersionTag(input.model, input.version, `${PROMOTION_TAG_PREFIX}.${now.getTime()}`, entry);
-  await registry.setModelVersionTag(input.model, input.version, `${PROMOTION_TAG_PREFIX}.latest`, entry);
+  await registry.setModelVersionTag(input.model, input.version, PROMOTION_LATEST_TAG, entry);
   if (previous) {
     await registry.setModelVersionTag(input.model, previous.version, `${PROMOTION_TAG_PREFIX}.${now.getTime()}`, JSON.stringify({ ...record, replaced_by: input.version }));
     await registry.setModelVersionTag(input.model, previous.version, SUPERSEDED_BY_TAG, JSON.stringify({ version: input.version, alias: input.alias, at: record.at, approved_by: record.approved_by }));

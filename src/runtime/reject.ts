@@ -2,20 +2,13 @@ import os from "node:os";
 import type { TrackingStore } from "../tracking/store.js";
 import { airflowIdentityFromEnvironment } from "./airflow.js";
 import { UsageError } from "../core/errors.js";
+import { REJECTED_AT_TAG, REJECTED_BY_TAG, REJECTION_AIRFLOW_TAG, REJECTION_REASON_TAG } from "../tracking/tags.js";
 
 // The other answer to an approval: a person decided a candidate version must not become
 // champion. The decision is recorded on the version itself (who, why, when, from which Airflow
 // task) so the registry shows it next to the version, and the candidate alias is cleared or kept
 // as the spec says (registry.on_reject).
 
-/** Who rejected the version (the reviewer's Airflow user name, or the OS user by hand). */
-export const REJECTED_BY_TAG = "podtrain.rejected_by";
-/** The reviewer's comment. */
-export const REJECTION_REASON_TAG = "podtrain.rejection_reason";
-/** ISO 8601 time of the rejection. */
-export const REJECTED_AT_TAG = "podtrain.rejected_at";
-/** JSON {dag_id, run_id, task_id, try_number} of the Airflow task that recorded the rejection. */
-export const REJECTION_AIRFLOW_TAG = "podtrain.rejection.airflow";
 
 export type OnReject = "keep_candidate" | "clear_candidate";
 

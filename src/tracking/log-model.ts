@@ -1,4 +1,4 @@
-import { LOGGED_MODEL_TAG } from "./tags.js";
+import { LOGGED_MODEL_TAG, MLFLOW_MODEL_VERSIONS_TAG } from "./tags.js";
 import { MODEL_ARTIFACT_PATH, type MLmodelInput, writeMLmodel } from "./mlmodel.js";
 import type { TrackingStore } from "./store.js";
 
@@ -47,12 +47,10 @@ export async function logModel(
 export async function linkModelVersion(store: TrackingStore, modelId: string, version: { name: string; version: string }): Promise<void> {
   const loggedModels = store.loggedModels;
   if (!loggedModels) return;
-  const existing = (await loggedModels.getTags(modelId))[MODEL_VERSIONS_TAG];
+  const existing = (await loggedModels.getTags(modelId))[MLFLOW_MODEL_VERSIONS_TAG];
   const listed = existing ? (JSON.parse(existing) as Array<{ name: string; version: number }>) : [];
   if (listed.some((entry) => entry.name === version.name && String(entry.version) === version.version)) return;
   listed.push({ name: version.name, version: Number(version.version) });
-  await loggedModels.setTags(modelId, { [MODEL_VERSIONS_TAG]: JSON.stringify(listed) });
+  await loggedModels.setTags(modelId, { [MLFLOW_MODEL_VERSIONS_TAG]: JSON.stringify(listed) });
 }
 
-/** mlflow.utils.mlflow_tags.MLFLOW_MODEL_VERSIONS. */
-export const MODEL_VERSIONS_TAG = "mlflow.modelVersions";

@@ -39,6 +39,8 @@ export const EXECUTION_FALLBACK_TAG = "podtrain.execution_fallback";
 
 /** The MLflow logged model of the run's `model` artifact. */
 export const LOGGED_MODEL_TAG = "podtrain.logged_model_id";
+/** On a logged model: the registered versions made from it (mlflow.utils.mlflow_tags.MLFLOW_MODEL_VERSIONS). */
+export const MLFLOW_MODEL_VERSIONS_TAG = "mlflow.modelVersions";
 
 /** The registration gate's verdict, on the run and on the model version. */
 export const GATE_PASSED_TAG = "podtrain.gate.passed";
@@ -50,6 +52,18 @@ export const GATE_VALUE_TAG = "podtrain.gate.value";
 export const PROMOTED_BY_TAG = "podtrain.promoted_by";
 export const PROMOTION_TAG_PREFIX = "podtrain.promotion";
 export const SUPERSEDED_BY_TAG = "podtrain.superseded_by";
+/** The latest promotion's audit entry (JSON), beside the timestamped ones. */
+export const PROMOTION_LATEST_TAG = `${PROMOTION_TAG_PREFIX}.latest`;
+
+/** Rejection audit on model versions (runtime/reject.ts). */
+/** Who rejected the version (the reviewer's Airflow user name, or the OS user by hand). */
+export const REJECTED_BY_TAG = "podtrain.rejected_by";
+/** The reviewer's comment. */
+export const REJECTION_REASON_TAG = "podtrain.rejection_reason";
+/** ISO 8601 time of the rejection. */
+export const REJECTED_AT_TAG = "podtrain.rejected_at";
+/** JSON {dag_id, run_id, task_id, try_number} of the Airflow task that recorded the rejection. */
+export const REJECTION_AIRFLOW_TAG = "podtrain.rejection.airflow";
 
 /** Stage-scoped facts (`podtrain.<stage>.device`, `podtrain.evaluate.data_version`, …). */
 export function stageTag(stage: string, name: string): string {

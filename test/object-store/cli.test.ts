@@ -141,7 +141,7 @@ describe("train on s3:// data (real S3 server)", () => {
     expect(errorLines(dirS3Run.stderr)).toEqual([]);
     const dirS3 = lastJsonLine(dirS3Run.stdout);
     expect(dirS3.data_version).toBe(dirDisk.data_version);
-    expect(dirS3.data_files).toBe("60");
+    expect(dirS3.data_files).toBe(60);
     expect(dirS3.data_source).toBe("60 files in s3://power/daily");
     const missing = await runTrain(["power", "validate", "--data-file", "s3://power/uci/nope.txt"], { env });
     expect(missing.exitCode).toBe(EXIT_CODES.DATA);
