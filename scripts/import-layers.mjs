@@ -9,13 +9,15 @@ const RANKS = {
   core: 0,
   lightgbm: 0,
   config: 1,
-  spec: 1, // src/spec/, the old name of src/config/
   data: 2,
   tracking: 2,
   tf: 3,
+  onnx: 3.5, // ONNX export of the tfjs models
   runtime: 4,
   workflows: 5,
+  reports: 4.5, // the workflows' evaluation charts
   bench: 6,
+  predict: 6,
   dags: 6,
   cli: 7,
 };
