@@ -14,8 +14,9 @@ export function registerPromoteCommand(program: Command): void {
     .requiredOption("--reason <text>", "why this version is promoted (recorded)")
     .option("--alias <alias>", "alias to move (default: the spec's champion alias)")
     .option("--approver <name>", "who approved (default: $PODTRAIN_APPROVER, else the OS user)")
+    .option("--override-rejection", "promote a version a reviewer rejected (the overridden rejection is recorded in the audit tags)")
     .option("--tracking-uri <uri>", "MLflow server or local folder (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
-    .action(async (model: string, version: string, options: { reason: string; alias?: string; approver?: string; trackingUri?: string }) => {
+    .action(async (model: string, version: string, options: { reason: string; alias?: string; approver?: string; overrideRejection?: boolean; trackingUri?: string }) => {
       const specFile = specPathFor(model);
       const alias = options.alias ?? (existsSync(specFile) ? (await loadSpecFile(specFile)).spec.registry.champion_alias : "champion");
       const store = await openExistingTrackingStore(options.trackingUri);
@@ -25,7 +26,7 @@ export function registerPromoteCommand(program: Command): void {
         const uri = options.trackingUri ? ` --tracking-uri ${options.trackingUri}` : "";
         throw new UsageError(versions.length === 0 ? `no registered model "${model}" on ${store.location}: \`train models list${uri}\` lists the models there` : `${model} has no version ${version} on ${store.location} (versions: ${versions.join(", ")}); \`train models show ${model}${uri}\` shows them`);
       }
-      const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}) });
+      const record = await promoteModelVersion({ store, model, version, reason: options.reason, alias, ...(options.approver ? { approver: options.approver } : {}), overrideRejection: options.overrideRejection ?? false });
       if (record.unchanged) {
         process.stdout.write(`${model} version ${version} is already ${alias}: nothing changed\n`);
         return;

@@ -77,6 +77,22 @@ describe("rejectModelVersion", () => {
   });
 });
 
+describe("promoting a rejected version", () => {
+  it("is refused with who rejected it and why, unless the rejection is overridden on purpose, which the audit records", async () => {
+    const { store, newVersion, reject } = await registeredCandidate();
+    const version = await newVersion(0.99);
+    await reject(version, "keep_candidate");
+    await expect(promoteModelVersion({ store, model: "mnist_cnn", version, reason: "ship it", alias: "champion", approver: "alice" })).rejects.toThrow(
+      `mnist_cnn version ${version} was rejected by dana at 1970-01-01T00:00:05.000Z ("loss curve looks wrong"): promote another version, or pass --override-rejection to promote it anyway (recorded)`,
+    );
+    expect(await store.registry.getModelVersionByAlias("mnist_cnn", "champion")).toBeUndefined();
+    const record = await promoteModelVersion({ store, model: "mnist_cnn", version, reason: "the curve was a logging bug", alias: "champion", approver: "alice", overrideRejection: true });
+    expect(record.overrode_rejection).toEqual({ rejected_by: "dana", reason: "loss curve looks wrong", at: "1970-01-01T00:00:05.000Z" });
+    expect((await store.registry.getModelVersionByAlias("mnist_cnn", "champion"))?.version).toBe(version);
+    expect(JSON.parse((await store.registry.getModelVersion("mnist_cnn", version)).tags["podtrain.promotion.latest"]!)).toMatchObject({ approved_by: "alice", overrode_rejection: { rejected_by: "dana" } });
+  });
+});
+
 describe("train reject", () => {
   it("records the rejection from the command line, is idempotent, and refuses bad input with one error line and exit 64", { timeout: 60_000 }, async () => {
     const { store, folder: trackingUri, newVersion } = await registeredCandidate();
