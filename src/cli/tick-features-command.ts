@@ -132,7 +132,7 @@ export function registerTickFeaturesCommand(tick: Command): void {
     .addOption(new Option("--dead-band-bps <bps>", "returns within ± this many basis points get no label").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))
     .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition when more than this share (0-1) of its trades is rejected").argParser(numberFlag()).default(undefined, String(DEFAULTS.max_reject_fraction)))
     .addOption(new Option("--universe <symbols>", "comma-separated allowed symbols (default: all)").argParser((text: string) => text.split(",").map((symbol) => symbol.trim()).filter(Boolean)))
-    .addOption(new Option("--workers <n>", "worker threads computing the dates of a range (1: in process)").argParser(numberFlag({ integer: true, minimum: 1 })).default(undefined, "the CPUs the process may use, cgroup quota included"))
+    .addOption(new Option("--workers <n>", "worker threads computing the dates of a range, 1: in process (default: spec `workers`, else the CPUs the process may use, cgroup CPU quota included)").argParser(numberFlag({ integer: true, minimum: 1 })))
     .option("--spec <file>", "workflow spec (default models/tick_model.yaml)");
   // --out-dir as everywhere (was --output); --label-horizon-bars as in `train tick` and the spec (was --horizon).
   addOptionWithAliases(features, new Option("--out-dir <dir>", "features root (a folder or s3://bucket/prefix): one date=YYYY-MM-DD partition per date (what `train tick --features-dir` reads)"), ["--output <dir>"], { required: true });
