@@ -76,7 +76,8 @@ export async function runFeatureRangeInWorkers(
   if (withInput.size === 0) throw noInputError(options, inputDates);
   const dates = datesBetween(options.from, options.to);
   const computeDates = dates.filter((date) => withInput.has(date));
-  if (Math.min(workers, computeDates.length) <= 1) return runFeatureRange(options, onPartition);
+  // One date with workers asked for still gets a worker: a signal then stops it at once.
+  if (workers <= 1) return runFeatureRange(options, onPartition);
   if (signal?.aborted) throw new InterruptedError(String(signal.reason));
 
   const entries = new Map<string, RangeEntry>();

@@ -83,6 +83,17 @@ describe("train tick features with worker threads", () => {
     expect(tree(path.join(root, "out-2"))).toEqual(one?.files);
   });
 
+  it("gives a range with one date to one worker thread, with the in-process bytes", async () => {
+    const root = temporaryDirectory();
+    const one = ["tick", "features", "--from", "2026-01-07", "--to", "2026-01-07", "--input", input];
+    const inProcess = await runTrain([...one, "--out-dir", path.join(root, "out-1"), "--workers", "1"]);
+    const threaded = await runTrain([...one, "--out-dir", path.join(root, "out-2"), "--workers", "2"]);
+    expect([inProcess.exitCode, threaded.exitCode]).toEqual([0, 0]);
+    expect(threaded.stdout).toBe(inProcess.stdout);
+    expect(tree(path.join(root, "out-2"))).toEqual(tree(path.join(root, "out-1")));
+    expect(Object.keys(tree(path.join(root, "out-2")))).toHaveLength(3);
+  });
+
   it("ends a worker's data error as the in-process run's one error line and exit 65, leaving no partial partition", async () => {
     const root = temporaryDirectory();
     const broken = path.join(root, "input");
