@@ -34,7 +34,8 @@ export const tickFeatureParamsSchema = z.strictObject({
 // How a feature run uses the machine: it changes no byte of the output, so it is neither a
 // feature parameter (the feature-set hash) nor part of a partition's fingerprint.
 export const tickFeatureRunParamsSchema = z.strictObject({
-  workers: z.number().int().positive().nullable().default(null).describe("worker threads computing the dates of a range; null: the CPUs the process may use (affinity and cgroup quota)"),
+  // Optional, not null by default: a `train tick` run logs every param, and this one it does not use.
+  workers: z.number().int().positive().optional().describe("worker threads computing the dates of a range; absent: the CPUs the process may use (affinity and cgroup quota)"),
 });
 
 export const tickTrainingParamsSchema = z.strictObject({

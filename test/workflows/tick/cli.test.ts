@@ -42,11 +42,11 @@ describe("resolveFeatureWorkers", () => {
     expect(await resolveFeatureWorkers({})).toBe(usableCpus());
     expect(await resolveFeatureWorkers({ spec: specWith("workers: 3") })).toBe(3);
     expect(await resolveFeatureWorkers({ spec: specWith("workers: 3"), workers: 5 })).toBe(5);
-    expect(await resolveFeatureWorkers({ spec: specWith("workers: null") })).toBe(usableCpus());
   });
 
   it("refuses a spec's workers that is not a positive integer, with its file:line", async () => {
     await expect(resolveFeatureWorkers({ spec: specWith("workers: 0") })).rejects.toThrow(SpecError);
+    await expect(resolveFeatureWorkers({ spec: specWith("workers: null") })).rejects.toThrow(SpecError);
     await expect(resolveFeatureWorkers({ spec: specWith("workers: 1.5") })).rejects.toThrow(/tick_model\.yaml:\d+.*workers/);
   });
 });
