@@ -14,10 +14,13 @@ const data = workerData as FeatureWorkerData;
 const port = parentPort;
 if (!port) throw new Error("feature-worker.js runs as a worker thread only");
 
+let current = "";
+
 async function computeBlock(dates: readonly string[]): Promise<void> {
   let previous: PreparedDay | null = null;
   const inputCache = new Map<string, RawInputFile[]>();
   for (const date of dates) {
+    current = date;
     const result = await computeFeaturePartition({ ...data.options, date, inputDates: data.inputDates, previous, inputCache });
     previous = result.prepared ?? null;
     const message: FromWorker = { kind: "partition", result: { date: result.date, status: result.status, manifest: result.manifest } };
@@ -30,8 +33,8 @@ port.on("message", (message: ToWorker) => {
     () => port.postMessage({ kind: "block-done" } satisfies FromWorker),
     (error: unknown) => {
       const failure: FromWorker = error instanceof Error
-        ? { kind: "error", name: error.name, message: error.message, exitCode: error instanceof PodtrainError ? error.exitCode : undefined, stack: error.stack }
-        : { kind: "error", name: "Error", message: String(error) };
+        ? { kind: "error", date: current, name: error.name, message: error.message, exitCode: error instanceof PodtrainError ? error.exitCode : undefined, stack: error.stack }
+        : { kind: "error", date: current, name: "Error", message: String(error) };
       port.postMessage(failure);
     },
   );

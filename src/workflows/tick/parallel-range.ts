@@ -11,9 +11,12 @@ import { datesWithInput, noInputError, runFeatureRange, type FeatureRangeOptions
 // (within a block each date hands its prepared day to the next as lookback, as in-process; a
 // block costs one extra lookback read), collects the manifests and reports them in date order.
 // Outputs are byte for byte those of the in-process run: the workers run the same code path.
-// The first failure (or SIGINT/SIGTERM, through `signal`) terminates every worker; each write
-// is a temporary file renamed into place, so a terminated worker leaves at most its temporary
-// files, which are removed before the error is thrown, and partitions without a manifest.
+// A failing date stops the workers on later dates at once; those on earlier dates finish their
+// blocks, so the error thrown is the earliest failing date's, the one the in-process run stops
+// at, with the same dates reported and committed before it. SIGINT/SIGTERM (through `signal`)
+// terminates every worker. Each write is a temporary file renamed into place, so a terminated
+// worker leaves at most its temporary files, which are removed before the error is thrown, and
+// partitions without a manifest.
 
 export interface FeatureWorkerData {
   options: FeatureRangeOptions;
@@ -25,7 +28,7 @@ export type ToWorker = { dates: readonly string[] };
 export type FromWorker =
   | { kind: "partition"; result: FeaturePartitionResult }
   | { kind: "block-done" }
-  | { kind: "error"; name: string; message: string; exitCode?: ExitCode; stack?: string };
+  | { kind: "error"; date: string; name: string; message: string; exitCode?: ExitCode; stack?: string };
 
 type RangeEntry = FeaturePartitionResult | PlannedPartition;
 
@@ -90,14 +93,16 @@ export async function runFeatureRangeInWorkers(
 
   const queue = splitIntoBlocks(computeDates, workers);
   const pool: Worker[] = [];
-  const retired = new Set<Worker>();
+  /** The block each worker is computing; workers without one are retired. */
+  const blocks = new Map<Worker, readonly string[]>();
+  let failure: { date: string; error: Error } | undefined;
   let settled = false;
   return new Promise<RangeEntry[]>((resolve, reject) => {
     const finish = (error?: Error) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", onAbort);
-      for (const worker of pool) retired.add(worker);
+      blocks.clear();
       void Promise.all(pool.map((worker) => worker.terminate()))
         .then(() => (error ? removeTemporaries(options.outputRoot, computeDates) : undefined))
         .then(
@@ -107,31 +112,41 @@ export async function runFeatureRangeInWorkers(
     };
     const onAbort = () => finish(new InterruptedError(String(signal?.reason ?? "signal")));
     signal?.addEventListener("abort", onAbort, { once: true });
+    const retire = (worker: Worker) => {
+      blocks.delete(worker);
+      void worker.terminate();
+      if (blocks.size === 0) finish(failure?.error);
+    };
     const giveWork = (worker: Worker) => {
       const block = queue.shift();
-      if (block) {
-        worker.postMessage({ dates: block } satisfies ToWorker);
-        return;
-      }
-      retired.add(worker);
-      void worker.terminate();
-      if (retired.size === pool.length) finish();
+      if (!block) return retire(worker);
+      blocks.set(worker, block);
+      worker.postMessage({ dates: block } satisfies ToWorker);
+    };
+    const fail = (worker: Worker, date: string, error: Error) => {
+      if (!failure || date < failure.date) failure = { date, error };
+      const first = failure.date;
+      // Dates after the earliest failure are never needed: stop their workers, drop their blocks.
+      for (let index = queue.length - 1; index >= 0; index -= 1) if ((queue[index]?.[0] ?? "") > first) queue.splice(index, 1);
+      const later = [...blocks].filter(([other, block]) => other === worker || (block[0] ?? "") > first).map(([other]) => other);
+      for (const other of later) retire(other);
     };
     const count = Math.min(workers, queue.length);
     for (let index = 0; index < count; index += 1) {
       const worker = new Worker(WORKER_SCRIPT, { workerData: { options, inputDates } satisfies FeatureWorkerData });
       pool.push(worker);
       worker.on("message", (message: FromWorker) => {
-        if (settled) return;
+        if (settled || !blocks.has(worker)) return;
         if (message.kind === "partition") {
           entries.set(message.result.date, message.result);
-          reportInOrder();
+          if (!failure || message.result.date < failure.date) reportInOrder();
         } else if (message.kind === "block-done") giveWork(worker);
-        else finish(rebuiltError(message));
+        else fail(worker, message.date, rebuiltError(message));
       });
+      // A crash (out of memory, a module that fails to load) is a defect, not a date's data.
       worker.on("error", (error: Error) => finish(new Error(`a tick feature worker failed: ${error.message}`)));
       worker.on("exit", (code) => {
-        if (!retired.has(worker)) finish(new Error(`a tick feature worker exited (code ${code}) before its dates were done`));
+        if (blocks.has(worker)) finish(new Error(`a tick feature worker exited (code ${code}) before its dates were done`));
       });
     }
     for (const worker of pool) giveWork(worker);

@@ -94,20 +94,26 @@ describe("train tick features with worker threads", () => {
     expect(Object.keys(tree(path.join(root, "out-2")))).toHaveLength(3);
   });
 
-  it("ends a worker's data error as the in-process run's one error line and exit 65, leaving no partial partition", async () => {
+  it("ends with the earliest failing date's error line and exit 65, as in process, leaving no partial partition", async () => {
     const root = temporaryDirectory();
     const broken = path.join(root, "input");
     await writeSyntheticTicks({ outputRoot: broken, format: "arrow", from: FROM, to: TO, symbols: 2, tradesPerDay: 4000, seed: 7 });
-    writeFileSync(path.join(broken, "date=2026-01-14", "trades.arrow"), "not arrow at all");
+    // Two workers get 01-05..01-09 and 01-12..01-16: the second fails at once, on a later date
+    // than the first will; the error must still be 01-08's, the one the in-process run stops at.
+    writeFileSync(path.join(broken, "date=2026-01-08", "trades.arrow"), "not arrow at all");
+    writeFileSync(path.join(broken, "date=2026-01-12", "trades.arrow"), "not arrow either");
     const inProcess = await runTrain(features(broken, path.join(root, "out-1"), 1));
-    const parallel = await runTrain(features(broken, path.join(root, "out-3"), 3));
+    const parallel = await runTrain(features(broken, path.join(root, "out-2"), 2));
     expect(inProcess.exitCode).toBe(65);
     expect(parallel.exitCode).toBe(65);
     expect(errorLines(parallel.stderr)).toHaveLength(1);
     expect(errorLines(parallel.stderr)).toEqual(errorLines(inProcess.stderr));
-    expect(parallel.stderr).toMatch(/^train: error: date=2026-01-14\/trades\.arrow: not an Arrow IPC file/);
-    expectOnlyCommittedPartitions(path.join(root, "out-3"));
-    expect(readdirSync(path.join(root, "out-3"), { recursive: true }).some((name) => String(name).startsWith("date=2026-01-14") && String(name).endsWith("manifest.json"))).toBe(false);
+    expect(parallel.stderr).toMatch(/^train: error: date=2026-01-08\/trades\.arrow: not an Arrow IPC file/);
+    expect(parallel.stdout).toBe(inProcess.stdout);
+    expect(parallel.stdout.split("\n").filter(Boolean).map((line) => line.slice(0, 10))).toEqual(["2026-01-05", "2026-01-06", "2026-01-07"]);
+    expectOnlyCommittedPartitions(path.join(root, "out-2"));
+    const committed = readdirSync(path.join(root, "out-2"), { recursive: true }).map(String).filter((name) => name.endsWith("manifest.json"));
+    expect(committed.some((name) => name.startsWith("date=2026-01-08") || name.startsWith("date=2026-01-12"))).toBe(false);
   });
 
   it.each([["SIGTERM", 143], ["SIGINT", 130]] as const)("stops every worker on %s, exits %i and leaves only committed partitions", async (signal, exitCode) => {
