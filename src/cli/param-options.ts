@@ -48,6 +48,12 @@ const TRAINING_ONLY = new Set([
   "checkpoint_every_epochs", "checkpoint_every_minutes", "num_leaves", "num_iterations", "early_stopping_rounds", "min_data_in_leaf", "feature_fraction", "threads", "predictions_file",
 ]);
 
+/**
+ * Spec keys read by one subcommand that has its own flag for them (`train tick features
+ * --workers`): the workflow's own command line would accept them and do nothing with them.
+ */
+const SUBCOMMAND_ONLY = new Set(["workers"]);
+
 function defaultText(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
   if (value === null) return "none";
@@ -58,7 +64,7 @@ export function addParamOptions(command: Command, schema: z.ZodObject, options: 
   for (const [key, field] of Object.entries(schema.shape)) {
     const shape = describeField(field as z.ZodType);
     // Nested settings (tick's `input` contract: a column mapping) live in the spec only: a flag cannot hold a mapping.
-    if (shape.type === "object") continue;
+    if (shape.type === "object" || SUBCOMMAND_ONLY.has(key)) continue;
     const flag = flagName(key);
     const hidden = options.dataOnly === true && TRAINING_ONLY.has(key);
     const suffix = shape.defaultValue === undefined ? "" : ` (spec default: ${defaultText(shape.defaultValue)})`;

@@ -6,7 +6,10 @@ import path from "node:path";
 import { DataError, UsageError } from "../core/errors.js";
 import { loadSpecFile, parseParams, specPathFor } from "../config/load.js";
 import { WORKFLOWS } from "../workflows/catalog.js";
-import { tickFeatureParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
+import { tickFeatureParamsSchema, tickFeatureRunParamsSchema, type TickFeatureParams } from "../workflows/tick/params.js";
+import { usableCpus } from "../core/cpu-count.js";
+import type { FeaturePartitionResult } from "../workflows/tick/compute-partition.js";
+import type { PlannedPartition } from "../workflows/tick/feature-range.js";
 
 // `train tick features`: one date (`--date`, what an Airflow mapped task runs) or a range
 // (`--from/--to`, a backfill; `--dry-run` lists compute / skip / missing per date). Parameters
@@ -28,6 +31,7 @@ interface FeaturesFlags {
   deadBandBps?: number;
   maxRejectFraction?: number;
   universe?: string[];
+  workers?: number;
   spec?: string;
 }
 
@@ -43,6 +47,30 @@ export async function resolveFeatureParams(flags: FeaturesFlags): Promise<TickFe
   );
   // The spec's own values first, with its file:line, whatever the flags say; then the flags.
   return parseParams(loaded, tickFeatureParamsSchema, overrides, { specParams: fromSpec, flagOf: (key) => FLAG_OF[key] ?? key });
+}
+
+/** Worker threads for a range: --workers, else the spec's `workers`, else the CPUs the process may use. */
+export async function resolveFeatureWorkers(flags: Pick<FeaturesFlags, "workers" | "spec">): Promise<number> {
+  if (flags.workers !== undefined) return flags.workers;
+  const loaded = await loadSpecFile(flags.spec ?? specPathFor(WORKFLOWS.tick.registeredModel));
+  const runKeys = Object.keys(tickFeatureRunParamsSchema.shape);
+  const fromSpec = Object.fromEntries(Object.entries(loaded.spec.params).filter(([key]) => runKeys.includes(key)));
+  const { workers } = parseParams(loaded, tickFeatureRunParamsSchema, {}, { specParams: fromSpec });
+  return workers ?? usableCpus();
+}
+
+/** Aborts on SIGINT/SIGTERM while `body` runs (the workers stop, the CLI exits 130/143). */
+async function withStopSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => controller.abort(signal);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
 }
 
 export async function runTickFeatures(flags: FeaturesFlags, print: (line: string) => void): Promise<void> {
@@ -67,7 +95,8 @@ async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: Ti
   if (scan.dates.length === 0) throw new DataError(`input folder ${inputDisplay} holds no ${key}=YYYY-MM-DD partitions`);
   // Loaded here, not at the top: `train --help` must not load Arrow and Parquet WebAssembly.
   const { computeFeaturePartition } = await import("../workflows/tick/compute-partition.js");
-  const { formatPlan, planFeatureRange, runFeatureRange } = await import("../workflows/tick/feature-range.js");
+  const { formatPlan, planFeatureRange } = await import("../workflows/tick/feature-range.js");
+  const { runFeatureRangeInWorkers } = await import("../workflows/tick/parallel-range.js");
   const base = { inputRoot: flags.input, outputRoot: flags.outDir, params, force: flags.force ?? false };
   if (single) {
     const result = await computeFeaturePartition({ ...base, date: requireDate(flags.date as string, "--date") });
@@ -79,10 +108,14 @@ async function runOnRoots(flags: FeaturesFlags, inputDisplay: string, params: Ti
     print(formatPlan(await planFeatureRange(options)));
     return;
   }
-  await runFeatureRange(options, (result) => {
+  const workers = await resolveFeatureWorkers(flags);
+  const report = (result: FeaturePartitionResult | PlannedPartition) => {
     if ("status" in result) print(`${result.date}  ${result.status}  ${result.manifest.output.rows} bars  ${result.manifest.rows.rejected} rejected of ${result.manifest.rows.read}`);
     else print(`${result.date}  missing  ${result.detail}`);
-  });
+  };
+  // --workers 1 is the in-process run as it always was (a signal ends it the default way).
+  if (workers <= 1) await runFeatureRangeInWorkers(options, 1, report);
+  else await withStopSignals((signal) => runFeatureRangeInWorkers(options, workers, report, signal));
 }
 
 export function registerTickFeaturesCommand(tick: Command): void {
@@ -99,6 +132,7 @@ export function registerTickFeaturesCommand(tick: Command): void {
     .addOption(new Option("--dead-band-bps <bps>", "returns within ± this many basis points get no label").argParser(numberFlag()).default(undefined, String(DEFAULTS.dead_band_bps)))
     .addOption(new Option("--max-reject-fraction <fraction>", "fail a partition when more than this share (0-1) of its trades is rejected").argParser(numberFlag()).default(undefined, String(DEFAULTS.max_reject_fraction)))
     .addOption(new Option("--universe <symbols>", "comma-separated allowed symbols (default: all)").argParser((text: string) => text.split(",").map((symbol) => symbol.trim()).filter(Boolean)))
+    .addOption(new Option("--workers <n>", "worker threads computing the dates of a range, 1: in process (default: spec `workers`, else the CPUs the process may use, cgroup CPU quota included)").argParser(numberFlag({ integer: true, minimum: 1 })))
     .option("--spec <file>", "workflow spec (default models/tick_model.yaml)");
   // --out-dir as everywhere (was --output); --label-horizon-bars as in `train tick` and the spec (was --horizon).
   addOptionWithAliases(features, new Option("--out-dir <dir>", "features root (a folder or s3://bucket/prefix): one date=YYYY-MM-DD partition per date (what `train tick --features-dir` reads)"), ["--output <dir>"], { required: true });

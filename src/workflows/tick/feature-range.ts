@@ -54,7 +54,7 @@ export function formatPlan(plan: readonly PlannedPartition[]): string {
 }
 
 /** The dates of from..to that have input files. */
-async function datesWithInput(options: FeatureRangeOptions, inputDates: readonly string[]): Promise<Set<string>> {
+export async function datesWithInput(options: FeatureRangeOptions, inputDates: readonly string[]): Promise<Set<string>> {
   const key = options.params.input.partition_key;
   const present = new Set<string>();
   for (const date of datesBetween(options.from, options.to)) {
@@ -63,7 +63,7 @@ async function datesWithInput(options: FeatureRangeOptions, inputDates: readonly
   return present;
 }
 
-function noInputError(options: FeatureRangeOptions, inputDates: readonly string[]): DataError {
+export function noInputError(options: FeatureRangeOptions, inputDates: readonly string[]): DataError {
   const key = options.params.input.partition_key;
   const dates = datesBetween(options.from, options.to);
   const named = dates.length <= 5 ? dates.join(", ") : `${dates.slice(0, 3).join(", ")}, … ${dates.at(-1)} (${dates.length} dates)`;

@@ -31,6 +31,13 @@ export const tickFeatureParamsSchema = z.strictObject({
   input: tickInputSchema.prefault({}).describe("the tick input contract: column mapping, integer timestamp unit, partition key, trade-id column"),
 });
 
+// How a feature run uses the machine: it changes no byte of the output, so it is neither a
+// feature parameter (the feature-set hash) nor part of a partition's fingerprint.
+export const tickFeatureRunParamsSchema = z.strictObject({
+  // Optional, not null by default: a `train tick` run logs every param, and this one it does not use.
+  workers: z.number().int().positive().optional().describe("worker threads computing the dates of a range; absent: the CPUs the process may use (affinity and cgroup quota)"),
+});
+
 export const tickTrainingParamsSchema = z.strictObject({
   features_dir: z
     .string({ error: (issue) => (issue.input === undefined ? "required: pass --features-dir DIR, the --out-dir of `train tick features`" : undefined) })
@@ -54,10 +61,12 @@ export const tickTrainingParamsSchema = z.strictObject({
 /** All of `params` in models/tick_model.yaml. */
 export const tickParamsSchema = z.strictObject({
   ...tickFeatureParamsSchema.shape,
+  ...tickFeatureRunParamsSchema.shape,
   ...tickTrainingParamsSchema.shape,
 });
 
 export type TickFeatureParams = z.infer<typeof tickFeatureParamsSchema>;
+export type TickFeatureRunParams = z.infer<typeof tickFeatureRunParamsSchema>;
 export type TickTrainingParams = z.infer<typeof tickTrainingParamsSchema>;
 export type TickParams = z.infer<typeof tickParamsSchema>;
 
