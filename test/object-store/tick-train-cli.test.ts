@@ -85,6 +85,17 @@ describe("train tick --features-dir s3:// (real S3 server)", () => {
     expect(tagValues(store, "data.version")).toEqual([disk.data_version]);
     expect(tagValues(store, "data.features_dir")).toEqual(["s3://features/tick/v1"]);
     expect(readdirSync(scratch)).toEqual([]);
+
+    // The DAG's steps: fit and evaluate in their own processes, each reading the window from S3.
+    const staged = path.join(directory, "mlruns-stages");
+    const common = ["tick", "--features-dir", "s3://features/tick/v1", ...WINDOW, "--tracking-uri", staged, "--run-key", `tick-${AS_OF}`];
+    const fit = await runTrain([...common, "--stage", "fit"], { env });
+    expect(fit.exitCode, fit.stderr).toBe(0);
+    const evaluate = await runTrain([...common, "--stage", "evaluate"], { env });
+    expect(evaluate.exitCode, evaluate.stderr).toBe(0);
+    expect(evaluate.stdout).toMatch(/\(evaluate\) finished \(continued an existing run\)/);
+    expect(tagValues(staged, "data.version")).toEqual([disk.data_version]);
+    expect(readdirSync(scratch)).toEqual([]);
   });
 
   it("treats a partition without its manifest (an interrupted writer) as missing, before any run exists", async () => {
