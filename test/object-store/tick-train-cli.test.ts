@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { DeleteObjectsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -7,6 +10,7 @@ import { EXIT_CODES } from "../../src/core/errors.js";
 import { errorLines, runTrain } from "../support/cli.js";
 import { freePort } from "../support/mlflow-server.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";
+import { REPOSITORY_ROOT } from "../support/python.js";
 import { temporaryDirectory } from "../workflows/tick/fixtures.js";
 
 // `train tick --features-dir s3://…` (validate, fit + evaluate) against a real S3 server: the
@@ -134,5 +138,33 @@ describe("train tick --features-dir s3:// (real S3 server)", () => {
     expect(errorLines(noBucket.stderr)).toEqual([`train: error: cannot open bucket s3://no-such-features: the bucket does not exist on ${server.endpoint} (NoSuchBucket)`]);
     expect(existsSync(store)).toBe(false);
     expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it("removes its temporary mirror when stopped by SIGTERM while the store does not answer", async () => {
+    // An endpoint that accepts connections and never answers: the read hangs until the signal.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, "bin/train.js"), "tick", "validate", "--features-dir", "s3://features/tick/v1", ...WINDOW], {
+        cwd: REPOSITORY_ROOT,
+        env: { ...process.env, ...env, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, MLFLOW_TRACKING_URI: undefined } as NodeJS.ProcessEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const closed = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("close", (code, signal) => resolve(signal ?? code)));
+      const started = Date.now();
+      while (sockets.length === 0 && Date.now() - started < 20_000) await sleep(50);
+      expect(readdirSync(scratch)).toHaveLength(1);
+      child.kill("SIGTERM");
+      expect(await closed).toBe("SIGTERM");
+      expect(errorLines(stderr)).toEqual(["train: error: interrupted by SIGTERM while reading the feature partitions of s3://features/tick/v1"]);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });

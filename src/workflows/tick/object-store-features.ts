@@ -2,6 +2,8 @@ import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { InterruptedError } from "../../core/errors.js";
+import { areStopSignalsHandled } from "../../runtime/signals.js";
 import { formatObjectUri, isObjectStoreUri, parseObjectUri, type ObjectLocation } from "../../data/object-store/uri.js";
 import { datesBetween, isValidDate, PARTITION_PREFIX } from "../../data/tick/partitions.js";
 import { MANIFEST_FILE_NAME } from "./feature-set.js";
@@ -16,7 +18,8 @@ import { windowDays } from "./training-window.js";
 //     no manifest locally either, so it is "missing" like an incomplete partition on disk.
 // The bytes are the same, so the data version (a hash of the manifests) and the features'
 // sha256 check are the same as for the partitions on disk. The folder is removed when the
-// window has been read (the design matrix is in memory by then), on error, and on a forced exit.
+// window has been read (the design matrix is in memory by then), on error, on a forced exit and
+// on a stop signal.
 // Messages name the s3:// location, never the temporary folder.
 
 const operations = () => import("../../data/object-store/operations.js");
@@ -71,6 +74,33 @@ async function stageWindow(location: ObjectLocation, local: string, bounds: Wind
   }
 }
 
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * The window is mostly read before the run's own signal handling starts (preflight), where a
+ * signal would end the process at once and leave the mirror behind. Outside a run's handling,
+ * a stop signal removes the mirror, says why the command ended, and is sent again so that it
+ * ends the process as it would have (exit status 128 + n). Inside it, the run stops gracefully
+ * and the finally below (or the exit hook of a forced exit) removes the mirror. Returns the un-install.
+ */
+function removeMirrorOnSignals(remove: () => void, display: string): () => void {
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = () => {
+      if (areStopSignalsHandled()) return;
+      remove();
+      uninstall();
+      process.stderr.write(`train: error: ${new InterruptedError(signal).message} while reading the feature partitions of ${display}\n`);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  function uninstall(): void {
+    for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+  }
+  return uninstall;
+}
+
 function relabel(error: unknown, from: string, to: string): unknown {
   if (error instanceof Error) error.message = error.message.replaceAll(from, to);
   return error;
@@ -90,6 +120,7 @@ export async function withFeaturesRoot<T>(featuresDir: string, bounds: WindowBou
   // A forced exit (second signal, grace period spent) calls process.exit: no finally runs then.
   const onExit = () => rmSync(scratch, { recursive: true, force: true });
   process.once("exit", onExit);
+  const releaseSignals = removeMirrorOnSignals(onExit, display);
   try {
     await mkdir(root, { recursive: true });
     await stageWindow(location, root, bounds);
@@ -98,6 +129,7 @@ export async function withFeaturesRoot<T>(featuresDir: string, bounds: WindowBou
     throw relabel(error, root, display);
   } finally {
     process.removeListener("exit", onExit);
+    releaseSignals();
     await rm(scratch, { recursive: true, force: true });
   }
 }
