@@ -22,6 +22,13 @@ export interface SignalOptions {
 }
 
 let forcedExitUnderway = false;
+/** withAbortOnSignals calls whose handlers are installed. */
+let handlersInstalled = 0;
+
+/** True while a run handles SIGINT/SIGTERM itself (a signal then stops the run, not the process at once). */
+export function areStopSignalsHandled(): boolean {
+  return handlersInstalled > 0;
+}
 
 /** True once a forced exit has printed the error line: the CLI must not print a second one. */
 export function isForcedExitUnderway(): boolean {
@@ -58,10 +65,14 @@ export async function withAbortOnSignals<T>(log: Logger, options: SignalOptions,
     setTimeout(() => forceExit(signal, `grace period of ${graceMs / 1000} s ran out`), graceMs - reserve).unref();
   };
   for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
+  handlersInstalled += 1;
   try {
     return await body(controller.signal);
   } finally {
     // Keep handling signals until the caller has marked the run; the CLI entry point exits next.
-    if (!controller.signal.aborted) for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
+    if (!controller.signal.aborted) {
+      for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
+      handlersInstalled -= 1;
+    }
   }
 }

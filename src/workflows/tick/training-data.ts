@@ -1,3 +1,4 @@
+import path from "node:path";
 import { DataError, UsageError } from "../../core/errors.js";
 import type { Reporter } from "../../runtime/reporter.js";
 import type { Once, WorkflowContext } from "../types.js";
@@ -7,6 +8,7 @@ import type { TickParams } from "./params.js";
 import { resolveTrainingWindow, type TrainingWindow } from "./training-window.js";
 import { keepRows, walkForwardSplit } from "./walk-forward-split.js";
 import { DATA_VERSION_TAG } from "../../tracking/tags.js";
+import { withFeaturesRoot } from "./object-store-features.js";
 
 // Window → design matrix → walk-forward split, shared by fit and evaluate. Evaluate rebuilds it
 // from the same params instead of receiving it from fit, so that the DAG's evaluate step (its
@@ -46,12 +48,19 @@ function isoTime(milliseconds: number): string {
 
 /** Reads the window and splits it; no tracking (the DAG's validate step runs this alone). */
 export async function readTickTrainingData(params: TickParams, reporter: Reporter): Promise<TickTrainingData> {
-  const window = await resolveTrainingWindow(params);
+  // An s3:// features root is mirrored for the window's partitions while they are read (object-store-features.ts).
+  const { window, matrix } = await withFeaturesRoot(params.features_dir, params, async (root, display) => {
+    const local = await resolveTrainingWindow({ ...params, features_dir: root });
+    const labelHorizonBars = Number(local.partitions[0]?.manifest.feature_set.params.label_horizon_bars);
+    if (!(params.purge_gap_bars >= labelHorizonBars)) {
+      throw new UsageError(`--purge-gap-bars ${params.purge_gap_bars} is shorter than the label horizon of the features (${labelHorizonBars} bars): training labels would overlap the validation and test periods`);
+    }
+    const loaded = await loadDesignMatrix(local);
+    // The tags name where the partitions live, not the temporary mirror (gone after this).
+    const renamed = (directory: string) => (directory.startsWith(`${root}${path.sep}`) ? `${display}${directory.slice(root.length).split(path.sep).join("/")}` : directory);
+    return { window: { ...local, featuresRoot: display, partitions: local.partitions.map((partition) => ({ ...partition, directory: renamed(partition.directory) })) }, matrix: loaded };
+  });
   const labelHorizonBars = Number(window.partitions[0]?.manifest.feature_set.params.label_horizon_bars);
-  if (!(params.purge_gap_bars >= labelHorizonBars)) {
-    throw new UsageError(`--purge-gap-bars ${params.purge_gap_bars} is shorter than the label horizon of the features (${labelHorizonBars} bars): training labels would overlap the validation and test periods`);
-  }
-  const matrix = await loadDesignMatrix(window);
   const split = walkForwardSplit(matrix, { validationFraction: params.validation_fraction, testFraction: params.test_fraction, purgeGapBars: params.purge_gap_bars });
   const train = labelled(matrix, split.train);
   const validation = labelled(matrix, split.validation);
