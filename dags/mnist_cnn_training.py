@@ -6,22 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
-from kubernetes.client import models as k8s
+from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
-from common.deployment import (
-    GPU_IMAGE,
-    IMAGE,
-    ON_FAILURE,
-    POD_ENV,
-    POD_VOLUME_MOUNTS,
-    POD_VOLUMES,
-    lateness_deadline,
-    pod_defaults,
-)
-from common.pods import TrainingPodOperator
+from common.deployment import ON_FAILURE, lateness_deadline, pod_defaults
+from common.steps import TrainingSteps
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -66,6 +55,9 @@ POD_DEFAULTS = pod_defaults(
     active_deadline_seconds=7200,
 )
 
+# Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
+STEPS = TrainingSteps(POD_DEFAULTS, pool="default_pool")
+
 with DAG(
     dag_id="mnist_cnn_training",
     description="Keras-style MNIST convnet (conv32-conv64-maxpool-dropout-dense128-dropout-dense10) trained with TensorFlow.js on native TensorFlow kernels.",
@@ -92,158 +84,48 @@ with DAG(
         "on_failure_callback": ON_FAILURE,
     },
 ) as dag:
-    validate = TrainingPodOperator(
-        task_id="validate",
-        image=IMAGE,
-        arguments=["mnist", "validate"],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
+    validate = STEPS.step("validate", ["mnist", "validate"], cpu="1", memory="2Gi")
 
-    fit = TrainingPodOperator(
-        task_id="fit",
-        image=GPU_IMAGE,
-        arguments=["mnist", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "4", "memory": "16Gi"},
-            limits={"memory": "16Gi", "nvidia.com/gpu": "1"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=1800,
-        deferrable=False,
-        node_selector={"nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu"},
-        tolerations=[
-            k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
-        ],
+    fit = STEPS.step(
+        "fit",
+        ["mnist", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
+        cpu="4",
+        memory="16Gi",
+        gpus=1,
+        gpu_class="nvidia-standard",
         pool="gpu_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+        xcom=True,
     )
 
-    evaluate = TrainingPodOperator(
-        task_id="evaluate",
-        image=IMAGE,
-        arguments=["mnist", "--stage", "evaluate", "--xcom"],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    evaluate = STEPS.step(
+        "evaluate",
+        ["mnist", "--stage", "evaluate", "--xcom"],
+        cpu="1",
+        memory="2Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    register = TrainingPodOperator(
-        task_id="register",
-        image=IMAGE,
-        arguments=["mnist", "--stage", "register", "--xcom"],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    register = STEPS.step(
+        "register",
+        ["mnist", "--stage", "register", "--xcom"],
+        cpu="1",
+        memory="2Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    # Only a registered candidate is put to a person; the answer runs promote or reject.
-    has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
-
-    approve = ApproveOrReject(
-        task_id="approve",
-        subject="Promote mnist_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
+    # A registered candidate waits for a person (approve); the answer runs promote or reject.
+    has_candidate, approve, promote, reject = STEPS.approval_tail(
+        register,
+        model="mnist_cnn",
+        champion_alias="champion",
+        candidate_alias="candidate",
+        on_reject="clear_candidate",
         body=APPROVAL_MD,
-        options_mapping={"Approve": "promote", "Reject": "reject"},
-        params={
-            "reason": Param(
-                "",
-                type="string",
-                description="Your reason (recorded on the model version)",
-            ),
-        },
         response_timeout=timedelta(hours=72),
-        pool="default_pool",
-        retries=0,
-    )
-
-    promote = TrainingPodOperator(
-        task_id="promote",
-        image=IMAGE,
-        arguments=[
-            "promote",
-            "mnist_cnn",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--alias",
-            "champion",
-            "--approver",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
-
-    reject = TrainingPodOperator(
-        task_id="reject",
-        image=IMAGE,
-        arguments=[
-            "reject",
-            "mnist_cnn",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--candidate-alias",
-            "candidate",
-            "--on-reject",
-            "clear_candidate",
-            "--rejected-by",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
+        cpu="1",
+        memory="2Gi",
     )
 
     validate >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]

@@ -8,21 +8,11 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
-from kubernetes.client import models as k8s
 
-from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
-from common.deployment import (
-    IMAGE,
-    ON_FAILURE,
-    POD_ENV,
-    POD_VOLUME_MOUNTS,
-    POD_VOLUMES,
-    lateness_deadline,
-    pod_defaults,
-)
+from common.deployment import ON_FAILURE, lateness_deadline, pod_defaults
 from common.partitions import partition_arguments
-from common.pods import TrainingPodOperator
+from common.steps import TrainingSteps
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -69,6 +59,9 @@ POD_DEFAULTS = pod_defaults(
     termination_grace_period=45,
     active_deadline_seconds=7200,
 )
+
+# Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
+STEPS = TrainingSteps(POD_DEFAULTS, pool="high_priority_cpu")
 
 with DAG(
     dag_id="tick_model_training",
@@ -138,28 +131,11 @@ with DAG(
         weekdays=[1, 2, 3, 4, 5],
         max_partitions=31,
     )
-    features = TrainingPodOperator.partial(
-        task_id="features",
-        image=IMAGE,
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        max_active_tis_per_dagrun=4,
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    ).expand(arguments=partitions)
+    features = STEPS.partial("features", cpu="2", memory="8Gi", max_active_tis_per_dagrun=4).expand(arguments=partitions)
 
-    fit = TrainingPodOperator(
-        task_id="fit",
-        image=IMAGE,
-        arguments=[
+    fit = STEPS.step(
+        "fit",
+        [
             "tick",
             "--stage",
             "fit",
@@ -169,24 +145,14 @@ with DAG(
             "--features-dir",
             "/data/tick/features",
         ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "4", "memory": "16Gi"},
-            limits={"memory": "16Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+        cpu="4",
+        memory="16Gi",
+        xcom=True,
     )
 
-    evaluate = TrainingPodOperator(
-        task_id="evaluate",
-        image=IMAGE,
-        arguments=[
+    evaluate = STEPS.step(
+        "evaluate",
+        [
             "tick",
             "--stage",
             "evaluate",
@@ -196,24 +162,15 @@ with DAG(
             "--features-dir",
             "/data/tick/features",
         ],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+        cpu="2",
+        memory="8Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    register = TrainingPodOperator(
-        task_id="register",
-        image=IMAGE,
-        arguments=[
+    register = STEPS.step(
+        "register",
+        [
             "tick",
             "--stage",
             "register",
@@ -223,96 +180,23 @@ with DAG(
             "--features-dir",
             "/data/tick/features",
         ],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+        cpu="2",
+        memory="8Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    # Only a registered candidate is put to a person; the answer runs promote or reject.
-    has_candidate = candidate_registered.override(task_id="has_candidate", pool="high_priority_cpu")(register.output)
-
-    approve = ApproveOrReject(
-        task_id="approve",
-        subject="Promote tick_model version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
+    # A registered candidate waits for a person (approve); the answer runs promote or reject.
+    has_candidate, approve, promote, reject = STEPS.approval_tail(
+        register,
+        model="tick_model",
+        champion_alias="champion",
+        candidate_alias="candidate",
+        on_reject="clear_candidate",
         body=APPROVAL_MD,
-        options_mapping={"Approve": "promote", "Reject": "reject"},
-        params={
-            "reason": Param(
-                "",
-                type="string",
-                description="Your reason (recorded on the model version)",
-            ),
-        },
         response_timeout=timedelta(hours=72),
-        pool="high_priority_cpu",
-        retries=0,
-    )
-
-    promote = TrainingPodOperator(
-        task_id="promote",
-        image=IMAGE,
-        arguments=[
-            "promote",
-            "tick_model",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--alias",
-            "champion",
-            "--approver",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
-
-    reject = TrainingPodOperator(
-        task_id="reject",
-        image=IMAGE,
-        arguments=[
-            "reject",
-            "tick_model",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--candidate-alias",
-            "candidate",
-            "--on-reject",
-            "clear_candidate",
-            "--rejected-by",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
+        cpu="2",
+        memory="8Gi",
     )
 
     wait_for_data >> partitions >> features >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]

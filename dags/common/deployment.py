@@ -41,6 +41,21 @@ SECRETS = [
 POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
 POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
 
+# How long a pod may stay Pending (unschedulable) before its task fails; a GPU class has its own.
+SCHEDULE_TIMEOUT_SECONDS = 600
+
+# Per GPU class: the resource to request, where such pods may run, how long they may stay Pending.
+GPU_CLASSES = {
+    "nvidia-standard": {
+        "resource": "nvidia.com/gpu",
+        "node_selector": {"nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu"},
+        "tolerations": [
+            k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
+        ],
+        "schedule_timeout_seconds": 1800,
+    },
+}
+
 # Settings every pod shares; pod_defaults() adds the per-DAG labels and lifetime bounds.
 POD_DEFAULTS = {
     "namespace": "ml-training",

@@ -15,6 +15,8 @@ import type { OrchestrationShape } from "../workflows/types.js";
 export type DagShape = "validated" | "partitioned";
 
 export interface GpuRequest {
+  /** The deployment config's GPU class (gpu_classes): the generated DAG names it, common/deployment.py holds it. */
+  className: string;
   count: number;
   scheduleTimeoutSeconds: number;
   resource: string;
@@ -128,7 +130,7 @@ function gpuRequestFor(orchestration: OrchestrationShape, resources: PodResource
   }
   // On a GPU pod, insist on the GPU (the workflow's catalog entry says how, if it can).
   const podArguments = [...orchestration.gpuFitArguments];
-  return { count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
+  return { className, count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
 }
 
 function seconds(duration: string): number {
