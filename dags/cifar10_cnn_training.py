@@ -29,22 +29,6 @@ DOC_MD = (
     "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
-# What the reviewer sees in the approve task (Airflow renders the templates).
-APPROVAL_MD = (
-    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
-    "**Model** `cifar10_cnn` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
-    "\n"
-    "**Gate** `test_accuracy` = {{ r['metrics']['test_accuracy'] }}: {{ r['gate_reason'] }}\n"
-    "\n"
-    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
-    "\n"
-    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
-    "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
-)
-
-# Queued-at, not logical date: a run is late relative to when it could start (catch-up and
-# backfill runs have old logical dates). The callback runs in the triggerer.
 LATENESS_DEADLINE = lateness_deadline("cifar10_cnn_training", timedelta(hours=14), "14h")
 
 # Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
@@ -122,7 +106,7 @@ with DAG(
         champion_alias="champion",
         candidate_alias="candidate",
         on_reject="clear_candidate",
-        body=APPROVAL_MD,
+        gate_metric="test_accuracy",
         response_timeout=timedelta(hours=72),
         cpu="1",
         memory="2Gi",

@@ -29,22 +29,6 @@ DOC_MD = (
     "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
-# What the reviewer sees in the approve task (Airflow renders the templates).
-APPROVAL_MD = (
-    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
-    "**Model** `power_lgbm` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
-    "\n"
-    "**Gate** `test_skill_vs_seasonal_naive` = {{ r['metrics']['test_skill_vs_seasonal_naive'] }}: {{ r['gate_reason'] }}\n"
-    "\n"
-    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
-    "\n"
-    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
-    "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
-)
-
-# Queued-at, not logical date: a run is late relative to when it could start (catch-up and
-# backfill runs have old logical dates). The callback runs in the triggerer.
 LATENESS_DEADLINE = lateness_deadline("power_lgbm_training", timedelta(hours=3), "3h")
 
 # Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
@@ -145,7 +129,7 @@ with DAG(
         champion_alias="champion",
         candidate_alias="candidate",
         on_reject="clear_candidate",
-        body=APPROVAL_MD,
+        gate_metric="test_skill_vs_seasonal_naive",
         response_timeout=timedelta(hours=72),
         cpu="1",
         memory="2Gi",

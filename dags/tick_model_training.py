@@ -34,22 +34,6 @@ DOC_MD = (
     "  or per interval: `airflow backfill create --dag-id tick_model_training --from-date YYYY-MM-DD --to-date YYYY-MM-DD` (max_active_runs=1).\n"
 )
 
-# What the reviewer sees in the approve task (Airflow renders the templates).
-APPROVAL_MD = (
-    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
-    "**Model** `tick_model` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
-    "\n"
-    "**Gate** `test_auc` = {{ r['metrics']['test_auc'] }}: {{ r['gate_reason'] }}\n"
-    "\n"
-    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
-    "\n"
-    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
-    "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
-)
-
-# Queued-at, not logical date: a run is late relative to when it could start (catch-up and
-# backfill runs have old logical dates). The callback runs in the triggerer.
 LATENESS_DEADLINE = lateness_deadline("tick_model_training", timedelta(hours=3), "3h")
 
 # Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
@@ -193,7 +177,7 @@ with DAG(
         champion_alias="champion",
         candidate_alias="candidate",
         on_reject="clear_candidate",
-        body=APPROVAL_MD,
+        gate_metric="test_auc",
         response_timeout=timedelta(hours=72),
         cpu="2",
         memory="8Gi",

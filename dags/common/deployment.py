@@ -19,6 +19,9 @@ from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
 
+# Links in the approval request point here (the MLflow UI as a reviewer reaches it).
+MLFLOW_UI_URL = "http://mlflow.ml-platform.svc.cluster.local:5000"
+
 IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
 GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
 
@@ -115,7 +118,11 @@ ON_FAILURE = FailureAlert(**ALERTS)
 
 
 def lateness_deadline(dag_id: str, interval: timedelta, label: str) -> DeadlineAlert:
-    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer)."""
+    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer).
+
+    Queued-at, not logical date: a run is late relative to when it could start (catch-up and
+    backfill runs have old logical dates).
+    """
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=interval,

@@ -33,6 +33,25 @@ def reviewer_reason(default: str) -> str:
     return "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or '" + default + "' }}"
 
 
+def approval_markdown(*, model: str, candidate_alias: str, champion_alias: str, gate_metric: str) -> str:
+    """What the reviewer sees in the approve task (Airflow renders the templates)."""
+    run = "{{ r['run_id'] }}"
+    run_link = deployment.MLFLOW_UI_URL + "/#/experiments/{{ r['experiment_id'] }}/runs/" + run
+    return "".join([
+        "{% set r = ti.xcom_pull(task_ids='register') %}\n",
+        f"**Model** `{model}` version **" + "{{ r['registered_version'] }}" + f"** (alias `{candidate_alias}`)\n",
+        "\n",
+        f"**Gate** `{gate_metric}` = " + "{{ r['metrics']['" + gate_metric + "'] }}: {{ r['gate_reason'] }}\n",
+        "\n",
+        f"**MLflow run** [{run}]({run_link})\n",
+        "\n",
+        "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n",
+        "\n",
+        f"Approve: `{champion_alias}` moves to this version (`train promote`, your comment is the recorded reason). "
+        "Reject: the champion stays, the version is tagged as rejected with your comment.\n",
+    ])
+
+
 class TrainingSteps:
     """Builds the TrainingPodOperator tasks of one DAG; `pod_defaults` is its pod_defaults() result."""
 
@@ -115,7 +134,7 @@ class TrainingSteps:
         champion_alias: str,
         candidate_alias: str,
         on_reject: str,
-        body: str,
+        gate_metric: str,
         response_timeout: timedelta,
         cpu: str,
         memory: str,
@@ -126,7 +145,7 @@ class TrainingSteps:
         approve = ApproveOrReject(
             task_id="approve",
             subject=f"Promote {model} version {REGISTERED_VERSION} to {champion_alias}?",
-            body=body,
+            body=approval_markdown(model=model, candidate_alias=candidate_alias, champion_alias=champion_alias, gate_metric=gate_metric),
             options_mapping={"Approve": "promote", "Reject": "reject"},
             params={"reason": Param("", type="string", description="Your reason (recorded on the model version)")},
             response_timeout=response_timeout,

@@ -1,5 +1,5 @@
 import { deadlineModule } from "./airflow-target.js";
-import { alertSettings, secondsOf } from "./dag-definition.js";
+import { alertSettings, mlflowUiUrl, secondsOf } from "./dag-definition.js";
 import { imageName, type Deployment } from "./deployment.js";
 import { objectStoreEnvironment, objectStoreSecrets } from "./object-store.js";
 import { compareText, PythonImports } from "./python-file.js";
@@ -119,6 +119,9 @@ export function renderDeploymentModule(deployment: Deployment, imports: PythonIm
     ...objectStoreSecrets(deployment.object_store).map((secret) => call("Secret", {}, ["env", secret.env, secret.secret, secret.key])),
   ];
   return [
+    "# Links in the approval request point here (the MLflow UI as a reviewer reaches it).",
+    `MLFLOW_UI_URL = ${pythonValue(mlflowUiUrl(deployment))}`,
+    "",
     `IMAGE = ${pythonValue(imageName(deployment.image))}`,
     `GPU_IMAGE = ${pythonValue(imageName(deployment.gpu_image))}`,
     "",
@@ -165,7 +168,11 @@ export function renderDeploymentModule(deployment: Deployment, imports: PythonIm
     "",
     "",
     "def lateness_deadline(dag_id: str, interval: timedelta, label: str) -> DeadlineAlert:",
-    '    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer)."""',
+    '    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer).',
+    "",
+    "    Queued-at, not logical date: a run is late relative to when it could start (catch-up and",
+    "    backfill runs have old logical dates).",
+    '    """',
     "    return DeadlineAlert(",
     "        reference=DeadlineReference.DAGRUN_QUEUED_AT,",
     "        interval=interval,",

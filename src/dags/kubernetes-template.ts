@@ -62,7 +62,7 @@ function renderApprovalTail(plan: DagPlan, step: StepPlan, imports: PythonImport
       champion_alias: approval.championAlias,
       candidate_alias: approval.candidateAlias,
       on_reject: approval.onReject,
-      body: raw("APPROVAL_MD"),
+      gate_metric: approval.gateMetric,
       response_timeout: pythonTimedelta(approval.timeoutSeconds),
       cpu: step.resources.cpu,
       memory: step.resources.memory,

@@ -73,10 +73,12 @@ class TrainingStepsTest(unittest.TestCase):
             register = steps.step("register", ["mnist", "--stage", "register", "--xcom"], cpu="1", memory="2Gi", xcom=True)
             has_candidate, approve, promote, reject = steps.approval_tail(
                 register, model="m", champion_alias="champ", candidate_alias="cand", on_reject="keep_candidate",
-                body="md", response_timeout=timedelta(hours=1), cpu="1", memory="2Gi",
+                gate_metric="test_accuracy", response_timeout=timedelta(hours=1), cpu="1", memory="2Gi",
             )
             has_candidate >> approve >> [promote, reject]
         self.assertEqual(dag.get_task("has_candidate").upstream_task_ids, {"register"})
+        self.assertIn("**Gate** `test_accuracy` = {{ r['metrics']['test_accuracy'] }}", approve.body)
+        self.assertIn(f"({deployment.MLFLOW_UI_URL}/#/experiments/{{{{ r['experiment_id'] }}}}/runs/", approve.body)
         self.assertEqual(approve.options_mapping, {"Approve": "promote", "Reject": "reject"})
         self.assertEqual((approve.pool, approve.retries, approve.response_timeout), ("cpu_pool", 0, timedelta(hours=1)))
         self.assertEqual(promote.arguments[:5], ["promote", "m", REGISTERED_VERSION, "--alias", "champ"])
