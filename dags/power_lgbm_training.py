@@ -42,6 +42,9 @@ POD_DEFAULTS = pod_defaults(
 # Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
 STEPS = TrainingSteps(POD_DEFAULTS, pool="default_pool")
 
+# What every stage (fit, evaluate, register) reads: its data window and inputs.
+STAGE_ARGUMENTS = ["--data-file", "/data/power/household_power_consumption.txt"]
+
 with DAG(
     dag_id="power_lgbm_training",
     description="Next-hour household active power forecast with LightGBM (WebAssembly) on lag, rolling and calendar features, compared with a seasonal-naive baseline.",
@@ -77,14 +80,7 @@ with DAG(
 
     fit = STEPS.step(
         "fit",
-        [
-            "power",
-            "--stage",
-            "fit",
-            "--xcom",
-            "--data-file",
-            "/data/power/household_power_consumption.txt",
-        ],
+        ["power", "--stage", "fit", "--xcom", *STAGE_ARGUMENTS],
         cpu="2",
         memory="4Gi",
         xcom=True,
@@ -92,14 +88,7 @@ with DAG(
 
     evaluate = STEPS.step(
         "evaluate",
-        [
-            "power",
-            "--stage",
-            "evaluate",
-            "--xcom",
-            "--data-file",
-            "/data/power/household_power_consumption.txt",
-        ],
+        ["power", "--stage", "evaluate", "--xcom", *STAGE_ARGUMENTS],
         cpu="1",
         memory="2Gi",
         xcom=True,
@@ -108,14 +97,7 @@ with DAG(
 
     register = STEPS.step(
         "register",
-        [
-            "power",
-            "--stage",
-            "register",
-            "--xcom",
-            "--data-file",
-            "/data/power/household_power_consumption.txt",
-        ],
+        ["power", "--stage", "register", "--xcom", *STAGE_ARGUMENTS],
         cpu="1",
         memory="2Gi",
         xcom=True,

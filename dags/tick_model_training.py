@@ -47,6 +47,14 @@ POD_DEFAULTS = pod_defaults(
 # Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
 STEPS = TrainingSteps(POD_DEFAULTS, pool="high_priority_cpu")
 
+# What every stage (fit, evaluate, register) reads: its data window and inputs.
+STAGE_ARGUMENTS = [
+    "--as-of",
+    "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
+    "--features-dir",
+    "/data/tick/features",
+]
+
 with DAG(
     dag_id="tick_model_training",
     description="Direction classifier on 1-minute bar features computed from tick trades by date partition (Apache Arrow), trained walk-forward with LightGBM in WebAssembly.",
@@ -119,16 +127,7 @@ with DAG(
 
     fit = STEPS.step(
         "fit",
-        [
-            "tick",
-            "--stage",
-            "fit",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
+        ["tick", "--stage", "fit", "--xcom", *STAGE_ARGUMENTS],
         cpu="4",
         memory="16Gi",
         xcom=True,
@@ -136,16 +135,7 @@ with DAG(
 
     evaluate = STEPS.step(
         "evaluate",
-        [
-            "tick",
-            "--stage",
-            "evaluate",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
+        ["tick", "--stage", "evaluate", "--xcom", *STAGE_ARGUMENTS],
         cpu="2",
         memory="8Gi",
         xcom=True,
@@ -154,16 +144,7 @@ with DAG(
 
     register = STEPS.step(
         "register",
-        [
-            "tick",
-            "--stage",
-            "register",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
+        ["tick", "--stage", "register", "--xcom", *STAGE_ARGUMENTS],
         cpu="2",
         memory="8Gi",
         xcom=True,

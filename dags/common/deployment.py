@@ -19,11 +19,11 @@ from kubernetes.client import models as k8s
 
 from common.alerts import FailureAlert, deadline_missed
 
-# Links in the approval request point here (the MLflow UI as a reviewer reaches it).
-MLFLOW_UI_URL = "http://mlflow.ml-platform.svc.cluster.local:5000"
-
 IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
 GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
+
+# Links in the approval request point here (the MLflow UI as a reviewer reaches it).
+MLFLOW_UI_URL = "http://mlflow.ml-platform.svc.cluster.local:5000"
 
 POD_ENV = {
     "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform.svc.cluster.local:5000",

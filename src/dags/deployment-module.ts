@@ -119,11 +119,11 @@ export function renderDeploymentModule(deployment: Deployment, imports: PythonIm
     ...objectStoreSecrets(deployment.object_store).map((secret) => call("Secret", {}, ["env", secret.env, secret.secret, secret.key])),
   ];
   return [
-    "# Links in the approval request point here (the MLflow UI as a reviewer reaches it).",
-    `MLFLOW_UI_URL = ${pythonValue(mlflowUiUrl(deployment))}`,
-    "",
     `IMAGE = ${pythonValue(imageName(deployment.image))}`,
     `GPU_IMAGE = ${pythonValue(imageName(deployment.gpu_image))}`,
+    "",
+    "# Links in the approval request point here (the MLflow UI as a reviewer reaches it).",
+    `MLFLOW_UI_URL = ${pythonValue(mlflowUiUrl(deployment))}`,
     "",
     `POD_ENV = ${pythonValue(podEnvironment(deployment))}`,
     "",

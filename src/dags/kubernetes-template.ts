@@ -1,7 +1,7 @@
 import type { Deployment } from "./deployment.js";
 import { renderDagConstants, renderDagOpening, renderDeadlineSafeTest, renderPartitionListing, renderReadinessSensor, taskOrder } from "./dag-definition.js";
 import { PythonImports } from "./python-file.js";
-import { pythonCall, pythonTimedelta, raw, type PythonValue } from "./python-literal.js";
+import { pythonCall, pythonTimedelta, pythonValue, raw, type PythonValue } from "./python-literal.js";
 import type { DagPlan, StepPlan } from "./task-plan.js";
 
 // The Kubernetes target: each step is a KubernetesPodOperator (common.pods.TrainingPodOperator) running the training image with
@@ -25,6 +25,7 @@ function podConstants(plan: DagPlan, imports: PythonImports): string {
     "",
     "# Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.",
     `STEPS = ${pythonCall("TrainingSteps", { pool: plan.cpuPool }, "", [raw("POD_DEFAULTS")])}`,
+    ...stageConstant(plan),
   ].join("\n");
 }
 
@@ -46,8 +47,20 @@ function stepSettings(step: StepPlan, plan: DagPlan): Record<string, PythonValue
   };
 }
 
-function stepArguments(step: StepPlan): string[] {
-  return [...step.arguments, ...(step.gpu?.podArguments ?? []), ...(step.checkpoint?.podArguments ?? [])];
+const STAGES = new Set(["fit", "evaluate", "register"]);
+
+/** The stage steps' shared data arguments, said once in the file (none: nothing to share). */
+function stageConstant(plan: DagPlan): string[] {
+  if (plan.stageArguments.length === 0) return [];
+  return ["", "# What every stage (fit, evaluate, register) reads: its data window and inputs.", `STAGE_ARGUMENTS = ${pythonValue(plan.stageArguments)}`];
+}
+
+function stepArguments(step: StepPlan, plan: DagPlan): PythonValue[] {
+  const shared = plan.stageArguments;
+  const head = step.arguments.slice(0, step.arguments.length - shared.length);
+  const isStage = STAGES.has(step.taskId) && shared.length > 0 && step.arguments.slice(head.length).every((argument, index) => argument === shared[index]);
+  const own: PythonValue[] = isStage ? [...head, raw("*STAGE_ARGUMENTS")] : [...step.arguments];
+  return [...own, ...(step.gpu?.podArguments ?? []), ...(step.checkpoint?.podArguments ?? [])];
 }
 
 /** has_candidate, approve, promote and reject from the approval plan (common/steps.py builds them). */
@@ -80,7 +93,7 @@ function renderStep(step: StepPlan, plan: DagPlan, imports: PythonImports): stri
   if (step.taskId === "promote") return renderApprovalTail(plan, step, imports);
   if (step.taskId === "reject") return undefined; // built with promote by the approval tail
   if (step.taskId !== "features" || !plan.partitions) {
-    return `    ${step.taskId} = ${pythonCall("STEPS.step", stepSettings(step, plan), "    ", [step.taskId, stepArguments(step)])}`;
+    return `    ${step.taskId} = ${pythonCall("STEPS.step", stepSettings(step, plan), "    ", [step.taskId, stepArguments(step, plan)])}`;
   }
   const listing = renderPartitionListing({ ...plan, partitions: plan.partitions }, imports);
   const mapped = pythonCall("STEPS.partial", stepSettings(step, plan), "    ", [step.taskId]);
