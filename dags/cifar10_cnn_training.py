@@ -6,22 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
-from kubernetes.client import models as k8s
+from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
-from common.deployment import (
-    GPU_IMAGE,
-    IMAGE,
-    ON_FAILURE,
-    POD_ENV,
-    POD_VOLUME_MOUNTS,
-    POD_VOLUMES,
-    lateness_deadline,
-    pod_defaults,
-)
-from common.pods import TrainingPodOperator
+from common.deployment import ON_FAILURE, lateness_deadline, pod_defaults
+from common.steps import TrainingSteps
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -40,22 +29,6 @@ DOC_MD = (
     "  the timeout fails `approve` (alerted) and both are skipped. Either way but Approve, the champion stays.\n"
 )
 
-# What the reviewer sees in the approve task (Airflow renders the templates).
-APPROVAL_MD = (
-    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
-    "**Model** `cifar10_cnn` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
-    "\n"
-    "**Gate** `test_accuracy` = {{ r['metrics']['test_accuracy'] }}: {{ r['gate_reason'] }}\n"
-    "\n"
-    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
-    "\n"
-    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
-    "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
-)
-
-# Queued-at, not logical date: a run is late relative to when it could start (catch-up and
-# backfill runs have old logical dates). The callback runs in the triggerer.
 LATENESS_DEADLINE = lateness_deadline("cifar10_cnn_training", timedelta(hours=14), "14h")
 
 # Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
@@ -65,6 +38,9 @@ POD_DEFAULTS = pod_defaults(
     termination_grace_period=45,
     active_deadline_seconds=28800,
 )
+
+# Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
+STEPS = TrainingSteps(POD_DEFAULTS, pool="default_pool")
 
 with DAG(
     dag_id="cifar10_cnn_training",
@@ -92,158 +68,48 @@ with DAG(
         "on_failure_callback": ON_FAILURE,
     },
 ) as dag:
-    validate = TrainingPodOperator(
-        task_id="validate",
-        image=IMAGE,
-        arguments=["cifar10", "validate"],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
+    validate = STEPS.step("validate", ["cifar10", "validate"], cpu="1", memory="2Gi")
 
-    fit = TrainingPodOperator(
-        task_id="fit",
-        image=GPU_IMAGE,
-        arguments=["cifar10", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "8", "memory": "32Gi"},
-            limits={"memory": "32Gi", "nvidia.com/gpu": "1"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=1800,
-        deferrable=False,
-        node_selector={"nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu"},
-        tolerations=[
-            k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
-        ],
+    fit = STEPS.step(
+        "fit",
+        ["cifar10", "--stage", "fit", "--xcom", "--backend", "tensorflow-gpu"],
+        cpu="8",
+        memory="32Gi",
+        gpus=1,
+        gpu_class="nvidia-standard",
         pool="gpu_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+        xcom=True,
     )
 
-    evaluate = TrainingPodOperator(
-        task_id="evaluate",
-        image=IMAGE,
-        arguments=["cifar10", "--stage", "evaluate", "--xcom"],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    evaluate = STEPS.step(
+        "evaluate",
+        ["cifar10", "--stage", "evaluate", "--xcom"],
+        cpu="1",
+        memory="2Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    register = TrainingPodOperator(
-        task_id="register",
-        image=IMAGE,
-        arguments=["cifar10", "--stage", "register", "--xcom"],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    register = STEPS.step(
+        "register",
+        ["cifar10", "--stage", "register", "--xcom"],
+        cpu="1",
+        memory="2Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    # Only a registered candidate is put to a person; the answer runs promote or reject.
-    has_candidate = candidate_registered.override(task_id="has_candidate", pool="default_pool")(register.output)
-
-    approve = ApproveOrReject(
-        task_id="approve",
-        subject="Promote cifar10_cnn version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
-        body=APPROVAL_MD,
-        options_mapping={"Approve": "promote", "Reject": "reject"},
-        params={
-            "reason": Param(
-                "",
-                type="string",
-                description="Your reason (recorded on the model version)",
-            ),
-        },
+    # A registered candidate waits for a person (approve); the answer runs promote or reject.
+    has_candidate, approve, promote, reject = STEPS.approval_tail(
+        register,
+        model="cifar10_cnn",
+        champion_alias="champion",
+        candidate_alias="candidate",
+        on_reject="clear_candidate",
+        gate_metric="test_accuracy",
         response_timeout=timedelta(hours=72),
-        pool="default_pool",
-        retries=0,
-    )
-
-    promote = TrainingPodOperator(
-        task_id="promote",
-        image=IMAGE,
-        arguments=[
-            "promote",
-            "cifar10_cnn",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--alias",
-            "champion",
-            "--approver",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
-
-    reject = TrainingPodOperator(
-        task_id="reject",
-        image=IMAGE,
-        arguments=[
-            "reject",
-            "cifar10_cnn",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--candidate-alias",
-            "candidate",
-            "--on-reject",
-            "clear_candidate",
-            "--rejected-by",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "1", "memory": "2Gi"},
-            limits={"memory": "2Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="default_pool",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
+        cpu="1",
+        memory="2Gi",
     )
 
     validate >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]

@@ -8,21 +8,11 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
-from kubernetes.client import models as k8s
 
-from common.approval import ApproveOrReject, candidate_registered
 from common.deadlines import deadline_safe_test
-from common.deployment import (
-    IMAGE,
-    ON_FAILURE,
-    POD_ENV,
-    POD_VOLUME_MOUNTS,
-    POD_VOLUMES,
-    lateness_deadline,
-    pod_defaults,
-)
+from common.deployment import ON_FAILURE, lateness_deadline, pod_defaults
 from common.partitions import partition_arguments
-from common.pods import TrainingPodOperator
+from common.steps import TrainingSteps
 
 TIMEZONE = pendulum.timezone("UTC")
 
@@ -44,22 +34,6 @@ DOC_MD = (
     "  or per interval: `airflow backfill create --dag-id tick_model_training --from-date YYYY-MM-DD --to-date YYYY-MM-DD` (max_active_runs=1).\n"
 )
 
-# What the reviewer sees in the approve task (Airflow renders the templates).
-APPROVAL_MD = (
-    "{% set r = ti.xcom_pull(task_ids='register') %}\n"
-    "**Model** `tick_model` version **{{ r['registered_version'] }}** (alias `candidate`)\n"
-    "\n"
-    "**Gate** `test_auc` = {{ r['metrics']['test_auc'] }}: {{ r['gate_reason'] }}\n"
-    "\n"
-    "**MLflow run** [{{ r['run_id'] }}](http://mlflow.ml-platform.svc.cluster.local:5000/#/experiments/{{ r['experiment_id'] }}/runs/{{ r['run_id'] }})\n"
-    "\n"
-    "**Data and code versions**: the version's tags `data.version`, `mlflow.source.git.commit` and `podtrain.image`.\n"
-    "\n"
-    "Approve: `champion` moves to this version (`train promote`, your comment is the recorded reason). Reject: the champion stays, the version is tagged as rejected with your comment.\n"
-)
-
-# Queued-at, not logical date: a run is late relative to when it could start (catch-up and
-# backfill runs have old logical dates). The callback runs in the triggerer.
 LATENESS_DEADLINE = lateness_deadline("tick_model_training", timedelta(hours=3), "3h")
 
 # Settings every pod of this DAG shares (common/deployment.py: image, env, secrets, security).
@@ -69,6 +43,17 @@ POD_DEFAULTS = pod_defaults(
     termination_grace_period=45,
     active_deadline_seconds=7200,
 )
+
+# Builds each step's pod from its arguments and resources (common/steps.py); steps without a GPU use this pool.
+STEPS = TrainingSteps(POD_DEFAULTS, pool="high_priority_cpu")
+
+# What every stage (fit, evaluate, register) reads: its data window and inputs.
+STAGE_ARGUMENTS = [
+    "--as-of",
+    "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
+    "--features-dir",
+    "/data/tick/features",
+]
 
 with DAG(
     dag_id="tick_model_training",
@@ -138,181 +123,45 @@ with DAG(
         weekdays=[1, 2, 3, 4, 5],
         max_partitions=31,
     )
-    features = TrainingPodOperator.partial(
-        task_id="features",
-        image=IMAGE,
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        max_active_tis_per_dagrun=4,
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    ).expand(arguments=partitions)
+    features = STEPS.partial("features", cpu="2", memory="8Gi", max_active_tis_per_dagrun=4).expand(arguments=partitions)
 
-    fit = TrainingPodOperator(
-        task_id="fit",
-        image=IMAGE,
-        arguments=[
-            "tick",
-            "--stage",
-            "fit",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "4", "memory": "16Gi"},
-            limits={"memory": "16Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    fit = STEPS.step(
+        "fit",
+        ["tick", "--stage", "fit", "--xcom", *STAGE_ARGUMENTS],
+        cpu="4",
+        memory="16Gi",
+        xcom=True,
     )
 
-    evaluate = TrainingPodOperator(
-        task_id="evaluate",
-        image=IMAGE,
-        arguments=[
-            "tick",
-            "--stage",
-            "evaluate",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    evaluate = STEPS.step(
+        "evaluate",
+        ["tick", "--stage", "evaluate", "--xcom", *STAGE_ARGUMENTS],
+        cpu="2",
+        memory="8Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    register = TrainingPodOperator(
-        task_id="register",
-        image=IMAGE,
-        arguments=[
-            "tick",
-            "--stage",
-            "register",
-            "--xcom",
-            "--as-of",
-            "{{ params.partition_to or ((data_interval_end or dag_run.run_after) | ds) }}",
-            "--features-dir",
-            "/data/tick/features",
-        ],
-        env_vars={**POD_ENV, "MLFLOW_RUN_ID": "{{ ti.xcom_pull(task_ids='fit')['run_id'] }}"},
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=True,
-        **POD_DEFAULTS,
+    register = STEPS.step(
+        "register",
+        ["tick", "--stage", "register", "--xcom", *STAGE_ARGUMENTS],
+        cpu="2",
+        memory="8Gi",
+        xcom=True,
+        reads_fit_run=True,
     )
 
-    # Only a registered candidate is put to a person; the answer runs promote or reject.
-    has_candidate = candidate_registered.override(task_id="has_candidate", pool="high_priority_cpu")(register.output)
-
-    approve = ApproveOrReject(
-        task_id="approve",
-        subject="Promote tick_model version {{ ti.xcom_pull(task_ids='register')['registered_version'] }} to champion?",
-        body=APPROVAL_MD,
-        options_mapping={"Approve": "promote", "Reject": "reject"},
-        params={
-            "reason": Param(
-                "",
-                type="string",
-                description="Your reason (recorded on the model version)",
-            ),
-        },
+    # A registered candidate waits for a person (approve); the answer runs promote or reject.
+    has_candidate, approve, promote, reject = STEPS.approval_tail(
+        register,
+        model="tick_model",
+        champion_alias="champion",
+        candidate_alias="candidate",
+        on_reject="clear_candidate",
+        gate_metric="test_auc",
         response_timeout=timedelta(hours=72),
-        pool="high_priority_cpu",
-        retries=0,
-    )
-
-    promote = TrainingPodOperator(
-        task_id="promote",
-        image=IMAGE,
-        arguments=[
-            "promote",
-            "tick_model",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--alias",
-            "champion",
-            "--approver",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'approved in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
-    )
-
-    reject = TrainingPodOperator(
-        task_id="reject",
-        image=IMAGE,
-        arguments=[
-            "reject",
-            "tick_model",
-            "{{ ti.xcom_pull(task_ids='register')['registered_version'] }}",
-            "--candidate-alias",
-            "candidate",
-            "--on-reject",
-            "clear_candidate",
-            "--rejected-by",
-            "{{ ti.xcom_pull(task_ids='approve')['responded_by_user']['name'] }}",
-            "--reason",
-            "{{ ti.xcom_pull(task_ids='approve')['params_input'].get('reason') or 'rejected in Airflow' }}",
-        ],
-        env_vars=POD_ENV,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": "2", "memory": "8Gi"},
-            limits={"memory": "8Gi"},
-        ),
-        volumes=POD_VOLUMES,
-        volume_mounts=POD_VOLUME_MOUNTS,
-        schedule_timeout_seconds=600,
-        deferrable=False,
-        pool="high_priority_cpu",
-        do_xcom_push=False,
-        **POD_DEFAULTS,
+        cpu="2",
+        memory="8Gi",
     )
 
     wait_for_data >> partitions >> features >> fit >> evaluate >> register >> has_candidate >> approve >> [promote, reject]

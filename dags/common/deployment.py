@@ -22,6 +22,9 @@ from common.alerts import FailureAlert, deadline_missed
 IMAGE = "registry.example.com/ml-platform/podtrain:0.1.0"
 GPU_IMAGE = "registry.example.com/ml-platform/podtrain-gpu:0.1.0"
 
+# Links in the approval request point here (the MLflow UI as a reviewer reaches it).
+MLFLOW_UI_URL = "http://mlflow.ml-platform.svc.cluster.local:5000"
+
 POD_ENV = {
     "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform.svc.cluster.local:5000",
     "AIRFLOW_CTX_DAG_ID": "{{ dag.dag_id }}",
@@ -40,6 +43,21 @@ SECRETS = [
 # The root filesystem is read-only: /tmp (scratch, the model before upload) is an emptyDir.
 POD_VOLUMES = [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi"))]
 POD_VOLUME_MOUNTS = [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")]
+
+# How long a pod may stay Pending (unschedulable) before its task fails; a GPU class has its own.
+SCHEDULE_TIMEOUT_SECONDS = 600
+
+# Per GPU class: the resource to request, where such pods may run, how long they may stay Pending.
+GPU_CLASSES = {
+    "nvidia-standard": {
+        "resource": "nvidia.com/gpu",
+        "node_selector": {"nvidia.com/gpu.present": "true", "ml-platform/node-pool": "gpu"},
+        "tolerations": [
+            k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
+        ],
+        "schedule_timeout_seconds": 1800,
+    },
+}
 
 # Settings every pod shares; pod_defaults() adds the per-DAG labels and lifetime bounds.
 POD_DEFAULTS = {
@@ -100,7 +118,11 @@ ON_FAILURE = FailureAlert(**ALERTS)
 
 
 def lateness_deadline(dag_id: str, interval: timedelta, label: str) -> DeadlineAlert:
-    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer)."""
+    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer).
+
+    Queued-at, not logical date: a run is late relative to when it could start (catch-up and
+    backfill runs have old logical dates).
+    """
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=interval,

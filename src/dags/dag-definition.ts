@@ -60,10 +60,15 @@ function docMarkdown(plan: DagPlan): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The MLflow UI as a reviewer reaches it: the config's ui_url, else the tracking URI. */
+export function mlflowUiUrl(deployment: Deployment): string {
+  return (deployment.mlflow.ui_url ?? deployment.mlflow.tracking_uri).replace(/\/+$/, "");
+}
+
 function approvalMarkdown(plan: DagPlan, deployment: Deployment): string {
   const approval = plan.approval;
   if (!approval) return "";
-  const ui = (deployment.mlflow.ui_url ?? deployment.mlflow.tracking_uri).replace(/\/+$/, "");
+  const ui = mlflowUiUrl(deployment);
   return [
     "{% set r = ti.xcom_pull(task_ids='register') %}",
     `**Model** \`${approval.model}\` version **{{ r['registered_version'] }}** (alias \`${approval.candidateAlias}\`)`,
@@ -96,7 +101,8 @@ export function renderDagConstants(plan: DagPlan, deployment: Deployment, import
     `TIMEZONE = pendulum.timezone(${pythonString(orchestration.timezone)})`,
     "",
     `DOC_MD = ${pythonText(docMarkdown(plan))}`,
-    ...(plan.approval ? ["", "# What the reviewer sees in the approve task (Airflow renders the templates).", `APPROVAL_MD = ${pythonText(approvalMarkdown(plan, deployment))}`] : []),
+    // The Kubernetes target's approval tail (common/steps.py) writes the reviewer's text itself.
+    ...(plan.approval && !shared ? ["", "# What the reviewer sees in the approve task (Airflow renders the templates).", `APPROVAL_MD = ${pythonText(approvalMarkdown(plan, deployment))}`] : []),
   ];
   const comment = [
     "",
@@ -105,7 +111,8 @@ export function renderDagConstants(plan: DagPlan, deployment: Deployment, import
   ];
   if (shared) {
     imports.from("common.deployment", "ON_FAILURE", "lateness_deadline");
-    return [...common, ...comment, `LATENESS_DEADLINE = lateness_deadline(${pythonString(plan.spec.dag_id)}, ${pythonValue(timedeltaOf(orchestration.deadline))}, ${pythonString(orchestration.deadline)})`].join("\n");
+    // lateness_deadline() in common/deployment.py says what the deadline measures.
+    return [...common, "", `LATENESS_DEADLINE = lateness_deadline(${pythonString(plan.spec.dag_id)}, ${pythonValue(timedeltaOf(orchestration.deadline))}, ${pythonString(orchestration.deadline)})`].join("\n");
   }
   imports.from("common.alerts", "FailureAlert", "deadline_missed");
   imports.from(deadlineModule(deployment.airflow.version), "AsyncCallback", "DeadlineAlert", "DeadlineReference");

@@ -1,8 +1,8 @@
 import { deadlineModule } from "./airflow-target.js";
-import { alertSettings, secondsOf } from "./dag-definition.js";
+import { alertSettings, mlflowUiUrl, secondsOf } from "./dag-definition.js";
 import { imageName, type Deployment } from "./deployment.js";
 import { objectStoreEnvironment, objectStoreSecrets } from "./object-store.js";
-import { PythonImports } from "./python-file.js";
+import { compareText, PythonImports } from "./python-file.js";
 import { call, pythonAssign, pythonValue, raw, type PythonValue } from "./python-literal.js";
 
 // dags/common/deployment.py: what every generated Kubernetes DAG shares, rendered once from the
@@ -90,6 +90,21 @@ function volumes(deployment: Deployment): string[] {
   ];
 }
 
+function gpuClasses(deployment: Deployment): Record<string, PythonValue> {
+  const classes: Record<string, PythonValue> = {};
+  for (const name of Object.keys(deployment.gpu_classes).sort(compareText)) {
+    const gpuClass = deployment.gpu_classes[name];
+    if (!gpuClass) continue;
+    classes[name] = {
+      resource: gpuClass.resource,
+      node_selector: gpuClass.node_selector,
+      tolerations: gpuClass.tolerations.map((toleration) => call("k8s.V1Toleration", { ...toleration })),
+      schedule_timeout_seconds: secondsOf(gpuClass.schedule_timeout),
+    };
+  }
+  return classes;
+}
+
 export function renderDeploymentModule(deployment: Deployment, imports: PythonImports): string {
   imports
     .from("__future__", "annotations")
@@ -107,12 +122,21 @@ export function renderDeploymentModule(deployment: Deployment, imports: PythonIm
     `IMAGE = ${pythonValue(imageName(deployment.image))}`,
     `GPU_IMAGE = ${pythonValue(imageName(deployment.gpu_image))}`,
     "",
+    "# Links in the approval request point here (the MLflow UI as a reviewer reaches it).",
+    `MLFLOW_UI_URL = ${pythonValue(mlflowUiUrl(deployment))}`,
+    "",
     `POD_ENV = ${pythonValue(podEnvironment(deployment))}`,
     "",
     "# Read into the environment from Kubernetes secrets (name and key), never a value here.",
     pythonAssign("SECRETS", secrets),
     "",
     ...volumes(deployment),
+    "",
+    "# How long a pod may stay Pending (unschedulable) before its task fails; a GPU class has its own.",
+    `SCHEDULE_TIMEOUT_SECONDS = ${pythonValue(secondsOf(deployment.kubernetes.schedule_timeout))}`,
+    "",
+    "# Per GPU class: the resource to request, where such pods may run, how long they may stay Pending.",
+    pythonAssign("GPU_CLASSES", gpuClasses(deployment)),
     "",
     "# Settings every pod shares; pod_defaults() adds the per-DAG labels and lifetime bounds.",
     `POD_DEFAULTS = ${pythonValue(podDefaults(deployment))}`,
@@ -144,7 +168,11 @@ export function renderDeploymentModule(deployment: Deployment, imports: PythonIm
     "",
     "",
     "def lateness_deadline(dag_id: str, interval: timedelta, label: str) -> DeadlineAlert:",
-    '    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer)."""',
+    '    """A run not finished `interval` after it was queued alerts the webhook (callback in the triggerer).',
+    "",
+    "    Queued-at, not logical date: a run is late relative to when it could start (catch-up and",
+    "    backfill runs have old logical dates).",
+    '    """',
     "    return DeadlineAlert(",
     "        reference=DeadlineReference.DAGRUN_QUEUED_AT,",
     "        interval=interval,",

@@ -15,6 +15,8 @@ import type { OrchestrationShape } from "../workflows/types.js";
 export type DagShape = "validated" | "partitioned";
 
 export interface GpuRequest {
+  /** The deployment config's GPU class (gpu_classes): the generated DAG names it, common/deployment.py holds it. */
+  className: string;
   count: number;
   scheduleTimeoutSeconds: number;
   resource: string;
@@ -84,6 +86,8 @@ export interface DagPlan {
   shape: DagShape;
   /** Pool for steps that hold no GPU (sensor, validation, evaluation, registration). */
   cpuPool: string;
+  /** What fit, evaluate and register take after `<workflow> --stage <name> --xcom`: the data window and inputs. */
+  stageArguments: string[];
   partitions?: PartitionPlan;
   steps: StepPlan[];
   approval?: ApprovalPlan;
@@ -128,7 +132,7 @@ function gpuRequestFor(orchestration: OrchestrationShape, resources: PodResource
   }
   // On a GPU pod, insist on the GPU (the workflow's catalog entry says how, if it can).
   const podArguments = [...orchestration.gpuFitArguments];
-  return { count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
+  return { className, count: resources.gpu, scheduleTimeoutSeconds: seconds(gpuClass.schedule_timeout), resource: gpuClass.resource, nodeSelector: gpuClass.node_selector, tolerations: gpuClass.tolerations, podArguments };
 }
 
 function seconds(duration: string): number {
@@ -181,7 +185,8 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
   const shape: DagShape = input.kind === "partitions" ? "partitioned" : "validated";
   const asOf = input.kind === "partitions" ? [input.windowEndFlag, LAST_PARTITION_DATE] : [];
   const cpu = orchestration.resources.default;
-  const stage = (name: "fit" | "evaluate" | "register"): string[] => [spec.workflow, "--stage", name, "--xcom", ...asOf, ...extra];
+  const stageArguments = [...asOf, ...extra];
+  const stage = (name: "fit" | "evaluate" | "register"): string[] => [spec.workflow, "--stage", name, "--xcom", ...stageArguments];
 
   const cpuScheduleTimeout = seconds(deployment.kubernetes.schedule_timeout);
   const cpuStep = { resources: cpu, pool: cpuPool, scheduleTimeoutSeconds: cpuScheduleTimeout, deferrable: false };
@@ -231,5 +236,5 @@ export function planDag(spec: WorkflowSpec, deployment: Deployment, specFile: st
     steps.push({ taskId: "reject", arguments: rejectArguments, ...cpuStep, pushesXcom: false, readsFitRun: false });
   }
   const pods = { terminationGracePeriodSeconds: seconds(orchestration.termination_grace_period), activeDeadlineSeconds: seconds(orchestration.execution_timeout) };
-  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };
+  return { spec, specFile: specFile.split(path.sep).join("/"), shape, cpuPool, stageArguments, ...(partitions ? { partitions } : {}), steps, ...(approval ? { approval } : {}), pods };
 }

@@ -35,4 +35,11 @@ describe("dags/common", () => {
     // The SIGTERM case needs unprivileged PID namespaces; where there are none it is reported skipped.
     expect(stderr).toMatch(/\nOK( \(skipped=1\))?\s*$/);
   });
+
+  it("the step builder: deployment image, env, volumes and pending timeout; GPU class placement; the approval tail", { timeout: 120_000 }, async () => {
+    const environment = await airflowEnvironment({ PYTHONPATH: path.join(REPOSITORY, "dags") });
+    const { stderr } = await run(AIRFLOW_PYTHON, [path.join(PYTHON_TESTS, "test_steps.py"), "-v"], { env: environment, cwd: REPOSITORY, maxBuffer: 64 << 20 });
+    expect(stderr).toMatch(/Ran 5 tests/);
+    expect(stderr).toMatch(/\nOK\s*$/);
+  });
 });
