@@ -7,9 +7,11 @@
 #
 # Needs: python3 with pip (to fetch the sdist by name and version), Debian's `emscripten`
 # package 3.1.6 (`apt-get install -y emscripten`), node. No CMake: LightGBM 4.6 asks for
-# CMake >= 3.28 and adds `-pthread` under Emscripten, so the sources are compiled with em++
-# directly, with the same definitions LightGBM's CMakeLists.txt sets for a socket build
-# without OpenMP, GPU, CUDA or MPI.
+# CMake >= 3.28, so the sources are compiled with em++ directly, with the definitions LightGBM's
+# CMakeLists.txt sets for a socket build with OpenMP and without GPU, CUDA or MPI. OpenMP comes
+# from openmp/ (Emscripten 3.1.6 has no OpenMP runtime): omp.h and kmp.c, LightGBM's
+# `#pragma omp` loops on Emscripten pthreads; unwind.c replaces Emscripten's wasm unwinder,
+# whose thread_local landing-pad context does not match clang 14's code in a pthreads build.
 set -euo pipefail
 
 readonly LIGHTGBM_VERSION="4.6.0"
@@ -55,6 +57,9 @@ tar -xzf "$sdist" -C "$work"
 source_dir="$work/lightgbm-$LIGHTGBM_VERSION"
 objects_dir="$work/objects"
 mkdir -p "$objects_dir"
+# Copied next to the sources so that every path on a compiler command line is relative.
+cp -r "$here/openmp" "$work/openmp"
+emscripten_root="$(em-config EMSCRIPTEN_ROOT)"
 
 # The list LightGBM's CMakeLists.txt names LGBM_SOURCES (without CUDA) plus the C API.
 sources=(
@@ -78,24 +83,33 @@ sources=(
 
 # -fwasm-exceptions: LightGBM reports errors by throwing; with native wasm exceptions the C API
 # catches them and returns -1, and the module stays usable. -msimd128 lets clang vectorise
-# the histogram loops. Relative paths and -ffile-prefix-map keep the build folder out of
+# the histogram loops. -pthread -fopenmp: the `#pragma omp` loops run on worker threads
+# sharing the wasm memory. Relative paths and -ffile-prefix-map keep the build folder out of
 # __FILE__ strings so that two builds produce the same bytes.
 compile_flags=(
-  -std=c++11 -O3 -funroll-loops -msimd128 -fwasm-exceptions
+  -std=c++11 -O3 -funroll-loops -msimd128 -fwasm-exceptions -pthread -fopenmp -I../openmp
   -DEIGEN_MPL2_ONLY -DEIGEN_DONT_PARALLELIZE -DUSE_SOCKET
   -Iinclude -Iexternal_libs/eigen -Iexternal_libs/fast_double_parser/include
   -Iexternal_libs/fmt/include
   "-ffile-prefix-map=$source_dir=."
   -Wno-unknown-pragmas -Wno-unused-private-field -Wno-deprecated-declarations
 )
-exported_functions="_malloc,_free"
+exported_functions="_malloc,_free,_podtrain_omp_start"
 for name in $(grep -oE "LIGHTGBM_C_EXPORT [^(]*\(" "$source_dir/include/LightGBM/c_api.h" | grep -oE "LGBM_[A-Za-z0-9_]+"); do
   exported_functions="$exported_functions,_$name"
 done
+openmp_flags=(-O3 -msimd128 -pthread -Wall -Wextra -Werror)
+unwind_flags=(-O3 -pthread -fwasm-exceptions -Wall -Werror -I"$emscripten_root/system/lib/libunwind/include")
+# -sPTHREAD_POOL_SIZE: the loader starts this many Workers before the module resolves (the
+# value of the `lightgbmWorkers` module option, at least 1: with 0 Emscripten 3.1.6 never
+# resolves), so podtrain_omp_start never waits for a Worker while JavaScript is blocked in wasm.
+# --wrap=__cxa_begin_catch: see openmp/unwind.c.
 link_flags=(
-  -O3 -msimd128 -fwasm-exceptions
+  -O3 -msimd128 -fwasm-exceptions -pthread
   -sMODULARIZE=1 -sEXPORT_NAME=createLightGBMModule -sENVIRONMENT=node
   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sWASM_BIGINT=1
+  '-sPTHREAD_POOL_SIZE=(Module["lightgbmWorkers"]>0?Module["lightgbmWorkers"]:1)'
+  -Wl,--wrap=__cxa_begin_catch
   "-sEXPORTED_FUNCTIONS=[$exported_functions]"
 )
 
@@ -107,18 +121,27 @@ echo "build.sh: compiling ${#sources[@]} sources with $(nproc) jobs" >&2
     object="$0/$(echo "{}" | tr / _).o"
     em++ "$@" -c "{}" -o "$object"' "$objects_dir" "${compile_flags[@]}"
 )
+(
+  cd "$work"
+  emcc "${openmp_flags[@]}" -c openmp/kmp.c -o "$objects_dir/openmp_kmp.o"
+  emcc "${unwind_flags[@]}" -c openmp/unwind.c -o "$objects_dir/openmp_unwind.o"
+)
 echo "build.sh: linking" >&2
 # emcc decides the output kind from the suffix, so it writes .js and the file is renamed:
-# the package is ESM ("type": "module") and the loader is CommonJS, hence .cjs.
-em++ "${link_flags[@]}" "$objects_dir"/*.o -o "$work/lightgbm.js"
-mv "$work/lightgbm.js" "$work/lightgbm.cjs"
+# the package is ESM ("type": "module") and the loader and its pthread worker script are
+# CommonJS, hence .cjs (and the loader is told the worker script's new name).
+em++ "${link_flags[@]}" "$objects_dir"/*.o -o "$work/lightgbm.js" 2> >(grep -v -e 'pthreads-mem-growth' -e 'USE_PTHREADS + ALLOW_MEMORY_GROWTH' >&2)
+sed 's/locateFile("lightgbm\.worker\.js")/locateFile("lightgbm.worker.cjs")/' "$work/lightgbm.js" > "$work/lightgbm.cjs"
+grep -q 'locateFile("lightgbm.worker.cjs")' "$work/lightgbm.cjs" || { echo "build.sh: worker script name not found in the loader" >&2; exit 1; }
+rm "$work/lightgbm.js"
+mv "$work/lightgbm.worker.js" "$work/lightgbm.worker.cjs"
 elapsed=$(( $(date +%s) - started ))
 echo "build.sh: compiled and linked in ${elapsed}s" >&2
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 if [ "$mode" = "check" ]; then
   status=0
-  for file in lightgbm.cjs lightgbm.wasm; do
+  for file in lightgbm.cjs lightgbm.worker.cjs lightgbm.wasm; do
     committed="$(sha "$here/dist/$file")"; rebuilt="$(sha "$work/$file")"
     if [ "$committed" = "$rebuilt" ]; then echo "ok        $file $rebuilt"
     else echo "DIFFERENT $file committed $committed rebuilt $rebuilt"; status=1; fi
@@ -128,22 +151,25 @@ fi
 
 dist="$here/dist"
 mkdir -p "$dist"
-cp "$work/lightgbm.cjs" "$work/lightgbm.wasm" "$dist/"
+cp "$work/lightgbm.cjs" "$work/lightgbm.worker.cjs" "$work/lightgbm.wasm" "$dist/"
 cp "$source_dir/LICENSE" "$dist/LICENSE-LightGBM"
 cp "$source_dir/external_libs/fmt/LICENSE" "$dist/LICENSE-fmt"
 cp "$source_dir/external_libs/fast_double_parser/LICENSE" "$dist/LICENSE-fast_double_parser"
 NODE_PATH= node --input-type=module -e '
   import { writeFileSync } from "node:fs";
-  const [out, version, sdistSha, emcc, compile, link, cjsSha, wasmSha, wasmBytes, seconds] = process.argv.slice(1);
+  const [out, version, sdistSha, emcc, compile, openmp, unwind, link, cjsSha, workerSha, wasmSha, wasmBytes, seconds] = process.argv.slice(1);
   const info = {
     lightgbmVersion: version,
     source: `PyPI sdist lightgbm-${version}.tar.gz`,
     sdistSha256: sdistSha,
     emccVersion: emcc,
     compileFlags: JSON.parse(compile).filter((flag) => !flag.startsWith("-ffile-prefix-map")),
+    openmpRuntimeFlags: JSON.parse(openmp),
+    unwinderFlags: JSON.parse(unwind).map((flag) => flag.replace(/^-I.*\/system\//, "-I<emscripten>/system/")),
     linkFlags: JSON.parse(link).map((flag) => flag.startsWith("-sEXPORTED_FUNCTIONS") ? "-sEXPORTED_FUNCTIONS=[_malloc,_free,_LGBM_* (all of c_api.h)]" : flag),
     outputs: {
       "lightgbm.cjs": { sha256: cjsSha },
+      "lightgbm.worker.cjs": { sha256: workerSha },
       "lightgbm.wasm": { sha256: wasmSha, bytes: Number(wasmBytes) },
     },
     buildSeconds: Number(seconds),
@@ -151,6 +177,8 @@ NODE_PATH= node --input-type=module -e '
   writeFileSync(out, JSON.stringify(info, null, 2) + "\n");
 ' "$dist/BUILD-INFO.json" "$LIGHTGBM_VERSION" "$SDIST_SHA256" "$emcc_version" \
   "$(printf '%s\n' "${compile_flags[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" \
+  "$(printf '%s\n' "${openmp_flags[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" \
+  "$(printf '%s\n' "${unwind_flags[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" \
   "$(printf '%s\n' "${link_flags[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" \
-  "$(sha "$dist/lightgbm.cjs")" "$(sha "$dist/lightgbm.wasm")" "$(stat -c %s "$dist/lightgbm.wasm")" "$elapsed"
+  "$(sha "$dist/lightgbm.cjs")" "$(sha "$dist/lightgbm.worker.cjs")" "$(sha "$dist/lightgbm.wasm")" "$(stat -c %s "$dist/lightgbm.wasm")" "$elapsed"
 echo "build.sh: wrote $dist" >&2

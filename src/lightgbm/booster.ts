@@ -5,11 +5,11 @@ import {
 import type { Dataset } from "./dataset.js";
 import { checkReturnCode } from "./errors.js";
 import { describeMatrix, type Matrix } from "./matrix.js";
-import { loadLightGBM, type LightGBMModule, type Pointer } from "./module.js";
+import { loadLightGBM, requireThreads, type LightGBMModule, type Pointer } from "./module.js";
 import {
   readCString, readFloat64Array, readInt32, readInt64, readPointer, withNativeScope, writePointer,
 } from "./memory.js";
-import { serializeParameters, type LightGBMParameters } from "./parameters.js";
+import { resolvedThreads, serializeParameters, type LightGBMParameters } from "./parameters.js";
 
 export type ImportanceType = "split" | "gain";
 
@@ -19,6 +19,8 @@ export interface PredictOptions {
   startIteration?: number;
   /** Trees to use; default: the best iteration when early stopping found one, else all. */
   numIteration?: number;
+  /** Threads predicting rows; default: the booster's training num_threads, else the process default. */
+  numThreads?: number;
 }
 
 export interface SaveModelOptions {
@@ -39,13 +41,15 @@ export class Booster {
   /** 1-based iteration early stopping chose; 0 when there was none (all trees count). */
   bestIteration = 0;
 
-  private constructor(readonly module: LightGBMModule, handle: Pointer) {
+  private constructor(readonly module: LightGBMModule, handle: Pointer, readonly numThreads: number) {
     this.handle = handle;
   }
 
   /** Creates an untrained booster on a training Dataset (LGBM_BoosterCreate). */
   static create(trainData: Dataset, parameters: LightGBMParameters = {}): Booster {
     const module = trainData.module;
+    const numThreads = resolvedThreads(parameters);
+    requireThreads(module, numThreads);
     const handle = withNativeScope(module, (scope) => {
       const outHandle = scope.allocateSlot();
       const returnCode = module._LGBM_BoosterCreate(
@@ -54,7 +58,7 @@ export class Booster {
       checkReturnCode(module, "LGBM_BoosterCreate", returnCode);
       return readPointer(module, outHandle);
     });
-    return new Booster(module, handle);
+    return new Booster(module, handle, numThreads);
   }
 
   /** Rebuilds a booster from a LightGBM model text (`saveModelToString`, Python, CLI). */
@@ -67,7 +71,7 @@ export class Booster {
       checkReturnCode(module, "LGBM_BoosterLoadModelFromString", returnCode);
       return readPointer(module, outHandle);
     });
-    return new Booster(module, handle);
+    return new Booster(module, handle, resolvedThreads());
   }
 
   get nativeHandle(): Pointer {
@@ -155,6 +159,8 @@ export class Booster {
     const predictType = options.rawScore ? C_API_PREDICT_RAW_SCORE : C_API_PREDICT_NORMAL;
     const startIteration = options.startIteration ?? 0;
     const numIteration = options.numIteration ?? this.defaultNumIteration();
+    const numThreads = options.numThreads ?? this.numThreads;
+    requireThreads(module, numThreads);
     return withNativeScope(module, (scope) => {
       const outLength = scope.allocateSlot();
       checkReturnCode(module, "LGBM_BoosterCalcNumPredict", module._LGBM_BoosterCalcNumPredict(
@@ -165,7 +171,7 @@ export class Booster {
       const data = scope.copy(matrix.values);
       const returnCode = module._LGBM_BoosterPredictForMat(
         this.nativeHandle, data, dataType, numRows, matrix.numColumns, C_API_IS_ROW_MAJOR, predictType,
-        startIteration, numIteration, scope.string(serializeParameters({})), outLength, outResult,
+        startIteration, numIteration, scope.string(serializeParameters({ num_threads: numThreads })), outLength, outResult,
       );
       checkReturnCode(module, "LGBM_BoosterPredictForMat", returnCode);
       return readFloat64Array(module, outResult, readInt64(module, outLength));

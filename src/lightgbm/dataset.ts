@@ -3,7 +3,7 @@ import { checkReturnCode } from "./errors.js";
 import { describeMatrix, type Matrix } from "./matrix.js";
 import { loadLightGBM, type LightGBMModule, type Pointer } from "./module.js";
 import { readInt32, readPointer, withNativeScope } from "./memory.js";
-import { serializeParameters, type LightGBMParameters } from "./parameters.js";
+import { resolvedThreads, serializeParameters, type LightGBMParameters } from "./parameters.js";
 
 export interface DatasetOptions extends Matrix {
   /** One label per row. LightGBM stores labels as float32; other arrays are converted. */
@@ -40,7 +40,8 @@ export class Dataset {
 
   /** Builds a Dataset from a row-major matrix and its labels (LGBM_DatasetCreateFromMat). */
   static async fromMatrix(options: DatasetOptions): Promise<Dataset> {
-    const module = await loadLightGBM();
+    // Binning runs LightGBM's parallel loops too, on the parameters' num_threads.
+    const module = await loadLightGBM(resolvedThreads(options.parameters));
     const { numRows, dataType } = describeMatrix(options);
     if (options.labels.length !== numRows) {
       throw new RangeError(`labels has ${options.labels.length} values for ${numRows} rows`);

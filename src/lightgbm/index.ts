@@ -8,6 +8,7 @@ export {
 export { Dataset, type DatasetOptions } from "./dataset.js";
 export { LightGBMError } from "./errors.js";
 export type { Matrix } from "./matrix.js";
-export { loadLightGBM, type LightGBMModule } from "./module.js";
-export { DEFAULT_PARAMETERS, serializeParameters, type LightGBMParameters, type ParameterValue } from "./parameters.js";
+export { lightgbmThreadCapacity, loadLightGBM, type LightGBMModule } from "./module.js";
+export { DEFAULT_PARAMETERS, resolvedThreads, serializeParameters, type LightGBMParameters, type ParameterValue } from "./parameters.js";
 export { train, type Evaluation, type IterationReport, type TrainOptions, type TrainResult } from "./train.js";
+export { defaultThreads, LIGHTGBM_THREADS_ENV, MAX_LIGHTGBM_THREADS, resolveDefaultThreads } from "./threads.js";

@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
+
+import { defaultThreads, LIGHTGBM_THREADS_ENV, MAX_LIGHTGBM_THREADS } from "./threads.js";
 
 /** A wasm32 address. Values above 2 GB arrive negative from the C ABI; normalise with `>>> 0`. */
 export type Pointer = number;
@@ -10,8 +13,16 @@ export type Pointer = number;
  * The part of the Emscripten module this package uses: the heap views and the exported C
  * functions, named as Emscripten exports them (leading underscore). int64_t arguments are
  * BigInt because the module is linked with -sWASM_BIGINT; size_t and pointers are numbers.
+ * The memory is shared with the worker threads, and a worker that grows it leaves the HEAP*
+ * views here stale: read them through heapViews() in memory.ts, which checks.
  */
 export interface LightGBMModule {
+  /** The WebAssembly.Memory (shared): its `buffer` is the current heap. */
+  wasmMemory: { readonly buffer: ArrayBufferLike };
+  /** Emscripten's pthread bookkeeping: the Node Workers behind the threads. */
+  PThread: { runningWorkers: Worker[]; unusedWorkers: Worker[] };
+  /** Starts the OpenMP worker threads (native/lightgbm/openmp/kmp.c); returns how many run. */
+  _podtrain_omp_start(workers: number): number;
   HEAPU8: Uint8Array;
   HEAP32: Int32Array;
   HEAPU32: Uint32Array;
@@ -59,6 +70,8 @@ export interface LightGBMModule {
 
 interface EmscriptenModuleOptions {
   wasmBinary: Uint8Array;
+  /** Workers Emscripten starts before the module resolves (-sPTHREAD_POOL_SIZE reads it). */
+  lightgbmWorkers: number;
   print: (text: string) => void;
   printErr: (text: string) => void;
 }
@@ -70,6 +83,7 @@ const LOADER_FILE = "lightgbm.cjs";
 const WASM_FILE = "lightgbm.wasm";
 
 let modulePromise: Promise<LightGBMModule> | undefined;
+const threadCapacity = new WeakMap<LightGBMModule, number>();
 
 /**
  * Finds native/lightgbm/dist by walking up from this file, so the same code works from
@@ -94,27 +108,63 @@ export function findDistDirectory(startDirectory = dirname(fileURLToPath(import.
  * Loads the LightGBM WebAssembly module once per process; later calls share it.
  * The wasm bytes are read here and handed over as `wasmBinary` because Emscripten 3.1.6's
  * loader would otherwise try `fetch` on a file path under Node 20 and fail.
+ *
+ * The module starts its threads here, once: as many as the default num_threads (the pod's CPUs,
+ * see threads.ts), or `threads` when the first caller asks for more. Sizing from the CPUs
+ * rather than from every request keeps a process from collecting Workers; asking for more
+ * threads than a loaded module has is refused by requireThreads() with what to do instead.
  */
-export function loadLightGBM(): Promise<LightGBMModule> {
+export async function loadLightGBM(threads?: number): Promise<LightGBMModule> {
   if (!modulePromise) {
-    modulePromise = instantiate().catch((error: unknown) => {
+    const capacity = Math.max(defaultThreads(), threads ?? 1);
+    modulePromise = instantiate(capacity).catch((error: unknown) => {
       modulePromise = undefined; // let a later call retry, e.g. after the build was restored
       throw error;
     });
   }
-  return modulePromise;
+  const module = await modulePromise;
+  if (threads !== undefined) requireThreads(module, threads);
+  return module;
 }
 
-async function instantiate(): Promise<LightGBMModule> {
+/** The threads `module` runs its parallel loops on at most. */
+export function lightgbmThreadCapacity(module: LightGBMModule): number {
+  return threadCapacity.get(module) ?? 1;
+}
+
+/** Refuses a num_threads the module cannot honour (its threads are fixed once loaded). */
+export function requireThreads(module: LightGBMModule, threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_LIGHTGBM_THREADS) {
+    throw new RangeError(`LightGBM num_threads must be an integer from 1 to ${MAX_LIGHTGBM_THREADS}, got ${threads}`);
+  }
+  const capacity = lightgbmThreadCapacity(module);
+  if (threads > capacity) {
+    throw new RangeError(
+      `LightGBM num_threads=${threads} is more than the ${capacity} threads this process started LightGBM with; ` +
+      `use num_threads<=${capacity}, or set ${LIGHTGBM_THREADS_ENV}=${threads} before the process starts`,
+    );
+  }
+}
+
+async function instantiate(capacity: number): Promise<LightGBMModule> {
   const distDirectory = findDistDirectory();
   const require = createRequire(import.meta.url);
   const factory = require(join(distDirectory, LOADER_FILE)) as ModuleFactory;
   const wasmBinary = readFileSync(join(distDirectory, WASM_FILE));
-  return factory({
+  const workers = capacity - 1;
+  const module = await factory({
     wasmBinary,
+    // The calling thread is one of the team; Emscripten needs a pool of at least one Worker.
+    lightgbmWorkers: Math.max(workers, 1),
     // LightGBM's own log lines ("[LightGBM] [Warning] ...") go to stderr so that stdout stays
     // free for the program's output; `verbosity` controls how many there are.
     print: (text) => process.stderr.write(`${text}\n`),
     printErr: (text) => process.stderr.write(`${text}\n`),
   });
+  const started = module._podtrain_omp_start(workers);
+  threadCapacity.set(module, started + 1);
+  // The Workers wait for parallel regions forever; unreferenced, they do not keep Node running
+  // once the program's own work is done (the CLI exits when training has finished).
+  for (const worker of [...module.PThread.runningWorkers, ...module.PThread.unusedWorkers]) worker.unref();
+  return module;
 }

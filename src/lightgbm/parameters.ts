@@ -1,3 +1,5 @@
+import { defaultThreads } from "./threads.js";
+
 /** A value LightGBM accepts in its `key=value` parameter string. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
 
@@ -41,7 +43,11 @@ export interface LightGBMParameters {
   deterministic?: boolean;
   force_row_wise?: boolean;
   force_col_wise?: boolean;
-  /** The wasm build has no OpenMP: it always runs on one thread. Defaults to 1. */
+  /**
+   * Threads of LightGBM's parallel loops (training, dataset construction, prediction). Defaults
+   * to the CPUs the process may use (threads.ts: cgroup CPU quota, PODTRAIN_LIGHTGBM_THREADS).
+   * With deterministic=true a fixed count gives the same model on every run.
+   */
   num_threads?: number;
   /** <0 fatal only, 0 also warnings, 1 info, >1 debug. Defaults to -1 (quiet). */
   verbosity?: number;
@@ -49,11 +55,15 @@ export interface LightGBMParameters {
   additional?: Readonly<Record<string, ParameterValue>>;
 }
 
-/** Defaults this runtime applies where the caller says nothing. */
-export const DEFAULT_PARAMETERS: Readonly<Pick<LightGBMParameters, "num_threads" | "verbosity">> = {
-  num_threads: 1,
+/** Defaults this runtime applies where the caller says nothing; num_threads defaults to defaultThreads(). */
+export const DEFAULT_PARAMETERS: Readonly<Pick<LightGBMParameters, "verbosity">> = {
   verbosity: -1,
 };
+
+/** The num_threads LightGBM gets for `parameters`: theirs, else the process default. */
+export function resolvedThreads(parameters: LightGBMParameters = {}): number {
+  return parameters.num_threads ?? defaultThreads();
+}
 
 const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 // LightGBM splits the string on whitespace and each pair on '='; a value holding either would
@@ -75,10 +85,13 @@ function formatValue(name: string, value: ParameterValue): string {
 
 /**
  * Serialises parameters into LightGBM's `key=value key=value` string, after applying
- * DEFAULT_PARAMETERS. Keys keep insertion order; `additional` entries come last.
+ * DEFAULT_PARAMETERS and the default num_threads. Keys keep insertion order; `additional` entries come last.
  */
 export function serializeParameters(parameters: LightGBMParameters = {}): string {
-  const { additional = {}, ...known } = { ...DEFAULT_PARAMETERS, ...parameters };
+  const { additional = {}, ...known } = {
+    num_threads: undefined, ...DEFAULT_PARAMETERS, ...parameters, // keeps num_threads first
+  };
+  known.num_threads = resolvedThreads(parameters);
   const pairs: string[] = [];
   for (const [name, value] of [...Object.entries(known), ...Object.entries(additional)]) {
     if (value === undefined) continue;
