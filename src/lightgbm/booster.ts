@@ -61,9 +61,13 @@ export class Booster {
     return new Booster(module, handle, numThreads);
   }
 
-  /** Rebuilds a booster from a LightGBM model text (`saveModelToString`, Python, CLI). */
-  static async loadModelFromString(modelText: string): Promise<Booster> {
-    const module = await loadLightGBM();
+  /**
+   * Rebuilds a booster from a LightGBM model text (`saveModelToString`, Python, CLI).
+   * `numThreads` is what predict() uses by default (else the process default).
+   */
+  static async loadModelFromString(modelText: string, options: { numThreads?: number } = {}): Promise<Booster> {
+    const numThreads = resolvedThreads({ num_threads: options.numThreads });
+    const module = await loadLightGBM(numThreads);
     const handle = withNativeScope(module, (scope) => {
       const outIterations = scope.allocateSlot();
       const outHandle = scope.allocateSlot();
@@ -71,7 +75,7 @@ export class Booster {
       checkReturnCode(module, "LGBM_BoosterLoadModelFromString", returnCode);
       return readPointer(module, outHandle);
     });
-    return new Booster(module, handle, resolvedThreads());
+    return new Booster(module, handle, numThreads);
   }
 
   get nativeHandle(): Pointer {

@@ -1,4 +1,5 @@
 import { usableCpus } from "../core/cpu-count.js";
+import { SpecError } from "../core/errors.js";
 
 // How many threads LightGBM's OpenMP loops run on in the WebAssembly build. The module starts its
 // worker threads once per process (Emscripten pthreads: one Node Worker each, sharing the wasm
@@ -28,14 +29,15 @@ export interface ThreadDefaultSources {
 /**
  * The default num_threads: PODTRAIN_LIGHTGBM_THREADS when set, else the CPUs the process may use
  * (affinity mask capped by the cgroup CPU quota, i.e. a Kubernetes CPU limit), at most
- * MAX_LIGHTGBM_THREADS. A malformed override is refused rather than ignored: it was meant.
+ * MAX_LIGHTGBM_THREADS. A malformed override is refused (SpecError, exit 78: deployment config)
+ * rather than ignored: it was meant.
  */
 export function resolveDefaultThreads(sources: ThreadDefaultSources = {}): number {
   const override = (sources.env ?? process.env)[LIGHTGBM_THREADS_ENV];
   if (override !== undefined && override !== "") {
     const parsed = parseThreadCount(override);
     if (parsed === undefined) {
-      throw new RangeError(`${LIGHTGBM_THREADS_ENV}=${JSON.stringify(override)} is not a thread count: use an integer from 1 to ${MAX_LIGHTGBM_THREADS}`);
+      throw new SpecError(`${LIGHTGBM_THREADS_ENV}=${JSON.stringify(override)} is not a thread count: use an integer from 1 to ${MAX_LIGHTGBM_THREADS}`);
     }
     return parsed;
   }

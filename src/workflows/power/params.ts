@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defaultThreads, MAX_LIGHTGBM_THREADS } from "../../lightgbm/threads.js";
 
 // `train power` parameters: spec keys, CLI flags (--num-leaves …) and MLflow param names at once.
 
@@ -14,8 +15,9 @@ export const powerParamsSchema = z.strictObject({
   early_stopping_rounds: z.number().int().positive().default(50).describe("stop when the validation RMSE has not improved for this many rounds"),
   min_data_in_leaf: z.number().int().positive().default(20).describe("LightGBM min_data_in_leaf"),
   feature_fraction: z.number().gt(0).max(1).default(0.9).describe("LightGBM feature_fraction (sampled with the seed)"),
-  seed: z.number().int().default(42).describe("LightGBM seed: with deterministic=true and one thread, reruns give the same model"),
-  threads: z.number().int().positive().default(1).describe("LightGBM num_threads (the WebAssembly build is single-threaded)"),
+  seed: z.number().int().default(42).describe("LightGBM seed: with deterministic=true and the same threads, reruns give the same model"),
+  // Resolved when the spec is parsed, so the run's logged `threads` param is the count used.
+  threads: z.number().int().min(1).max(MAX_LIGHTGBM_THREADS).default(() => defaultThreads()).describe(`LightGBM num_threads for training and prediction, 1 to ${MAX_LIGHTGBM_THREADS}; default: the CPUs the pod may use (cgroup CPU quota) or PODTRAIN_LIGHTGBM_THREADS`),
   predictions_file: z.string().optional().describe("also write the test period's features, targets and predictions as CSV here (parity checks)"),
 });
 

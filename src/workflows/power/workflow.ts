@@ -79,7 +79,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const { table, split } = prepared;
-    const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"));
+    const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"), { numThreads: params.threads });
     const test = rowsOf(prepared, split.test);
     let predictions: Float64Array;
     let gain: Float64Array;

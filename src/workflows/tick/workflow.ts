@@ -1,5 +1,5 @@
 import path from "node:path";
-import { Booster, type LightGBMParameters } from "../../lightgbm/index.js";
+import { Booster, defaultThreads, type LightGBMParameters } from "../../lightgbm/index.js";
 import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
@@ -42,8 +42,9 @@ function lightgbmParameters(params: TickParams): LightGBMParameters {
     data_random_seed: params.seed,
     deterministic: true,
     force_col_wise: true,
-    // The WebAssembly build has no OpenMP; one thread is what it runs, said explicitly.
-    num_threads: 1,
+    // The pod's CPUs (resolved once per process), said explicitly so that the logged
+    // lightgbm_parameters record the thread count the model was trained with.
+    num_threads: defaultThreads(),
     verbosity: -1,
   };
 }
