@@ -1,9 +1,10 @@
 // LightGBM benchmark: the wasm build (this repository) against Python's native lightgbm on the
-// same generated data. Each side runs in its own process so that peak RSS is its own.
+// same generated data, each at the same thread counts (default 1 and 2). Each side and thread
+// count runs in its own process so that peak RSS and CPU time are its own.
 // Not a test: run with benchmarks/lightgbm/run.sh.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -78,13 +79,18 @@ function describeMachine() {
     node: process.version,
     python: pythonVersion,
     platform: `${process.platform} ${process.arch}`,
-    loadAverageAtStart: oneMinuteLoadAverage(),
   };
 }
 
-/** Other work on the machine skews timings; the load average is recorded with them. */
-function oneMinuteLoadAverage(): number {
-  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+/** Other work on the machine skews timings; the load averages (1, 5, 15 min) are recorded with them. */
+function loadAverages(): number[] {
+  return loadavg().map((value) => Number(value.toFixed(2)));
+}
+
+interface Run {
+  side: "wasm" | "native";
+  threads: number;
+  result: SideResult;
 }
 
 async function main(): Promise<void> {
@@ -94,19 +100,24 @@ async function main(): Promise<void> {
       columns: { type: "string", default: "20" },
       iterations: { type: "string", default: "100" },
       leaves: { type: "string", default: "63" },
+      threads: { type: "string", default: "1,2" },
       worker: { type: "string" },
+      "worker-threads": { type: "string" },
       "work-dir": { type: "string" },
       "output-name": { type: "string", default: "" },
     },
   });
   if (values.worker === "wasm") {
-    console.log(JSON.stringify(await runWasmWorker(values["work-dir"] as string)));
+    const threads = Number(values["worker-threads"]);
+    console.log(JSON.stringify(await runWasmWorker(values["work-dir"] as string, threads, `wasm${threads}`)));
     return;
   }
 
   const numRows = Number(values.rows);
   const numColumns = Number(values.columns);
   const numIterations = Number(values.iterations);
+  const threadCounts = (values.threads as string).split(",").map(Number);
+  if (threadCounts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--threads wants counts like 1,2, got ${values.threads}`);
   const parameters = {
     objective: "regression", num_leaves: Number(values.leaves), learning_rate: 0.1,
     seed: 1, deterministic: true, force_row_wise: true, verbosity: -1,
@@ -116,33 +127,53 @@ async function main(): Promise<void> {
   try {
     writeFileSync(join(workDirectory, "request.json"), JSON.stringify({ numRows, numColumns, numIterations, parameters }));
     writeProblem(workDirectory, numRows, numColumns);
-    const allThreads = cpus().length;
-    console.error(`benchmark: ${numRows} rows x ${numColumns} features, ${numIterations} iterations, ${parameters.num_leaves} leaves`);
-    console.error("benchmark: wasm, 1 thread");
-    const wasm = runJson(process.execPath, [THIS_FILE, "--worker", "wasm", "--work-dir", workDirectory]);
-    console.error("benchmark: python native, 1 thread");
-    const native1 = runJson(PYTHON, [PYTHON_WORKER, workDirectory, "1", "native1"]);
-    console.error(`benchmark: python native, ${allThreads} threads`);
-    const nativeAll = runJson(PYTHON, [PYTHON_WORKER, workDirectory, String(allThreads), "nativeAll"]);
+    console.error(`benchmark: ${numRows} rows x ${numColumns} features, ${numIterations} iterations, ${parameters.num_leaves} leaves, threads ${threadCounts.join(",")}`);
+    const loadBefore = loadAverages();
+    const runs: Run[] = [];
+    for (const threads of threadCounts) {
+      console.error(`benchmark: wasm, ${threads} thread(s)`);
+      // The wasm side's module is sized by PODTRAIN_LIGHTGBM_THREADS, so it also runs N threads on fewer cores.
+      const wasm = execFileSync(process.execPath, [THIS_FILE, "--worker", "wasm", "--worker-threads", String(threads), "--work-dir", workDirectory], {
+        encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, PODTRAIN_LIGHTGBM_THREADS: String(threads) },
+      });
+      runs.push({ side: "wasm", threads, result: JSON.parse(wasm.trim().split("\n").at(-1) ?? "") as SideResult });
+      console.error(`benchmark: python native, ${threads} thread(s)`);
+      runs.push({ side: "native", threads, result: runJson(PYTHON, [PYTHON_WORKER, workDirectory, String(threads), `native${threads}`]) });
+    }
+    const loadAfter = loadAverages();
 
-    const predictionDifference = maxAbsoluteDifference(join(workDirectory, "wasm.predictions.f64"), join(workDirectory, "native1.predictions.f64"));
-    const identicalTrees = treesOf(join(workDirectory, "wasm.model.txt")) === treesOf(join(workDirectory, "native1.model.txt"));
+    const find = (side: Run["side"], threads: number) => runs.find((run) => run.side === side && run.threads === threads)!.result;
+    const agreement = threadCounts.map((threads) => ({
+      threads,
+      identicalTrees: treesOf(join(workDirectory, `wasm${threads}.model.txt`)) === treesOf(join(workDirectory, `native${threads}.model.txt`)),
+      maxAbsolutePredictionDifference: maxAbsoluteDifference(join(workDirectory, `wasm${threads}.predictions.f64`), join(workDirectory, `native${threads}.predictions.f64`)),
+    }));
+    const ratios = Object.fromEntries(threadCounts.map((threads) => {
+      const wasm = find("wasm", threads);
+      const native = find("native", threads);
+      return [`${threads}thread${threads === 1 ? "" : "s"}`, {
+        trainWallWasmOverNative: wasm.trainSeconds / native.trainSeconds,
+        trainCpuWasmOverNative: wasm.trainCpuSeconds / native.trainCpuSeconds,
+        predictWallWasmOverNative: wasm.predictSeconds / native.predictSeconds,
+        predictCpuWasmOverNative: wasm.predictCpuSeconds / native.predictCpuSeconds,
+        peakRssWasmOverNative: wasm.peakRssBytes / native.peakRssBytes,
+        // Scaling of each side against its own first thread count.
+        wasmTrainSpeedup: find("wasm", threadCounts[0]!).trainSeconds / wasm.trainSeconds,
+        nativeTrainSpeedup: find("native", threadCounts[0]!).trainSeconds / native.trainSeconds,
+        wasmPeakRssOverFirst: wasm.peakRssBytes / find("wasm", threadCounts[0]!).peakRssBytes,
+      }];
+    }));
     const buildInfo = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "native", "lightgbm", "dist", "BUILD-INFO.json"), "utf8")) as Record<string, unknown>;
     const date = new Date().toISOString().slice(0, 10);
     const result = {
-      date, machine, problem: { numRows, numColumns, numIterations, parameters },
+      date, machine: { ...machine, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
+      problem: { numRows, numColumns, numIterations, parameters },
       wasmBuild: { emccVersion: buildInfo.emccVersion, linkFlags: buildInfo.linkFlags, outputs: buildInfo.outputs },
-      results: { wasm1Thread: wasm, native1Thread: native1, [`native${allThreads}Threads`]: nativeAll },
-      ratios: {
-        trainWasmOverNative1: wasm.trainSeconds / native1.trainSeconds,
-        trainCpuWasmOverNative1: wasm.trainCpuSeconds / native1.trainCpuSeconds,
-        trainWasmOverNativeAll: wasm.trainSeconds / nativeAll.trainSeconds,
-        predictWasmOverNative1: wasm.predictSeconds / native1.predictSeconds,
-        peakRssWasmOverNative1: wasm.peakRssBytes / native1.peakRssBytes,
-      },
-      agreement: { identicalTreesWasmVsNative1: identicalTrees, maxAbsolutePredictionDifference: predictionDifference },
+      results: Object.fromEntries(runs.map((run) => [`${run.side}${run.threads}Thread${run.threads === 1 ? "" : "s"}`, run.result])),
+      ratios,
+      agreement,
     };
-    const markdown = renderMarkdown(result, allThreads, wasm, native1, nativeAll);
+    const markdown = renderMarkdown(result, runs, threadCounts);
     const resultsDirectory = join(REPOSITORY_ROOT, "benchmarks", "results");
     mkdirSync(resultsDirectory, { recursive: true });
     const baseName = `lightgbm-${date}${values["output-name"] ? `-${values["output-name"]}` : ""}`;
@@ -155,38 +186,46 @@ async function main(): Promise<void> {
 }
 
 function renderMarkdown(
-  result: { date: string; machine: ReturnType<typeof describeMachine>; problem: { numRows: number; numColumns: number; numIterations: number; parameters: Record<string, unknown> }; agreement: { identicalTreesWasmVsNative1: boolean; maxAbsolutePredictionDifference: number } },
-  allThreads: number, wasm: SideResult, native1: SideResult, nativeAll: SideResult,
+  result: {
+    date: string;
+    machine: ReturnType<typeof describeMachine> & { loadAverageBefore: number[]; loadAverageAfter: number[] };
+    problem: { numRows: number; numColumns: number; numIterations: number; parameters: Record<string, unknown> };
+    agreement: { threads: number; identicalTrees: boolean; maxAbsolutePredictionDifference: number }[];
+  },
+  runs: Run[], threadCounts: number[],
 ): string {
   const seconds = (value: number) => value.toFixed(2);
   const megabytes = (value: number) => (value / 1024 / 1024).toFixed(0);
-  const ratio = (value: number, reference: number) => `${(value / reference).toFixed(2)}×`;
-  const row = (name: string, side: SideResult) =>
-    `| ${name} | ${seconds(side.datasetSeconds)} | ${seconds(side.trainSeconds)} | ${seconds(side.trainCpuSeconds)} | ` +
-    `${ratio(side.trainSeconds, native1.trainSeconds)} | ${ratio(side.trainCpuSeconds, native1.trainCpuSeconds)} | ` +
-    `${seconds(side.predictSeconds)} | ${seconds(side.predictCpuSeconds)} | ${ratio(side.predictSeconds, native1.predictSeconds)} | ` +
-    `${megabytes(side.peakRssBytes)} |`;
+  const times = (value: number) => `${value.toFixed(2)}×`;
+  const native = (threads: number) => runs.find((run) => run.side === "native" && run.threads === threads)!.result;
+  const row = ({ side, threads, result: r }: Run) => {
+    const reference = native(threads);
+    return `| ${side === "wasm" ? "wasm (this repo)" : "Python lightgbm native"} | ${threads} | ${seconds(r.datasetSeconds)} | ` +
+      `${seconds(r.trainSeconds)} | ${seconds(r.trainCpuSeconds)} | ${times(r.trainSeconds / reference.trainSeconds)} | ` +
+      `${times(r.trainCpuSeconds / reference.trainCpuSeconds)} | ${seconds(r.predictSeconds)} | ${seconds(r.predictCpuSeconds)} | ` +
+      `${times(r.predictSeconds / reference.predictSeconds)} | ${megabytes(r.peakRssBytes)} |`;
+  };
   const { machine, problem } = result;
+  const busiest = Math.max(machine.loadAverageBefore[0]!, machine.loadAverageAfter[0]!);
   return [
-    `# LightGBM: wasm vs Python native — ${result.date}`,
+    `# LightGBM: wasm vs Python native at ${threadCounts.join(" and ")} threads — ${result.date}`,
     "",
     `Data: ${problem.numRows} rows × ${problem.numColumns} features (float64, generated, seeded), regression, ` +
       `${problem.numIterations} iterations, ${String(problem.parameters.num_leaves)} leaves, deterministic, force_row_wise.`,
     `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, ` +
-      `Node ${machine.node}, Python ${machine.python}, 1-min load average at start ${machine.loadAverageAtStart}.`,
-    ...(machine.loadAverageAtStart > machine.cores
-      ? ["", `**The machine was shared (load ${machine.loadAverageAtStart} on ${machine.cores} cores): wall times are inflated; CPU times are the fairer comparison.**`]
+      `Node ${machine.node}, Python ${machine.python}; load average (1/5/15 min) before ${machine.loadAverageBefore.join(" / ")}, ` +
+      `after ${machine.loadAverageAfter.join(" / ")}.`,
+    ...(busiest > machine.cores / 2
+      ? ["", `**The machine was shared (1-min load up to ${busiest} on ${machine.cores} cores): wall times are inflated and the thread scaling understated; CPU times are the fairer comparison.**`]
       : []),
     "",
-    "| side | dataset s | train s (wall) | train s (CPU) | train wall vs native 1T | train CPU vs native 1T | " +
-      "predict s (wall, all rows) | predict s (CPU) | predict wall vs native 1T | peak RSS MiB |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-    row("wasm (this repo), 1 thread", wasm),
-    row("Python lightgbm native, 1 thread", native1),
-    row(`Python lightgbm native, ${allThreads} threads`, nativeAll),
+    "| side | threads | dataset s | train s (wall) | train s (CPU) | train wall vs native, same threads | train CPU vs native, same threads | " +
+      "predict s (wall, all rows) | predict s (CPU) | predict wall vs native, same threads | peak RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...runs.map(row),
     "",
-    `Trees identical wasm vs native 1 thread: ${result.agreement.identicalTreesWasmVsNative1}; ` +
-      `largest prediction difference: ${result.agreement.maxAbsolutePredictionDifference}.`,
+    ...result.agreement.map((entry) =>
+      `At ${entry.threads} thread(s): trees identical wasm vs native: ${entry.identicalTrees}; largest prediction difference: ${entry.maxAbsolutePredictionDifference}.`),
     "",
   ].join("\n");
 }

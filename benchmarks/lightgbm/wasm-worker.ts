@@ -15,12 +15,12 @@ function readTyped<T extends Float32Array | Float64Array>(path: string, make: (b
   return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-export async function runWasmWorker(workDirectory: string) {
+export async function runWasmWorker(workDirectory: string, numThreads: number, prefix: string) {
   const request = JSON.parse(readFileSync(join(workDirectory, "request.json"), "utf8")) as Request;
   const values = readTyped(join(workDirectory, "features.f64"), (buffer) => new Float64Array(buffer));
   const labels = readTyped(join(workDirectory, "labels.f32"), (buffer) => new Float32Array(buffer));
-  const parameters = { ...request.parameters, num_threads: 1 };
-  await loadLightGBM(); // module start-up is not part of the timings
+  const parameters = { ...request.parameters, num_threads: numThreads };
+  await loadLightGBM(numThreads); // module start-up (and its worker threads) is not part of the timings
 
   let started = performance.now();
   const trainData = await Dataset.fromMatrix({ values, labels, numColumns: request.numColumns, parameters });
@@ -39,14 +39,14 @@ export async function runWasmWorker(workDirectory: string) {
 
   started = performance.now();
   startedCpu = process.cpuUsage();
-  const predictions = booster.predict({ values, numColumns: request.numColumns });
+  const predictions = booster.predict({ values, numColumns: request.numColumns }, { numThreads });
   const predictSeconds = (performance.now() - started) / 1000;
   const predictCpuSeconds = cpuSeconds(startedCpu);
-  writeFileSync(join(workDirectory, "wasm.predictions.f64"), predictions);
-  writeFileSync(join(workDirectory, "wasm.model.txt"), booster.saveModelToString());
+  writeFileSync(join(workDirectory, `${prefix}.predictions.f64`), predictions);
+  writeFileSync(join(workDirectory, `${prefix}.model.txt`), booster.saveModelToString());
   booster.dispose();
   trainData.dispose();
-  // maxRSS is in KiB.
+  // maxRSS is in KiB; process.cpuUsage and maxRSS cover all threads of the process.
   return {
     datasetSeconds, trainSeconds, predictSeconds, trainCpuSeconds, predictCpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };

@@ -55,6 +55,14 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/lightgbm-wasm.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 tar -xzf "$sdist" -C "$work"
 source_dir="$work/lightgbm-$LIGHTGBM_VERSION"
+# The one change to LightGBM's sources, on the error path only. LightGBM 4.6's
+# ThreadExceptionHelper rethrows the exception a parallel loop captured from OMP_THROW_EX() and
+# then again from its destructor while the first one unwinds the stack: std::terminate (native
+# lightgbm dies the same way, "terminate called without an active exception"). ReThrow() now
+# forgets the exception it throws, so the C API returns -1 with LightGBM's message.
+omp_wrapper="$source_dir/include/LightGBM/utils/openmp_wrapper.h"
+[ "$(grep -c 'std::rethrow_exception(ex_ptr_);' "$omp_wrapper")" = 1 ] || { echo "build.sh: ThreadExceptionHelper::ReThrow not as expected in $omp_wrapper" >&2; exit 1; }
+sed -i 's/std::rethrow_exception(ex_ptr_);/std::exception_ptr captured = ex_ptr_; ex_ptr_ = nullptr; std::rethrow_exception(captured);/' "$omp_wrapper"
 objects_dir="$work/objects"
 mkdir -p "$objects_dir"
 # Copied next to the sources so that every path on a compiler command line is relative.
@@ -166,7 +174,7 @@ NODE_PATH= node --input-type=module -e '
     compileFlags: JSON.parse(compile).filter((flag) => !flag.startsWith("-ffile-prefix-map")),
     openmpRuntimeFlags: JSON.parse(openmp),
     unwinderFlags: JSON.parse(unwind).map((flag) => flag.replace(/^-I.*\/system\//, "-I<emscripten>/system/")),
-    linkFlags: JSON.parse(link).map((flag) => flag.startsWith("-sEXPORTED_FUNCTIONS") ? "-sEXPORTED_FUNCTIONS=[_malloc,_free,_LGBM_* (all of c_api.h)]" : flag),
+    linkFlags: JSON.parse(link).map((flag) => flag.startsWith("-sEXPORTED_FUNCTIONS") ? "-sEXPORTED_FUNCTIONS=[_malloc,_free,_podtrain_omp_start,_LGBM_* (all of c_api.h)]" : flag),
     outputs: {
       "lightgbm.cjs": { sha256: cjsSha },
       "lightgbm.worker.cjs": { sha256: workerSha },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defaultThreads, MAX_LIGHTGBM_THREADS } from "../../lightgbm/threads.js";
+import { MAX_LIGHTGBM_THREADS } from "../../lightgbm/threads.js";
 
 // `train power` parameters: spec keys, CLI flags (--num-leaves …) and MLflow param names at once.
 
@@ -16,8 +16,9 @@ export const powerParamsSchema = z.strictObject({
   min_data_in_leaf: z.number().int().positive().default(20).describe("LightGBM min_data_in_leaf"),
   feature_fraction: z.number().gt(0).max(1).default(0.9).describe("LightGBM feature_fraction (sampled with the seed)"),
   seed: z.number().int().default(42).describe("LightGBM seed: with deterministic=true and the same threads, reruns give the same model"),
-  // Resolved when the spec is parsed, so the run's logged `threads` param is the count used.
-  threads: z.number().int().min(1).max(MAX_LIGHTGBM_THREADS).default(() => defaultThreads()).describe(`LightGBM num_threads for training and prediction, 1 to ${MAX_LIGHTGBM_THREADS}; default: the CPUs the pod may use (cgroup CPU quota) or PODTRAIN_LIGHTGBM_THREADS`),
+  // No schema default: the help and README stay the same on every machine; the workflow resolves
+  // an absent value to the pod's CPUs and logs the count it used as the `threads` param.
+  threads: z.number().int().min(1).max(MAX_LIGHTGBM_THREADS).optional().describe(`LightGBM num_threads for training and prediction, 1 to ${MAX_LIGHTGBM_THREADS}; absent: the CPUs the pod may use (cgroup CPU quota), or PODTRAIN_LIGHTGBM_THREADS`),
   predictions_file: z.string().optional().describe("also write the test period's features, targets and predictions as CSV here (parity checks)"),
 });
 

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CALENDAR_FEATURES, targetLagName } from "./features.js";
 import { sliceRows, type RowRange } from "./split.js";
-import { Booster, type LightGBMParameters } from "../../lightgbm/index.js";
+import { Booster, defaultThreads, type LightGBMParameters } from "../../lightgbm/index.js";
 import { fitLightGBM } from "../lightgbm-fit.js";
 import { DataError, InterruptedError } from "../../core/errors.js";
 import { roundMetrics } from "../../core/metrics.js";
@@ -30,7 +30,7 @@ function lightgbmParameters(params: PowerParams): LightGBMParameters {
     // Same data + seed → same trees, on any machine (LightGBM's documented recipe).
     deterministic: true,
     force_row_wise: true,
-    num_threads: params.threads,
+    num_threads: params.threads ?? defaultThreads(),
     verbosity: -1,
   };
 }
@@ -48,6 +48,8 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const parameters = lightgbmParameters(params);
+    // The run records the thread count it trained with, also when it came from the pod's CPUs.
+    if (params.threads === undefined) await context.logParams({ threads: parameters.num_threads as number });
     const fit = await fitLightGBM({
       parameters,
       train: rowsOf(prepared, prepared.split.train),
@@ -79,7 +81,7 @@ export const powerWorkflow: WorkflowModule<PowerParams> = {
     const { params, reporter, signal } = context;
     const prepared = await preparePower(context);
     const { table, split } = prepared;
-    const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"), { numThreads: params.threads });
+    const booster = await Booster.loadModelFromString(await readFile(path.join(modelDirectory, MODEL_FILE), "utf8"), { numThreads: params.threads ?? defaultThreads() });
     const test = rowsOf(prepared, split.test);
     let predictions: Float64Array;
     let gain: Float64Array;
