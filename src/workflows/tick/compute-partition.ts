@@ -10,7 +10,7 @@ import { featureTable, featureTableBytes } from "./feature-table.js";
 import { computeFeatures } from "./features.js";
 import { manifestBytes, readManifest, sourceFingerprint, type PartitionManifest } from "./manifest.js";
 import type { TickFeatureParams } from "./params.js";
-import { prepareDay, readPartitionInput, type PreparedDay, type RawInputFile } from "./partition-input.js";
+import { prepareDay, readPartitionInput, type InputCache, type PreparedDay, type RawInputFile } from "./partition-input.js";
 import { sha256Hex } from "../../core/hash.js";
 
 // One date partition end to end: read + hash inputs (and the previous partition's, for the
@@ -28,8 +28,8 @@ export interface FeaturePartitionOptions {
   inputDates?: readonly string[];
   /** The previous partition already prepared by a range run (reused only if it is the right date). */
   previous?: PreparedDay | null;
-  /** Raw input already read and hashed by date (a range run passes the previous date's). */
-  inputCache?: Map<string, RawInputFile[]>;
+  /** Raw input read (or being read) by date: a range run passes the previous date's and prefetches the next. */
+  inputCache?: InputCache;
 }
 
 export interface FeaturePartitionResult {
@@ -53,14 +53,14 @@ export async function readPartitionSources(
   date: string,
   params: TickFeatureParams,
   inputDates?: readonly string[],
-  cache?: Map<string, RawInputFile[]>,
+  cache?: InputCache,
 ): Promise<PartitionSources> {
   const key = params.input.partition_key;
   const dates = inputDates ?? (await listPartitionDates(inputRoot, key));
-  const read = async (day: string) => cache?.get(day) ?? (await readPartitionInput(inputRoot, day, key));
-  const files = await read(date);
+  const read = (day: string) => cache?.get(day) ?? readPartitionInput(inputRoot, day, key);
   const lookbackDate = previousPartitionDate(dates, date) ?? null;
-  const lookbackFiles = lookbackDate ? await read(lookbackDate) : [];
+  // Both dates at once: the reads of one overlap the hashing of the other.
+  const [files, lookbackFiles] = await Promise.all([read(date), lookbackDate ? read(lookbackDate) : Promise.resolve([])]);
   return { date, files, lookbackDate, lookbackFiles, fingerprint: sourceFingerprint(files, lookbackFiles, featureSetHash(params), params.input) };
 }
 
@@ -82,8 +82,9 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
   const { inputRoot, outputRoot, date, params } = options;
   const sources = await readPartitionSources(inputRoot, date, params, options.inputDates, options.inputCache);
   if (options.inputCache) {
-    options.inputCache.clear();
-    options.inputCache.set(date, sources.files);
+    // Keep this date (the next one's lookback) and any later date already being read.
+    for (const day of [...options.inputCache.keys()]) if (day < date) options.inputCache.delete(day);
+    options.inputCache.set(date, Promise.resolve(sources.files));
   }
   if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date, params.input.partition_key)}`);
   if (!options.force) {

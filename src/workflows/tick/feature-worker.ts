@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PodtrainError } from "../../core/errors.js";
 import { computeFeaturePartition } from "./compute-partition.js";
 import type { FeatureWorkerData, FromWorker, ToWorker } from "./parallel-range.js";
-import type { PreparedDay, RawInputFile } from "./partition-input.js";
+import { prefetchPartitionInput, type InputCache, type PreparedDay } from "./partition-input.js";
 
 // One worker thread of a parallel range run (parallel-range.ts): it computes the blocks of
 // consecutive dates the main thread hands it with the same code path as an in-process range
@@ -18,9 +18,10 @@ let current = "";
 
 async function computeBlock(dates: readonly string[]): Promise<void> {
   let previous: PreparedDay | null = null;
-  const inputCache = new Map<string, RawInputFile[]>();
-  for (const date of dates) {
+  const inputCache: InputCache = new Map();
+  for (const [index, date] of dates.entries()) {
     current = date;
+    prefetchPartitionInput(inputCache, data.options.inputRoot, dates[index + 1], data.options.params.input.partition_key);
     const result = await computeFeaturePartition({ ...data.options, date, inputDates: data.inputDates, previous, inputCache });
     previous = result.prepared ?? null;
     const message: FromWorker = { kind: "partition", result: { date: result.date, status: result.status, manifest: result.manifest } };
