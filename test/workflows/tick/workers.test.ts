@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
-import { splitIntoBlocks } from "../../../src/workflows/tick/parallel-range.js";
+import { RangeScheduler } from "../../../src/workflows/tick/range-scheduler.js";
 import { errorLines, runTrain } from "../../support/cli.js";
 import { REPOSITORY_ROOT } from "../../support/python.js";
 import { temporaryDirectory } from "./fixtures.js";
@@ -41,11 +41,57 @@ function expectOnlyCommittedPartitions(root: string): number {
 const features = (input: string, output: string, workers: number, extra: string[] = []) =>
   ["tick", "features", "--from", FROM, "--to", TO, "--input", input, "--out-dir", output, "--workers", String(workers), ...extra];
 
-describe("splitIntoBlocks", () => {
-  it("cuts the dates into consecutive blocks of near-equal length, never more blocks than dates", () => {
-    expect(splitIntoBlocks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4, 5]]);
-    expect(splitIntoBlocks([1, 2], 4)).toEqual([[1], [2]]);
-    expect(splitIntoBlocks([1, 2, 3], 1)).toEqual([[1, 2, 3]]);
+/** Claims for `runner` until it gets nothing. */
+function drain(scheduler: RangeScheduler, runner: number): string[] {
+  const taken: string[] = [];
+  for (let date = scheduler.claim(runner); date !== undefined; date = scheduler.claim(runner)) taken.push(date);
+  return taken;
+}
+
+describe("RangeScheduler", () => {
+  const days = ["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10"];
+
+  it("starts each runner on its own run of consecutive dates, and never more runs than dates", () => {
+    const scheduler = new RangeScheduler(days.slice(0, 5), 2);
+    expect([scheduler.claim(0), scheduler.claim(1), scheduler.claim(0), scheduler.claim(1)]).toEqual(["d1", "d3", "d2", "d4"]);
+    const small = new RangeScheduler(["d1", "d2"], 4);
+    expect([small.claim(0), small.claim(1), small.claim(2), small.claim(3)]).toEqual(["d1", "d2", undefined, undefined]);
+  });
+
+  it("lets a runner that is done take the back half of the largest run left, each date handed out once", () => {
+    const scheduler = new RangeScheduler(days, 2);
+    // Runner 1 starts late (a worker thread loading its modules): runner 0 finishes d1..d5 first.
+    expect(scheduler.claim(1)).toBe("d6");
+    expect(drain(scheduler, 0).slice(0, 5)).toEqual(["d1", "d2", "d3", "d4", "d5"]);
+    const rest = drain(scheduler, 1);
+    const all = [...drain(new RangeScheduler([], 1), 0)];
+    expect(all).toEqual([]);
+    // Runner 0 stole d9, d10 (the back half of d7..d10, after runner 1's claimed d6), in order.
+    const scheduler2 = new RangeScheduler(days, 2);
+    expect(scheduler2.claim(1)).toBe("d6");
+    const first = drain(scheduler2, 0);
+    expect(first).toEqual(["d1", "d2", "d3", "d4", "d5", "d9", "d10"]);
+    expect(drain(scheduler2, 1)).toEqual(["d7", "d8"]);
+    expect(rest.length).toBeGreaterThan(0);
+  });
+
+  it("leaves a last single date to its owner (a steal would cost more than it saves)", () => {
+    const scheduler = new RangeScheduler(["d1", "d2", "d3"], 2);
+    expect(scheduler.claim(1)).toBe("d2");
+    expect(scheduler.claim(0)).toBe("d1");
+    expect(scheduler.claim(0)).toBeUndefined();
+    expect(scheduler.claim(1)).toBe("d3");
+  });
+
+  it("hands out nothing at or after the earliest failing date", () => {
+    const scheduler = new RangeScheduler(days, 2);
+    expect(scheduler.claim(0)).toBe("d1");
+    expect(scheduler.claim(1)).toBe("d6");
+    scheduler.stopAt("d4");
+    expect(scheduler.wanted("d3")).toBe(true);
+    expect(scheduler.wanted("d6")).toBe(false);
+    expect(drain(scheduler, 1)).toEqual([]);
+    expect(drain(scheduler, 0)).toEqual(["d2", "d3"]);
   });
 });
 
