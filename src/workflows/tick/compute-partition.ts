@@ -10,7 +10,7 @@ import { featureTable, featureTableBytes } from "./feature-table.js";
 import { computeFeatures } from "./features.js";
 import { manifestBytes, readManifest, sourceFingerprint, type PartitionManifest } from "./manifest.js";
 import type { TickFeatureParams } from "./params.js";
-import { prepareDay, readPartitionInput, type InputCache, type PreparedDay, type RawInputFile } from "./partition-input.js";
+import { prepareDay, readPartitionInput, releaseInput, type InputCache, type PreparedDay, type RawInputFile } from "./partition-input.js";
 import { sha256Hex } from "../../core/hash.js";
 
 // One date partition end to end: read + hash inputs (and the previous partition's, for the
@@ -79,14 +79,28 @@ export async function upToDateManifest(outputRoot: string, sources: PartitionSou
 }
 
 export async function computeFeaturePartition(options: FeaturePartitionOptions): Promise<FeaturePartitionResult> {
-  const { inputRoot, outputRoot, date, params } = options;
+  const { inputRoot, date, params } = options;
   const sources = await readPartitionSources(inputRoot, date, params, options.inputDates, options.inputCache);
+  // Dates before this one leave the cache: their buffers are reused once this date is done.
+  const evicted: Array<Promise<RawInputFile[]>> = [];
   if (options.inputCache) {
     // Keep this date (the next one's lookback) and any later date already being read.
-    for (const day of [...options.inputCache.keys()]) if (day < date) options.inputCache.delete(day);
+    for (const [day, entry] of [...options.inputCache]) {
+      if (day >= date) continue;
+      evicted.push(entry);
+      options.inputCache.delete(day);
+    }
     options.inputCache.set(date, Promise.resolve(sources.files));
   }
   if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date, params.input.partition_key)}`);
+  const result = await computeFromSources(options, sources);
+  for (const entry of evicted) releaseInput(await entry.catch(() => []));
+  if (options.inputCache) releaseInput(sources.lookbackFiles);
+  return result;
+}
+
+async function computeFromSources(options: FeaturePartitionOptions, sources: PartitionSources): Promise<FeaturePartitionResult> {
+  const { outputRoot, date, params } = options;
   if (!options.force) {
     const manifest = await upToDateManifest(outputRoot, sources);
     if (manifest) return { date, status: "skipped", manifest };
