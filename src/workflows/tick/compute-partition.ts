@@ -4,7 +4,7 @@ import { isDefaultInput } from "../../data/tick/input-contract.js";
 import { listPartitionDates, partitionDirectory, previousPartitionDate } from "../../data/tick/partitions.js";
 import { DataError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../core/fs-atomic.js";
-import { manifestCodeVersion } from "../../core/code-version.js";
+import { manifestCodeVersion, type ManifestCodeVersion } from "../../core/code-version.js";
 import { FEATURE_FILE_NAME, featureSetHash, featureSetOf, MANIFEST_FILE_NAME, QUARANTINE_FILE_NAME } from "./feature-set.js";
 import { featureTable, featureTableBytes } from "./feature-table.js";
 import { computeFeatures } from "./features.js";
@@ -28,6 +28,8 @@ export interface FeaturePartitionOptions {
   inputDates?: readonly string[];
   /** The previous partition already prepared by a range run (reused only if it is the right date). */
   previous?: PreparedDay | null;
+  /** The code version the manifest records, when the caller has it (a worker thread gets the main thread's: no git call per thread). */
+  codeVersion?: ManifestCodeVersion;
   /** Raw input read (or being read) by date: a range run passes the previous date's and prefetches the next. */
   inputCache?: InputCache;
 }
@@ -139,7 +141,7 @@ async function computeFromSources(options: FeaturePartitionOptions, sources: Par
     output: { file: FEATURE_FILE_NAME, format: "arrow-ipc-file", sha256: sha256Hex(bytes), bytes: bytes.byteLength, rows: columns.rowCount },
     quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256Hex(quarantineBytes), rows: rejected } : null,
     feature_set: { hash, revision: featureSet.revision, params: featureSet.params, columns: featureSet.columns },
-    code_version: await manifestCodeVersion(),
+    code_version: options.codeVersion ?? (await manifestCodeVersion()),
     ...(isDefaultInput(params.input) ? {} : { input: params.input }),
   };
   await writeFileAtomic(path.join(directory, MANIFEST_FILE_NAME), manifestBytes(manifest));

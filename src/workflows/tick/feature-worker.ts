@@ -47,7 +47,7 @@ async function computeDates(): Promise<void> {
     port?.postMessage({ kind: "claim" } satisfies FromWorker);
     const following = nextDate();
     void following.then((next) => prefetchPartitionInput(inputCache, options.inputRoot, next ?? undefined, options.params.input.partition_key));
-    const result = await computeFeaturePartition({ ...options, date, inputDates: data.inputDates, previous, inputCache });
+    const result = await computeFeaturePartition({ ...options, date, inputDates: data.inputDates, previous, inputCache, codeVersion: data.codeVersion });
     previous = result.prepared ?? null;
     port?.postMessage({ kind: "partition", result: { date: result.date, status: result.status, manifest: result.manifest } } satisfies FromWorker);
     date = await following;

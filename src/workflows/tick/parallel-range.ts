@@ -3,6 +3,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { datesBetween, listPartitionDates, partitionDirectory } from "../../data/tick/partitions.js";
 import { DataError, InterruptedError, ModelExportError, PodtrainError, SpecError, UnavailableError, UsageError, type ExitCode } from "../../core/errors.js";
+import { manifestCodeVersion, type ManifestCodeVersion } from "../../core/code-version.js";
 import { computeFeaturePartition, type FeaturePartitionResult } from "./compute-partition.js";
 import { prefetchPartitionInput, type InputCache, type PreparedDay } from "./partition-input.js";
 import { RangeScheduler } from "./range-scheduler.js";
@@ -25,6 +26,7 @@ import { datesWithInput, noInputError, runFeatureRange, type FeatureRangeOptions
 export interface FeatureWorkerData {
   options: FeatureRangeOptions;
   inputDates: readonly string[];
+  codeVersion: ManifestCodeVersion;
 }
 
 /** A date to compute (null: none left, finish), or the earliest failing date (compute nothing at or after it). */
@@ -74,12 +76,12 @@ export async function runFeatureRangeInWorkers(
   onPartition: (result: RangeEntry) => void = () => {},
   signal?: AbortSignal,
 ): Promise<RangeEntry[]> {
-  const inputDates = await listPartitionDates(options.inputRoot, options.params.input.partition_key);
+  if (workers <= 1) return runFeatureRange(options, onPartition);
+  const [inputDates, codeVersion] = await Promise.all([listPartitionDates(options.inputRoot, options.params.input.partition_key), manifestCodeVersion()]);
   const withInput = await datesWithInput(options, inputDates);
   if (withInput.size === 0) throw noInputError(options, inputDates);
   const dates = datesBetween(options.from, options.to);
   const computeDates = dates.filter((date) => withInput.has(date));
-  if (workers <= 1) return runFeatureRange(options, onPartition);
   if (signal?.aborted) throw new InterruptedError(String(signal.reason));
 
   const entries = new Map<string, RangeEntry>();
@@ -143,7 +145,7 @@ export async function runFeatureRangeInWorkers(
       }
     };
     for (let runner = 1; runner < runners; runner += 1) {
-      const worker = new Worker(WORKER_SCRIPT, { workerData: { options, inputDates } satisfies FeatureWorkerData });
+      const worker = new Worker(WORKER_SCRIPT, { workerData: { options, inputDates, codeVersion } satisfies FeatureWorkerData });
       pool.set(runner, worker);
       claimed.set(runner, new Set());
       const handOut = () => worker.postMessage({ kind: "date", date: claim(runner) ?? null } satisfies ToWorker);
@@ -172,7 +174,7 @@ export async function runFeatureRangeInWorkers(
         prefetchPartitionInput(inputCache, options.inputRoot, next, options.params.input.partition_key);
         let result: FeaturePartitionResult;
         try {
-          result = await computeFeaturePartition({ ...options, date, inputDates, previous, inputCache });
+          result = await computeFeaturePartition({ ...options, date, inputDates, previous, inputCache, codeVersion });
         } catch (error) {
           fail(MAIN_THREAD, date, error instanceof Error ? error : new Error(String(error)));
           break;
