@@ -16,9 +16,10 @@ import { datesWithInput, noInputError, runFeatureRange, type FeatureRangeOptions
 // lookback, and steals the back half of the largest run left when its own is done
 // (range-scheduler.ts). Manifests are reported in date order. Outputs are byte for byte those
 // of the in-process run: every runner runs the same code path.
-// A failing date stops the dates after it at once; dates before it are still computed, so the
-// error thrown is the earliest failing date's, the one the in-process run stops at, with the
-// same dates reported and committed before it. SIGINT/SIGTERM (through `signal`) terminates
+// Once a date fails, no date after it is started (one a runner finished before the failure
+// was known stays committed, complete, and is not reported); dates before it are still
+// computed, so the error thrown is the earliest failing date's, the one the in-process run
+// stops at, with the same dates reported and committed before it. SIGINT/SIGTERM (through `signal`) terminates
 // every worker and lets the main thread finish the write under way. Each write is a temporary
 // file renamed into place, so a terminated worker leaves at most its temporary files, which are
 // removed before the error is thrown, and partitions without a manifest.

@@ -161,6 +161,31 @@ describe("train tick features with worker threads", () => {
     expect(committed.some((name) => name.startsWith("date=2026-01-08") || name.startsWith("date=2026-01-12"))).toBe(false);
   });
 
+  it("still computes every date before a failure in a worker's run, at 2 and 4 threads, as in process", async () => {
+    const root = temporaryDirectory();
+    const broken = path.join(root, "input");
+    await writeSyntheticTicks({ outputRoot: broken, format: "arrow", from: FROM, to: TO, symbols: 2, tradesPerDay: 4000, seed: 11, corruptFraction: 0.001 });
+    // 01-14 is in a worker's run: every date before it is wanted, wherever it was scheduled.
+    writeFileSync(path.join(broken, "date=2026-01-14", "trades.arrow"), "not arrow at all");
+    const inProcess = await runTrain(features(broken, path.join(root, "out-1"), 1));
+    expect(inProcess.exitCode).toBe(65);
+    const expected = tree(path.join(root, "out-1"));
+    for (const workers of [2, 4]) {
+      const output = path.join(root, `out-${workers}`);
+      const parallel = await runTrain(features(broken, output, workers));
+      expect(parallel.exitCode).toBe(65);
+      expect(errorLines(parallel.stderr)).toEqual(errorLines(inProcess.stderr));
+      expect(parallel.stdout).toBe(inProcess.stdout);
+      expectOnlyCommittedPartitions(output);
+      // Every date before the failure is committed with the in-process bytes, the failing date is
+      // not; a later date may be complete too when a runner finished it before the failure was known.
+      const files = tree(output);
+      const before = (all: Record<string, string>) => Object.fromEntries(Object.entries(all).filter(([name]) => name.slice(5, 15) < "2026-01-14"));
+      expect(before(files)).toEqual(expected);
+      expect(Object.keys(files).some((name) => name.startsWith("date=2026-01-14") && name.endsWith("manifest.json"))).toBe(false);
+    }
+  });
+
   it.each([["SIGTERM", 143], ["SIGINT", 130]] as const)("stops every worker on %s, exits %i and leaves only committed partitions", async (signal, exitCode) => {
     const root = temporaryDirectory();
     const big = path.join(root, "input");
