@@ -128,7 +128,7 @@ describe("train tick features with worker threads", () => {
     expect(tree(path.join(root, "out-2"))).toEqual(one?.files);
   });
 
-  it("gives a range with one date to one worker thread, with the in-process bytes", async () => {
+  it("runs a range with one date on the main thread alone, with the in-process bytes", async () => {
     const root = temporaryDirectory();
     const one = ["tick", "features", "--from", "2026-01-07", "--to", "2026-01-07", "--input", input];
     const inProcess = await runTrain([...one, "--out-dir", path.join(root, "out-1"), "--workers", "1"]);
