@@ -6,7 +6,7 @@ import { QuarantineWriter } from "../../data/tick/quarantine.js";
 import { decodeTrades } from "../../data/tick/read-trades.js";
 import { orderTrades, type OrderedTrades } from "../../data/tick/time-order.js";
 import type { TradeColumns } from "../../data/tick/trade-columns.js";
-import { createValidationState, emptyRejectCounts, validateTrades, type RejectCounts, type ValidatedTrades } from "../../data/tick/validate.js";
+import { createValidationState, emptyRejectCounts, validateTrades, ValidationScratch, type RejectCounts, type ValidatedTrades } from "../../data/tick/validate.js";
 import { DataError } from "../../core/errors.js";
 import { BarAccumulator, type DayBars, type TickRuleState } from "./bars.js";
 import type { InputFileEntry } from "./manifest.js";
@@ -141,6 +141,9 @@ function outsideDateHint(ordered: OrderedTrades, validated: ValidatedTrades, inp
   return null;
 }
 
+/** This thread's validation arrays: prepareDay's validated rows die before it returns. */
+const validationScratch = new ValidationScratch();
+
 export function prepareDay(
   date: string,
   files: readonly RawInputFile[],
@@ -161,7 +164,7 @@ export function prepareDay(
   const start = dayStartNanos(date);
   const ordered = orderTrades(decoded, { start, end: start + NANOS_PER_DAY });
   const state = createValidationState();
-  const validated = validateTrades(ordered.trades, { date, universe }, state);
+  const validated = validateTrades(ordered.trades, { date, universe }, state, validationScratch);
   const accumulator = new BarAccumulator(date, barNanos(params), entryTickState);
   accumulator.add(ordered.trades, validated, state.symbolNames);
   const quarantine = new QuarantineWriter();
