@@ -19,10 +19,11 @@ import { datesWithInput, noInputError, runFeatureRange, type FeatureRangeOptions
 // Once a date fails, no date after it is started (one a runner finished before the failure
 // was known stays committed, complete, and is not reported); dates before it are still
 // computed, so the error thrown is the earliest failing date's, the one the in-process run
-// stops at, with the same dates reported and committed before it. SIGINT/SIGTERM (through `signal`) terminates
-// every worker and lets the main thread finish the write under way. Each write is a temporary
-// file renamed into place, so a terminated worker leaves at most its temporary files, which are
-// removed before the error is thrown, and partitions without a manifest.
+// stops at, with the same dates reported and committed before it. SIGINT/SIGTERM (through
+// `signal`) terminates every worker and lets the main thread finish the write under way. Each
+// write is a temporary file renamed into place, so a terminated worker leaves at most its
+// temporary files, which are removed before the error is thrown, and partitions without a
+// manifest.
 
 export interface FeatureWorkerData {
   options: FeatureRangeOptions;
