@@ -4,7 +4,7 @@ import { hivePathValues, NANOS_PER_UNIT, timestampUnitHint, type TickInputSettin
 import { dayStartNanos, listPartitionFiles, NANOS_PER_DAY } from "../../data/tick/partitions.js";
 import { QuarantineWriter } from "../../data/tick/quarantine.js";
 import { decodeTrades } from "../../data/tick/read-trades.js";
-import { orderTrades, type OrderedTrades } from "../../data/tick/time-order.js";
+import { OrderScratch, orderTrades, type OrderedTrades } from "../../data/tick/time-order.js";
 import type { TradeColumns } from "../../data/tick/trade-columns.js";
 import { createValidationState, emptyRejectCounts, validateTrades, ValidationScratch, type RejectCounts, type ValidatedTrades } from "../../data/tick/validate.js";
 import { DataError } from "../../core/errors.js";
@@ -141,8 +141,9 @@ function outsideDateHint(ordered: OrderedTrades, validated: ValidatedTrades, inp
   return null;
 }
 
-/** This thread's validation arrays: prepareDay's validated rows die before it returns. */
+/** This thread's reused arrays: prepareDay's ordered and validated rows die before it returns. */
 const validationScratch = new ValidationScratch();
+const orderScratch = new OrderScratch();
 
 export function prepareDay(
   date: string,
@@ -162,7 +163,7 @@ export function prepareDay(
     inputs.push({ path: file.path, sha256: file.sha256, bytes: file.bytes.byteLength, format, rows: trades.rowCount });
   }
   const start = dayStartNanos(date);
-  const ordered = orderTrades(decoded, { start, end: start + NANOS_PER_DAY });
+  const ordered = orderTrades(decoded, { start, end: start + NANOS_PER_DAY }, orderScratch);
   const state = createValidationState();
   const validated = validateTrades(ordered.trades, { date, universe }, state, validationScratch);
   const accumulator = new BarAccumulator(date, barNanos(params), entryTickState);
