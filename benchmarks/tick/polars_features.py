@@ -4,7 +4,7 @@ usage: polars_features.py INPUT_ROOT OURS_OUTPUT_ROOT SYMBOL,SYMBOL,...  -> JSON
 Same rules as src/workflows/tick: validation per partition, 1-minute bars per (date, symbol),
 rolling features per symbol across days, forward return and label within the day.
 """
-import glob, json, math, os, sys, time
+import glob, json, math, os, resource, sys, time
 from datetime import datetime, timezone
 import polars as pl
 
@@ -81,7 +81,11 @@ def parity(ours_root: str, theirs: pl.DataFrame) -> dict:
 
 if __name__ == "__main__":
     input_root, ours_root, universe = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     frame, rows = features(input_root, universe)
     seconds = time.perf_counter() - started
-    print(json.dumps({"engine": "polars", "version": pl.__version__, "threads": pl.thread_pool_size(), "rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "parity": parity(ours_root, frame)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    print(json.dumps({"engine": "polars", "version": pl.__version__, "threads": pl.thread_pool_size(), "rows": rows, "seconds": seconds, "cpu_seconds": cpu, "rows_per_second": rows / seconds, "parity": parity(ours_root, frame)}))

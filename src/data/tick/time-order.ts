@@ -36,21 +36,45 @@ interface Merged {
   sourceRow: Int32Array;
 }
 
+/**
+ * Arrays that orderTrades reuses from call to call for a date in one file (the common case):
+ * the renumbered symbol codes, and the source file and row of each row, which for one file are
+ * all zeros and 0, 1, 2, …, kept filled and only grown. Only for a caller whose OrderedTrades
+ * is dead before its next call (prepareDay), and that never writes into them.
+ */
+export class OrderScratch {
+  private codes = new Int32Array(0);
+  private zeros = new Int32Array(0);
+  private rows = new Int32Array(0);
+
+  take(rowCount: number): { codes: Int32Array; zeros: Int32Array; rows: Int32Array } {
+    if (this.codes.length < rowCount) {
+      this.codes = new Int32Array(rowCount);
+      this.zeros = new Int32Array(rowCount);
+      this.rows = new Int32Array(rowCount);
+      for (let row = 0; row < rowCount; row += 1) this.rows[row] = row;
+    }
+    return { codes: this.codes.subarray(0, rowCount), zeros: this.zeros.subarray(0, rowCount), rows: this.rows.subarray(0, rowCount) };
+  }
+}
+
 /** One file: its arrays as they are, only the symbols renumbered by name. */
-function single(file: TradeColumns, names: string[], rank: Map<string, number>): Merged {
+function single(file: TradeColumns, names: string[], rank: Map<string, number>, scratch?: OrderScratch): Merged {
   const remap = Int32Array.from(file.symbolNames, (name) => rank.get(name) as number);
-  const symbolCodes = new Int32Array(file.rowCount);
+  const reused = scratch?.take(file.rowCount);
+  const symbolCodes = reused?.codes ?? new Int32Array(file.rowCount);
   for (let row = 0; row < file.rowCount; row += 1) symbolCodes[row] = remap[file.symbolCodes[row] as number] as number;
+  if (reused) return { trades: { ...file, symbolCodes, symbolNames: names }, sourceFile: reused.zeros, sourceRow: reused.rows };
   const sourceRow = new Int32Array(file.rowCount);
   for (let row = 0; row < file.rowCount; row += 1) sourceRow[row] = row;
   return { trades: { ...file, symbolCodes, symbolNames: names }, sourceFile: new Int32Array(file.rowCount), sourceRow };
 }
 
-function merge(files: readonly TradeColumns[]): Merged {
+function merge(files: readonly TradeColumns[], scratch?: OrderScratch): Merged {
   const total = files.reduce((sum, file) => sum + file.rowCount, 0);
   const names = [...new Set(files.flatMap((file) => file.symbolNames))].sort();
   const rank = new Map(names.map((name, index) => [name, index]));
-  if (files.length === 1) return single(files[0] as TradeColumns, names, rank);
+  if (files.length === 1) return single(files[0] as TradeColumns, names, rank, scratch);
   const anySide = files.some((file) => file.side !== null);
   const anyMissing = files.some((file) => file.missing !== null);
   const anyTradeIds = files.some((file) => file.tradeIds);
@@ -276,9 +300,9 @@ function permute(merged: Merged, order: Int32Array): Merged {
  * Merges one date's decoded files (in path order) and puts each symbol's trades in time order;
  * `window` (the partition's day) lets rows outside it stay where they are when all else is in order.
  */
-export function orderTrades(files: readonly TradeColumns[], window?: TimeWindow): OrderedTrades {
+export function orderTrades(files: readonly TradeColumns[], window?: TimeWindow, scratch?: OrderScratch): OrderedTrades {
   if (endianness() !== "LE") throw new Error("the tick pipeline reads int64 timestamps as little-endian words");
-  const merged = merge(files);
+  const merged = merge(files, scratch);
   const words = new Int32Array(merged.trades.timestampNanos.buffer, merged.trades.timestampNanos.byteOffset, merged.trades.rowCount * 2);
   if (inTimeOrderPerSymbol(merged.trades, words, window)) return { ...merged, reordered: false };
   return { ...permute(merged, sortedOrder(merged.trades, words)), reordered: true };

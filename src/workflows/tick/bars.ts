@@ -95,6 +95,10 @@ export class BarAccumulator {
     const { lastPrice, lastSign, sawTickToday, tradedToday, barsPerDay, barNanos } = this;
     const { reasons, symbolIds, nanosOfDay } = validated;
     const { price, size, side } = trades;
+    if (side !== null && !side.includes(SIDE_FROM_TICK_RULE)) {
+      this.addSigned(trades, validated, side);
+      return;
+    }
     for (let row = 0; row < trades.rowCount; row += 1) {
       if (reasons[row] !== ACCEPTED) continue;
       const id = symbolIds[row] as number;
@@ -124,6 +128,94 @@ export class BarAccumulator {
       notional[cell] = (notional[cell] as number) + tradePrice * tradeSize;
       signedVolume[cell] = (signedVolume[cell] as number) + sign * tradeSize;
       tradeCount[cell] = (tradeCount[cell] as number) + 1;
+    }
+  }
+
+  /**
+   * The same bars when every row carries its side: the tick rule then signs nothing, so the hot
+   * loop skips it (its up/down branch mispredicted on every other trade) and the rule's state
+   * at the end, which the next day needs, comes from a short backward scan.
+   */
+  private addSigned(trades: TradeColumns, validated: ValidatedTrades, side: Int8Array): void {
+    const { open, high, low, close, volume, notional, signedVolume, tradeCount } = this.bars;
+    const { barsPerDay, barNanos } = this;
+    const { reasons, symbolIds, nanosOfDay } = validated;
+    const { price, size } = trades;
+    const present = new Uint8Array(this.bars.symbolNames.length);
+    for (let row = 0; row < trades.rowCount; row += 1) {
+      if (reasons[row] !== ACCEPTED) continue;
+      const id = symbolIds[row] as number;
+      present[id] = 1;
+      const cell = id * barsPerDay + Math.floor((nanosOfDay[row] as number) / barNanos);
+      const tradePrice = price[row] as number;
+      const tradeSize = size[row] as number;
+      if (tradeCount[cell] === 0) {
+        open[cell] = tradePrice;
+        high[cell] = tradePrice;
+        low[cell] = tradePrice;
+      } else {
+        if (tradePrice > (high[cell] as number)) high[cell] = tradePrice;
+        if (tradePrice < (low[cell] as number)) low[cell] = tradePrice;
+      }
+      close[cell] = tradePrice;
+      volume[cell] = (volume[cell] as number) + tradeSize;
+      notional[cell] = (notional[cell] as number) + tradePrice * tradeSize;
+      signedVolume[cell] = (signedVolume[cell] as number) + (side[row] as number) * tradeSize;
+      tradeCount[cell] = (tradeCount[cell] as number) + 1;
+    }
+    this.settleTickState(reasons, symbolIds, price, present);
+  }
+
+  /**
+   * The tick-rule state after these rows, as the per-row rule in `add` leaves it: each symbol's
+   * last accepted price, and the sign of its last non-zero price change (found from the end).
+   * `present` marks the symbols with accepted rows here.
+   */
+  private settleTickState(reasons: Uint8Array, symbolIds: Int32Array, price: Float64Array, present: Uint8Array): void {
+    const symbols = present.length;
+    let unsettled = 0;
+    for (let id = 0; id < symbols; id += 1) unsettled += present[id] as number;
+    const later = new Float64Array(symbols).fill(Number.NaN);
+    const settled = new Uint8Array(symbols);
+    for (let row = reasons.length - 1; row >= 0 && unsettled > 0; row -= 1) {
+      if (reasons[row] !== ACCEPTED) continue;
+      const id = symbolIds[row] as number;
+      const tradePrice = price[row] as number;
+      if (settled[id] === 1) continue;
+      const next = later[id] as number;
+      if (next !== next) {
+        // NaN: the symbol's last row.
+      } else if (tradePrice !== next) {
+        this.lastSign[id] = next > tradePrice ? 1 : -1;
+        this.sawTickToday[id] = 1;
+        settled[id] = 1;
+        unsettled -= 1;
+      }
+      later[id] = tradePrice;
+    }
+    for (let id = 0; id < symbols; id += 1) {
+      if (present[id] !== 1) continue;
+      if (settled[id] === 0) {
+        // Every row traded at the first price: only the step from the price before (if any) counts.
+        const change = (later[id] as number) - (this.lastPrice[id] as number);
+        if (change > 0 || change < 0) {
+          this.lastSign[id] = change > 0 ? 1 : -1;
+          if (this.tradedToday[id] === 1) this.sawTickToday[id] = 1;
+        }
+      }
+      this.tradedToday[id] = 1;
+    }
+    // The last price of each symbol: its last accepted row.
+    const found = new Uint8Array(symbols);
+    let missing = 0;
+    for (let id = 0; id < symbols; id += 1) missing += present[id] as number;
+    for (let row = reasons.length - 1; row >= 0 && missing > 0; row -= 1) {
+      if (reasons[row] !== ACCEPTED) continue;
+      const id = symbolIds[row] as number;
+      if (found[id] === 1) continue;
+      found[id] = 1;
+      missing -= 1;
+      this.lastPrice[id] = price[row] as number;
     }
   }
 

@@ -4,13 +4,13 @@ import { isDefaultInput } from "../../data/tick/input-contract.js";
 import { listPartitionDates, partitionDirectory, previousPartitionDate } from "../../data/tick/partitions.js";
 import { DataError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../core/fs-atomic.js";
-import { manifestCodeVersion } from "../../core/code-version.js";
+import { manifestCodeVersion, type ManifestCodeVersion } from "../../core/code-version.js";
 import { FEATURE_FILE_NAME, featureSetHash, featureSetOf, MANIFEST_FILE_NAME, QUARANTINE_FILE_NAME } from "./feature-set.js";
 import { featureTable, featureTableBytes } from "./feature-table.js";
 import { computeFeatures } from "./features.js";
 import { manifestBytes, readManifest, sourceFingerprint, type PartitionManifest } from "./manifest.js";
 import type { TickFeatureParams } from "./params.js";
-import { prepareDay, readPartitionInput, type PreparedDay, type RawInputFile } from "./partition-input.js";
+import { prepareDay, readPartitionInput, releaseInput, type InputCache, type PreparedDay, type RawInputFile } from "./partition-input.js";
 import { sha256Hex } from "../../core/hash.js";
 
 // One date partition end to end: read + hash inputs (and the previous partition's, for the
@@ -28,8 +28,10 @@ export interface FeaturePartitionOptions {
   inputDates?: readonly string[];
   /** The previous partition already prepared by a range run (reused only if it is the right date). */
   previous?: PreparedDay | null;
-  /** Raw input already read and hashed by date (a range run passes the previous date's). */
-  inputCache?: Map<string, RawInputFile[]>;
+  /** The code version the manifest records, when the caller has it (a worker thread gets the main thread's: no git call per thread). */
+  codeVersion?: ManifestCodeVersion;
+  /** Raw input read (or being read) by date: a range run passes the previous date's and prefetches the next. */
+  inputCache?: InputCache;
 }
 
 export interface FeaturePartitionResult {
@@ -53,14 +55,14 @@ export async function readPartitionSources(
   date: string,
   params: TickFeatureParams,
   inputDates?: readonly string[],
-  cache?: Map<string, RawInputFile[]>,
+  cache?: InputCache,
 ): Promise<PartitionSources> {
   const key = params.input.partition_key;
   const dates = inputDates ?? (await listPartitionDates(inputRoot, key));
-  const read = async (day: string) => cache?.get(day) ?? (await readPartitionInput(inputRoot, day, key));
-  const files = await read(date);
+  const read = (day: string) => cache?.get(day) ?? readPartitionInput(inputRoot, day, key);
   const lookbackDate = previousPartitionDate(dates, date) ?? null;
-  const lookbackFiles = lookbackDate ? await read(lookbackDate) : [];
+  // Both dates at once: the reads of one overlap the hashing of the other.
+  const [files, lookbackFiles] = await Promise.all([read(date), lookbackDate ? read(lookbackDate) : Promise.resolve([])]);
   return { date, files, lookbackDate, lookbackFiles, fingerprint: sourceFingerprint(files, lookbackFiles, featureSetHash(params), params.input) };
 }
 
@@ -79,13 +81,28 @@ export async function upToDateManifest(outputRoot: string, sources: PartitionSou
 }
 
 export async function computeFeaturePartition(options: FeaturePartitionOptions): Promise<FeaturePartitionResult> {
-  const { inputRoot, outputRoot, date, params } = options;
+  const { inputRoot, date, params } = options;
   const sources = await readPartitionSources(inputRoot, date, params, options.inputDates, options.inputCache);
+  // Dates before this one leave the cache: their buffers are reused once this date is done.
+  const evicted: Array<Promise<RawInputFile[]>> = [];
   if (options.inputCache) {
-    options.inputCache.clear();
-    options.inputCache.set(date, sources.files);
+    // Keep this date (the next one's lookback) and any later date already being read.
+    for (const [day, entry] of [...options.inputCache]) {
+      if (day >= date) continue;
+      evicted.push(entry);
+      options.inputCache.delete(day);
+    }
+    options.inputCache.set(date, Promise.resolve(sources.files));
   }
   if (sources.files.length === 0) throw new DataError(`no trade files for ${date} under ${partitionDirectory(inputRoot, date, params.input.partition_key)}`);
+  const result = await computeFromSources(options, sources);
+  for (const entry of evicted) releaseInput(await entry.catch(() => []));
+  if (options.inputCache) releaseInput(sources.lookbackFiles);
+  return result;
+}
+
+async function computeFromSources(options: FeaturePartitionOptions, sources: PartitionSources): Promise<FeaturePartitionResult> {
+  const { outputRoot, date, params } = options;
   if (!options.force) {
     const manifest = await upToDateManifest(outputRoot, sources);
     if (manifest) return { date, status: "skipped", manifest };
@@ -124,7 +141,7 @@ export async function computeFeaturePartition(options: FeaturePartitionOptions):
     output: { file: FEATURE_FILE_NAME, format: "arrow-ipc-file", sha256: sha256Hex(bytes), bytes: bytes.byteLength, rows: columns.rowCount },
     quarantine: rejected > 0 ? { file: QUARANTINE_FILE_NAME, sha256: sha256Hex(quarantineBytes), rows: rejected } : null,
     feature_set: { hash, revision: featureSet.revision, params: featureSet.params, columns: featureSet.columns },
-    code_version: await manifestCodeVersion(),
+    code_version: options.codeVersion ?? (await manifestCodeVersion()),
     ...(isDefaultInput(params.input) ? {} : { input: params.input }),
   };
   await writeFileAtomic(path.join(directory, MANIFEST_FILE_NAME), manifestBytes(manifest));

@@ -2,7 +2,7 @@ import { datesBetween, listPartitionDates, listPartitionFiles } from "../../data
 import { DataError } from "../../core/errors.js";
 import { computeFeaturePartition, readPartitionSources, upToDateManifest, type FeaturePartitionResult } from "./compute-partition.js";
 import type { TickFeatureParams } from "./params.js";
-import type { PreparedDay, RawInputFile } from "./partition-input.js";
+import { prefetchPartitionInput, type InputCache, type PreparedDay } from "./partition-input.js";
 
 // Range backfill: each calendar date from..to is planned as compute, skip (unchanged input and
 // feature set) or missing (no input partition: weekends, holidays, late data). A dry run stops
@@ -81,14 +81,18 @@ export async function runFeatureRange(
   if (withInput.size === 0) throw noInputError(options, inputDates);
   const results: Array<FeaturePartitionResult | PlannedPartition> = [];
   let previous: PreparedDay | null = null;
-  const inputCache = new Map<string, RawInputFile[]>();
-  for (const date of datesBetween(options.from, options.to)) {
+  const inputCache: InputCache = new Map();
+  const dates = datesBetween(options.from, options.to);
+  const computeDates = dates.filter((date) => withInput.has(date));
+  for (const date of dates) {
     if (!withInput.has(date)) {
       const missing: PlannedPartition = { date, action: "missing", inputFiles: 0, detail: "no input partition" };
       results.push(missing);
       onPartition(missing);
       continue;
     }
+    // The next date's files are read while this one computes.
+    prefetchPartitionInput(inputCache, options.inputRoot, computeDates[computeDates.indexOf(date) + 1], options.params.input.partition_key);
     const result = await computeFeaturePartition({ ...options, date, inputDates, previous, inputCache });
     previous = result.prepared ?? null;
     results.push(result);

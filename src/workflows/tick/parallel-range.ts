@@ -3,46 +3,50 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { datesBetween, listPartitionDates, partitionDirectory } from "../../data/tick/partitions.js";
 import { DataError, InterruptedError, ModelExportError, PodtrainError, SpecError, UnavailableError, UsageError, type ExitCode } from "../../core/errors.js";
-import type { FeaturePartitionResult } from "./compute-partition.js";
+import { manifestCodeVersion, type ManifestCodeVersion } from "../../core/code-version.js";
+import { computeFeaturePartition, type FeaturePartitionResult } from "./compute-partition.js";
+import { prefetchPartitionInput, type InputCache, type PreparedDay } from "./partition-input.js";
+import { RangeScheduler } from "./range-scheduler.js";
 import { datesWithInput, noInputError, runFeatureRange, type FeatureRangeOptions, type PlannedPartition } from "./feature-range.js";
 
-// A range backfill on several cores: dates are independent partitions, so the main thread plans
-// the range, splits the dates with input into one block of consecutive dates per worker thread
-// (within a block each date hands its prepared day to the next as lookback, as in-process; a
-// block costs one extra lookback read), collects the manifests and reports them in date order.
-// Outputs are byte for byte those of the in-process run: the workers run the same code path.
-// A failing date stops the workers on later dates at once; those on earlier dates finish their
-// blocks, so the error thrown is the earliest failing date's, the one the in-process run stops
-// at, with the same dates reported and committed before it. SIGINT/SIGTERM (through `signal`)
-// terminates every worker. Each write is a temporary file renamed into place, so a terminated
-// worker leaves at most its temporary files, which are removed before the error is thrown, and
-// partitions without a manifest.
+// A range backfill on several cores: dates are independent partitions except for the lookback,
+// so the main thread plans the range and computes dates itself alongside N-1 worker threads
+// (the main thread has the modules loaded already; a worker takes about a quarter second to
+// load them). Each runner takes consecutive dates, handing each prepared day to the next as
+// lookback, and steals the back half of the largest run left when its own is done
+// (range-scheduler.ts). Manifests are reported in date order. Outputs are byte for byte those
+// of the in-process run: every runner runs the same code path.
+// Once a date fails, no date after it is started (one a runner finished before the failure
+// was known stays committed, complete, and is not reported); dates before it are still
+// computed, so the error thrown is the earliest failing date's, the one the in-process run
+// stops at, with the same dates reported and committed before it. SIGINT/SIGTERM (through
+// `signal`) terminates every worker and lets the main thread finish the write under way. Each
+// write is a temporary file renamed into place, so a terminated worker leaves at most its
+// temporary files, which are removed before the error is thrown, and partitions without a
+// manifest.
 
 export interface FeatureWorkerData {
   options: FeatureRangeOptions;
   inputDates: readonly string[];
+  codeVersion: ManifestCodeVersion;
 }
 
-export type ToWorker = { dates: readonly string[] };
+/** A date to compute (null: none left, finish), or the earliest failing date (compute nothing at or after it). */
+export type ToWorker = { kind: "date"; date: string | null } | { kind: "stop-at"; date: string };
 
 export type FromWorker =
   | { kind: "partition"; result: FeaturePartitionResult }
-  | { kind: "block-done" }
+  /** Asks for the date after the one it is starting, so that its input is read meanwhile. */
+  | { kind: "claim" }
+  | { kind: "done" }
   | { kind: "error"; date: string; name: string; message: string; exitCode?: ExitCode; stack?: string };
 
 type RangeEntry = FeaturePartitionResult | PlannedPartition;
 
 const WORKER_SCRIPT = new URL("./feature-worker.js", import.meta.url);
 
-/** Consecutive blocks of near-equal length, in order. */
-export function splitIntoBlocks<T>(items: readonly T[], blocks: number): T[][] {
-  const count = Math.max(1, Math.min(blocks, items.length));
-  const result: T[][] = [];
-  for (let index = 0; index < count; index += 1) {
-    result.push(items.slice(Math.floor((index * items.length) / count), Math.floor(((index + 1) * items.length) / count)));
-  }
-  return result;
-}
+/** The main thread's index among the runners; worker threads are 1..N-1. */
+const MAIN_THREAD = 0;
 
 const TYPED_ERRORS: Record<string, new (message: string) => PodtrainError> = { DataError, UsageError, SpecError, UnavailableError, ModelExportError };
 
@@ -67,20 +71,19 @@ async function removeTemporaries(outputRoot: string, dates: readonly string[]): 
   );
 }
 
-/** Computes the range like runFeatureRange, on up to `workers` worker threads (1: in process). */
+/** Computes the range like runFeatureRange, on up to `workers` threads (1: in process). */
 export async function runFeatureRangeInWorkers(
   options: FeatureRangeOptions,
   workers: number,
   onPartition: (result: RangeEntry) => void = () => {},
   signal?: AbortSignal,
 ): Promise<RangeEntry[]> {
-  const inputDates = await listPartitionDates(options.inputRoot, options.params.input.partition_key);
+  if (workers <= 1) return runFeatureRange(options, onPartition);
+  const [inputDates, codeVersion] = await Promise.all([listPartitionDates(options.inputRoot, options.params.input.partition_key), manifestCodeVersion()]);
   const withInput = await datesWithInput(options, inputDates);
   if (withInput.size === 0) throw noInputError(options, inputDates);
   const dates = datesBetween(options.from, options.to);
   const computeDates = dates.filter((date) => withInput.has(date));
-  // One date with workers asked for still gets a worker: a signal then stops it at once.
-  if (workers <= 1) return runFeatureRange(options, onPartition);
   if (signal?.aborted) throw new InterruptedError(String(signal.reason));
 
   const entries = new Map<string, RangeEntry>();
@@ -91,19 +94,21 @@ export async function runFeatureRangeInWorkers(
   };
   reportInOrder();
 
-  const queue = splitIntoBlocks(computeDates, workers);
-  const pool: Worker[] = [];
-  /** The block each worker is computing; workers without one are retired. */
-  const blocks = new Map<Worker, readonly string[]>();
+  const runners = Math.max(1, Math.min(workers, computeDates.length));
+  const scheduler = new RangeScheduler(computeDates, runners);
+  const pool = new Map<number, Worker>();
+  /** Runners still computing, each with the dates it has claimed and not yet reported. */
+  const claimed = new Map<number, Set<string>>();
   let failure: { date: string; error: Error } | undefined;
   let settled = false;
+  let mainThreadDone: Promise<void> = Promise.resolve();
   return new Promise<RangeEntry[]>((resolve, reject) => {
     const finish = (error?: Error) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", onAbort);
-      blocks.clear();
-      void Promise.all(pool.map((worker) => worker.terminate()))
+      // The main thread's write under way finishes first, so no temporary file appears after the clean-up.
+      void Promise.all([...[...pool.values()].map((worker) => worker.terminate()), mainThreadDone.catch(() => undefined)])
         .then(() => (error ? removeTemporaries(options.outputRoot, computeDates) : undefined))
         .then(
           () => (error ? reject(error) : resolve(dates.map((date) => entries.get(date) as RangeEntry))),
@@ -112,43 +117,76 @@ export async function runFeatureRangeInWorkers(
     };
     const onAbort = () => finish(new InterruptedError(String(signal?.reason ?? "signal")));
     signal?.addEventListener("abort", onAbort, { once: true });
-    const retire = (worker: Worker) => {
-      blocks.delete(worker);
-      void worker.terminate();
-      if (blocks.size === 0) finish(failure?.error);
+    const retire = (runner: number) => {
+      if (!claimed.delete(runner)) return;
+      const worker = pool.get(runner);
+      if (worker) void worker.terminate();
+      if (claimed.size === 0) finish(failure?.error);
     };
-    const giveWork = (worker: Worker) => {
-      const block = queue.shift();
-      if (!block) return retire(worker);
-      blocks.set(worker, block);
-      worker.postMessage({ dates: block } satisfies ToWorker);
+    const claim = (runner: number): string | undefined => {
+      const date = settled ? undefined : scheduler.claim(runner);
+      if (date !== undefined) claimed.get(runner)?.add(date);
+      return date;
     };
-    const fail = (worker: Worker, date: string, error: Error) => {
+    const record = (runner: number, result: FeaturePartitionResult) => {
+      claimed.get(runner)?.delete(result.date);
+      entries.set(result.date, result);
+      if (!failure || result.date < failure.date) reportInOrder();
+    };
+    const fail = (runner: number, date: string, error: Error) => {
       if (!failure || date < failure.date) failure = { date, error };
       const first = failure.date;
-      // Dates after the earliest failure are never needed: stop their workers, drop their blocks.
-      for (let index = queue.length - 1; index >= 0; index -= 1) if ((queue[index]?.[0] ?? "") > first) queue.splice(index, 1);
-      const later = [...blocks].filter(([other, block]) => other === worker || (block[0] ?? "") > first).map(([other]) => other);
-      for (const other of later) retire(other);
+      scheduler.stopAt(first);
+      claimed.get(runner)?.clear();
+      if (runner !== MAIN_THREAD) retire(runner);
+      // Workers holding only dates after the earliest failure stop at once; the others stop after their earlier dates.
+      for (const [other, held] of claimed) {
+        if (other === MAIN_THREAD) continue;
+        if (held.size > 0 && [...held].every((day) => day > first)) retire(other);
+        else pool.get(other)?.postMessage({ kind: "stop-at", date: first } satisfies ToWorker);
+      }
     };
-    const count = Math.min(workers, queue.length);
-    for (let index = 0; index < count; index += 1) {
-      const worker = new Worker(WORKER_SCRIPT, { workerData: { options, inputDates } satisfies FeatureWorkerData });
-      pool.push(worker);
+    for (let runner = 1; runner < runners; runner += 1) {
+      const worker = new Worker(WORKER_SCRIPT, { workerData: { options, inputDates, codeVersion } satisfies FeatureWorkerData });
+      pool.set(runner, worker);
+      claimed.set(runner, new Set());
+      const handOut = () => worker.postMessage({ kind: "date", date: claim(runner) ?? null } satisfies ToWorker);
       worker.on("message", (message: FromWorker) => {
-        if (settled || !blocks.has(worker)) return;
-        if (message.kind === "partition") {
-          entries.set(message.result.date, message.result);
-          if (!failure || message.result.date < failure.date) reportInOrder();
-        } else if (message.kind === "block-done") giveWork(worker);
-        else fail(worker, message.date, rebuiltError(message));
+        if (settled || !claimed.has(runner)) return;
+        if (message.kind === "partition") record(runner, message.result);
+        else if (message.kind === "claim") handOut();
+        else if (message.kind === "done") retire(runner);
+        else fail(runner, message.date, rebuiltError(message));
       });
       // A crash (out of memory, a module that fails to load) is a defect, not a date's data.
       worker.on("error", (error: Error) => finish(new Error(`a tick feature worker failed: ${error.message}`)));
       worker.on("exit", (code) => {
-        if (blocks.has(worker)) finish(new Error(`a tick feature worker exited (code ${code}) before its dates were done`));
+        if (claimed.has(runner)) finish(new Error(`a tick feature worker exited (code ${code}) before its dates were done`));
       });
+      handOut();
     }
-    for (const worker of pool) giveWork(worker);
+    claimed.set(MAIN_THREAD, new Set());
+    mainThreadDone = (async () => {
+      // The main thread's share, the same loop as a worker's (feature-worker.ts).
+      let previous: PreparedDay | null = null;
+      const inputCache: InputCache = new Map();
+      let date = claim(MAIN_THREAD);
+      while (date !== undefined && !settled && scheduler.wanted(date)) {
+        const next = claim(MAIN_THREAD);
+        prefetchPartitionInput(inputCache, options.inputRoot, next, options.params.input.partition_key);
+        let result: FeaturePartitionResult;
+        try {
+          result = await computeFeaturePartition({ ...options, date, inputDates, previous, inputCache, codeVersion });
+        } catch (error) {
+          fail(MAIN_THREAD, date, error instanceof Error ? error : new Error(String(error)));
+          break;
+        }
+        previous = result.prepared ?? null;
+        if (settled) break;
+        record(MAIN_THREAD, { date: result.date, status: result.status, manifest: result.manifest });
+        date = next;
+      }
+      retire(MAIN_THREAD);
+    })().catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
   });
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import { writeTradesFile } from "../../../src/data/tick/write-trades.js";
 import { DataError } from "../../../src/core/errors.js";
 import { computeFeaturePartition } from "../../../src/workflows/tick/compute-partition.js";
 import { formatPlan, planFeatureRange, runFeatureRange } from "../../../src/workflows/tick/feature-range.js";
+import { readPartitionInput, releaseInput } from "../../../src/workflows/tick/partition-input.js";
 import { at, featureParams, temporaryDirectory, tradesOf } from "./fixtures.js";
 
 async function syntheticInput(format: "parquet" | "arrow" | "csv" = "arrow") {
@@ -17,6 +19,24 @@ async function syntheticInput(format: "parquet" | "arrow" | "csv" = "arrow") {
 }
 
 const outputFile = (outputRoot: string, date: string, name: string) => path.join(partitionDirectory(outputRoot, date), name);
+
+// First in the file: the pool is per thread, and later tests hand buffers back to it.
+describe("releaseInput", () => {
+  it("hands a read buffer back for the next read and empties the released file's bytes", async () => {
+    const root = temporaryDirectory();
+    const inputRoot = path.join(root, "input");
+    await writeSyntheticTicks({ outputRoot: inputRoot, format: "arrow", from: "2026-01-05", to: "2026-01-06", symbols: 3, tradesPerDay: 15000, seed: 6 });
+    const [first] = await readPartitionInput(inputRoot, "2026-01-05");
+    expect(first?.bytes.byteLength).toBeGreaterThan(1 << 20);
+    const buffer = first?.bytes.buffer;
+    releaseInput(first ? [first] : []);
+    expect(first?.bytes.byteLength).toBe(0);
+    const [second] = await readPartitionInput(inputRoot, "2026-01-06");
+    expect(second?.bytes.buffer).toBe(buffer);
+    expect(createHash("sha256").update(second?.bytes ?? new Uint8Array()).digest("hex")).toBe(second?.sha256);
+    expect(Buffer.from(second?.bytes ?? [])).toEqual(await readFile(path.join(inputRoot, "date=2026-01-06", "trades.arrow")));
+  });
+});
 
 describe("computeFeaturePartition", () => {
   it("re-running a partition writes byte-identical features and manifest", async () => {
@@ -101,5 +121,23 @@ describe("runFeatureRange", () => {
     const single = await computeFeaturePartition({ inputRoot, outputRoot: `${outputRoot}-single`, date: "2026-01-06", params });
     expect(single.status).toBe("computed");
     expect(await readFile(outputFile(`${outputRoot}-single`, "2026-01-06", "features.arrow"))).toEqual(fromRange);
+  });
+
+  it("reuses its read buffers from date to date without changing a byte (files above the pooling size)", async () => {
+    const root = temporaryDirectory();
+    const inputRoot = path.join(root, "input");
+    // About 1.5 MB a file, above the 1 MiB from which read buffers are pooled.
+    await writeSyntheticTicks({ outputRoot: inputRoot, format: "arrow", from: "2026-01-05", to: "2026-01-09", symbols: 3, tradesPerDay: 15000, seed: 5, corruptFraction: 0.001 });
+    const params = featureParams();
+    const ranged = path.join(root, "range");
+    const results = await runFeatureRange({ inputRoot, outputRoot: ranged, from: "2026-01-05", to: "2026-01-09", params });
+    expect(results.every((result) => "status" in result && result.status === "computed")).toBe(true);
+    for (const date of ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]) {
+      const alone = path.join(root, `alone-${date}`);
+      await computeFeaturePartition({ inputRoot, outputRoot: alone, date, params });
+      for (const name of ["features.arrow", "manifest.json", "quarantine.csv"]) {
+        expect(await readFile(outputFile(ranged, date, name))).toEqual(await readFile(outputFile(alone, date, name)));
+      }
+    }
   });
 });

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticTicks } from "../../../src/data/tick/synthetic.js";
-import { splitIntoBlocks } from "../../../src/workflows/tick/parallel-range.js";
+import { RangeScheduler } from "../../../src/workflows/tick/range-scheduler.js";
 import { errorLines, runTrain } from "../../support/cli.js";
 import { REPOSITORY_ROOT } from "../../support/python.js";
 import { temporaryDirectory } from "./fixtures.js";
@@ -41,11 +41,56 @@ function expectOnlyCommittedPartitions(root: string): number {
 const features = (input: string, output: string, workers: number, extra: string[] = []) =>
   ["tick", "features", "--from", FROM, "--to", TO, "--input", input, "--out-dir", output, "--workers", String(workers), ...extra];
 
-describe("splitIntoBlocks", () => {
-  it("cuts the dates into consecutive blocks of near-equal length, never more blocks than dates", () => {
-    expect(splitIntoBlocks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4, 5]]);
-    expect(splitIntoBlocks([1, 2], 4)).toEqual([[1], [2]]);
-    expect(splitIntoBlocks([1, 2, 3], 1)).toEqual([[1, 2, 3]]);
+/** Claims for `runner` until it gets nothing. */
+function drain(scheduler: RangeScheduler, runner: number): string[] {
+  const taken: string[] = [];
+  for (let date = scheduler.claim(runner); date !== undefined; date = scheduler.claim(runner)) taken.push(date);
+  return taken;
+}
+
+describe("RangeScheduler", () => {
+  const days = ["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10"];
+
+  it("starts each runner on its own run of consecutive dates, and never more runs than dates", () => {
+    const scheduler = new RangeScheduler(days.slice(0, 5), 2);
+    expect([scheduler.claim(0), scheduler.claim(1), scheduler.claim(0), scheduler.claim(1)]).toEqual(["d1", "d3", "d2", "d4"]);
+    const small = new RangeScheduler(["d1", "d2"], 4);
+    expect([small.claim(0), small.claim(1), small.claim(2), small.claim(3)]).toEqual(["d1", "d2", undefined, undefined]);
+  });
+
+  it("lets a runner that is done take the back half of the largest run left, each date handed out once", () => {
+    const scheduler = new RangeScheduler(days, 2);
+    // Runner 1 starts late (a worker thread loading its modules): runner 0 is through d1..d5 first.
+    expect(scheduler.claim(1)).toBe("d6");
+    const taken = ["d6"];
+    for (let claim = 0; claim < 5; claim += 1) taken.push(scheduler.claim(0) as string);
+    expect(taken.slice(1)).toEqual(["d1", "d2", "d3", "d4", "d5"]);
+    // d7..d10 are left to runner 1: runner 0 takes the back half and goes on in date order.
+    expect(scheduler.claim(0)).toBe("d9");
+    expect([scheduler.claim(1), scheduler.claim(1), scheduler.claim(1)]).toEqual(["d7", "d8", undefined]);
+    expect([scheduler.claim(0), scheduler.claim(0)]).toEqual(["d10", undefined]);
+    expect([...taken, "d9", "d7", "d8", "d10"].sort()).toEqual([...days].sort());
+  });
+
+  it("leaves a last single date to its owner (a steal would cost more than it saves)", () => {
+    const scheduler = new RangeScheduler(["d1", "d2", "d3"], 2);
+    expect(scheduler.claim(1)).toBe("d2");
+    expect(scheduler.claim(0)).toBe("d1");
+    expect(scheduler.claim(0)).toBeUndefined();
+    expect(scheduler.claim(1)).toBe("d3");
+  });
+
+  it("hands out nothing at or after the earliest failing date", () => {
+    const scheduler = new RangeScheduler(days, 2);
+    expect(scheduler.claim(0)).toBe("d1");
+    expect(scheduler.claim(1)).toBe("d6");
+    scheduler.stopAt("d4");
+    expect(scheduler.wanted("d3")).toBe(true);
+    expect(scheduler.wanted("d4")).toBe(false);
+    expect(scheduler.wanted("d6")).toBe(false);
+    // Runner 1's own dates are all after the failure: it takes the back half of d2, d3.
+    expect(scheduler.claim(1)).toBe("d3");
+    expect([scheduler.claim(0), scheduler.claim(0), scheduler.claim(1)]).toEqual(["d2", undefined, undefined]);
   });
 });
 
@@ -83,7 +128,7 @@ describe("train tick features with worker threads", () => {
     expect(tree(path.join(root, "out-2"))).toEqual(one?.files);
   });
 
-  it("gives a range with one date to one worker thread, with the in-process bytes", async () => {
+  it("runs a range with one date on the main thread alone, with the in-process bytes", async () => {
     const root = temporaryDirectory();
     const one = ["tick", "features", "--from", "2026-01-07", "--to", "2026-01-07", "--input", input];
     const inProcess = await runTrain([...one, "--out-dir", path.join(root, "out-1"), "--workers", "1"]);
@@ -114,6 +159,31 @@ describe("train tick features with worker threads", () => {
     expectOnlyCommittedPartitions(path.join(root, "out-2"));
     const committed = readdirSync(path.join(root, "out-2"), { recursive: true }).map(String).filter((name) => name.endsWith("manifest.json"));
     expect(committed.some((name) => name.startsWith("date=2026-01-08") || name.startsWith("date=2026-01-12"))).toBe(false);
+  });
+
+  it("still computes every date before a failure in a worker's run, at 2 and 4 threads, as in process", async () => {
+    const root = temporaryDirectory();
+    const broken = path.join(root, "input");
+    await writeSyntheticTicks({ outputRoot: broken, format: "arrow", from: FROM, to: TO, symbols: 2, tradesPerDay: 4000, seed: 11, corruptFraction: 0.001 });
+    // 01-14 is in a worker's run: every date before it is wanted, wherever it was scheduled.
+    writeFileSync(path.join(broken, "date=2026-01-14", "trades.arrow"), "not arrow at all");
+    const inProcess = await runTrain(features(broken, path.join(root, "out-1"), 1));
+    expect(inProcess.exitCode).toBe(65);
+    const expected = tree(path.join(root, "out-1"));
+    for (const workers of [2, 4]) {
+      const output = path.join(root, `out-${workers}`);
+      const parallel = await runTrain(features(broken, output, workers));
+      expect(parallel.exitCode).toBe(65);
+      expect(errorLines(parallel.stderr)).toEqual(errorLines(inProcess.stderr));
+      expect(parallel.stdout).toBe(inProcess.stdout);
+      expectOnlyCommittedPartitions(output);
+      // Every date before the failure is committed with the in-process bytes, the failing date is
+      // not; a later date may be complete too when a runner finished it before the failure was known.
+      const files = tree(output);
+      const before = (all: Record<string, string>) => Object.fromEntries(Object.entries(all).filter(([name]) => name.slice(5, 15) < "2026-01-14"));
+      expect(before(files)).toEqual(expected);
+      expect(Object.keys(files).some((name) => name.startsWith("date=2026-01-14") && name.endsWith("manifest.json"))).toBe(false);
+    }
   });
 
   it.each([["SIGTERM", 143], ["SIGINT", 130]] as const)("stops every worker on %s, exits %i and leaves only committed partitions", async (signal, exitCode) => {
