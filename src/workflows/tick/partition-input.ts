@@ -12,7 +12,7 @@ import { BarAccumulator, type DayBars, type TickRuleState } from "./bars.js";
 import type { InputFileEntry } from "./manifest.js";
 import { barNanos, type TickFeatureParams } from "./params.js";
 import { failureReason } from "../../core/files.js";
-import { sha256HexOffThread } from "../../core/hash.js";
+import { sha256Hex } from "../../core/hash.js";
 
 // One partition's input: its files read once into memory (hashed from the same bytes that are
 // decoded), decoded under the input contract, merged and put in time order per symbol
@@ -122,7 +122,7 @@ export async function readPartitionInput(inputRoot: string, date: string, key?: 
         throw new DataError(`cannot read trade file ${file}: ${failureReason(cause)}`, { cause });
       }
       const relative = path.relative(inputRoot, file).split(path.sep).join("/");
-      return { path: relative, bytes, sha256: await sha256HexOffThread(bytes) };
+      return { path: relative, bytes, sha256: sha256Hex(bytes) };
     }),
   );
 }
