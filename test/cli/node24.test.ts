@@ -3,6 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeSyntheticPowerFile } from "../../src/data/power/synthetic-file.js";
 import { REPOSITORY_ROOT } from "../support/python.js";
 
 // The container images run Node 24 LTS; development machines may still have Node 20.
@@ -32,4 +33,23 @@ describe("train on Node 24", () => {
     expect(spawnSync(node24, ["--version"], { encoding: "utf8" }).stdout).toMatch(/^v24\./);
     expect(result.stdout).toMatch(/test_accuracy/);
   });
+
+  // LightGBM's threads are Emscripten pthreads (Node Workers sharing the wasm memory): the loader
+  // and its worker script must work under the images' Node too, and the process must exit.
+  it("trains power on two LightGBM threads under Node 24 and exits", async () => {
+    const node24 = execFileSync(path.join(REPOSITORY_ROOT, "scripts/node-binary.sh"), ["24.11.1"], { encoding: "utf8" }).trim();
+    const cwd = await mkdtemp(path.join(os.tmpdir(), "podtrain-node24-power-"));
+    const dataFile = path.join(cwd, "household_power_consumption.txt");
+    await writeSyntheticPowerFile(dataFile, { days: 120, seed: 4 });
+    const result = spawnSync(node24, [path.join(REPOSITORY_ROOT, "bin/train.js"), "power", "--data-file", dataFile, "--threads", "2", "--num-iterations", "40", "--no-register"], {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, MLFLOW_TRACKING_URI: "", PODTRAIN_LIGHTGBM_THREADS: "2" },
+      timeout: 180_000,
+    });
+    expect(result.stderr).not.toMatch(/train: error/);
+    expect(result.signal).toBeNull(); // a worker pool keeping Node alive would run into the timeout
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/test_skill_vs_seasonal_naive\s+-?\d/);
+  }, 240_000);
 });
