@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFixture } from "../../workflows/cifar10/fixtures.js";
-import { candidateVersion, context, ENABLED, expectAllSucceeded, expectLineage, expectPods, FIT, IMAGE, REPOSITORY, run, runDag, startContext, stopContext, xcomRunId } from "./harness.js";
+import { candidateVersion, context, ENABLED, expectAllSucceeded, expectLineage, expectPods, FIT, IMAGE, REPOSITORY, run, runDag, runParam, startContext, stopContext, xcomRunId } from "./harness.js";
 
 // The GENERATED Kubernetes-target DAGs (dags/*.py) run with Airflow's dag.test() on a real
 // single-node cluster (scripts/kubernetes/up.sh): every step is a real pod running `train` from
@@ -124,12 +124,15 @@ describe.skipIf(!ENABLED)("generated Kubernetes DAGs on a real cluster (PODTRAIN
     await run(process.execPath, [path.join(REPOSITORY, "bin/train.js"), "power", "generate", "--out", path.join(data, "power/household_power_consumption.txt"), "--days", "180", "--seed", "1"]);
     const result = await runDag("power_lgbm_training.py", {
       host_paths: [{ name: "e2e-data", host_path: data, mount_path: "/data", read_only: true }],
-      tasks: { fit: { resources: FIT } },
+      // A CPU limit below the node's 2 CPUs: LightGBM's default thread count must follow the
+      // pod's CFS quota (what the container's cgroup says), not the node's cores.
+      tasks: { fit: { resources: { requests: FIT.requests, limits: { ...FIT.limits, cpu: "1" } } } },
     });
     expectAllSucceeded(result, ["validate", "fit", "evaluate", "register", "has_candidate"]);
     expectPods(result, IMAGE);
     const { runs, version } = await candidateVersion("power-forecast", "power_lgbm");
     expect([runs, version.version]).toEqual([1, "1"]);
+    expect(await runParam(version.runId, "threads"), "LightGBM threads logged by the fit pod").toBe("1");
     expect(xcomRunId(result, "fit")).toBe(version.runId);
     expectLineage(version, IMAGE);
   });

@@ -166,6 +166,15 @@ print(json.dumps({"runs": len(runs), "version": {"version": version.version, "ru
   "resumedFrom": run.data.tags.get("podtrain.resumed_from"), "error": run.data.tags.get("podtrain.error"), "tags": version.tags}}))`);
 }
 
+/** A param of an MLflow run on the test server (undefined when the run did not log it). */
+export async function runParam(runId: string, key: string): Promise<string | undefined> {
+  const params = await runPythonJson<Record<string, string>>(`
+import json
+from mlflow import MlflowClient
+print(json.dumps(MlflowClient(${JSON.stringify(context.server.uri)}).get_run(${JSON.stringify(runId)}).data.params))`);
+  return params[key];
+}
+
 export function expectAllSucceeded(result: DagResult, tasks: string[]): void {
   expect(result.error, result.traceback).toBeUndefined();
   expect(Object.keys(result.tasks).sort()).toEqual([...tasks].sort());
